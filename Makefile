@@ -1,0 +1,45 @@
+# The two commands of the course: `make lab` and `make test`.
+# Both create the local virtual environment .venv on first use and refresh it
+# whenever pyproject.toml changes. Nothing is installed outside .venv.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.tflab-installed
+ARGS   ?=
+PYTEST_ARGS ?=
+
+# Notebooks run with notebooks/ as their working directory, so a relative data
+# directory must be made absolute before it reaches them.
+ifdef TFLAB_DATA_DIR
+export TFLAB_DATA_DIR := $(abspath $(TFLAB_DATA_DIR))
+endif
+
+# Jupyter's per-user files (kernels, settings, runtime) stay inside .venv, so
+# the course registers nothing globally and a global kernel cannot shadow ours.
+JUPYTER_ENV := JUPYTER_DATA_DIR=$(CURDIR)/$(VENV)/share/jupyter \
+               JUPYTER_CONFIG_DIR=$(CURDIR)/$(VENV)/etc/jupyter \
+               JUPYTERLAB_SETTINGS_DIR=$(CURDIR)/$(VENV)/etc/jupyter/lab/user-settings \
+               JUPYTERLAB_WORKSPACES_DIR=$(CURDIR)/$(VENV)/etc/jupyter/lab/workspaces
+
+.PHONY: lab test venv clean-venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "tflab needs Python 3.10 or newer; found " + sys.version.split()[0] + " (set PYTHON=python3.x)")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e ".[test]"
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(JUPYTER_ENV) $(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ARGS)
+
+# pytest on tests/ and nbval on notebooks/, in one run and one summary.
+test: $(STAMP)
+	$(JUPYTER_ENV) $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=900 $(PYTEST_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,69 @@
+"""python -m tflab doctor / fetch, the environment report, and plots."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+from tflab import __main__ as cli  # noqa: E402
+from tflab import data, doctor, plots  # noqa: E402
+
+
+def test_doctor_reports_versions_devices_and_datasets(capsys):
+    assert cli.main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    for word in ("tensorflow", "keras", "python", "cpus", "gpus", "data dir", "mnist/train-images"):
+        assert word in out
+    assert doctor.versions()["tensorflow"].startswith("2.21")
+
+
+def test_doctor_shows_missing_datasets(tmp_path, monkeypatch):
+    monkeypatch.delenv("TFLAB_DATA_DIR", raising=False)
+    text = doctor.report(tmp_path)
+    assert "missing, would download https://storage.googleapis.com/cvdf-datasets/mnist" in text
+    assert f"{tmp_path} (argument)" in text
+
+
+def test_fetch_reports_present_and_fetched(tmp_path, monkeypatch, capsys, http_server):
+    body = data.fetch("heart").read_bytes()
+    url = http_server.serve("/heart.csv", body)
+    monkeypatch.setitem(data.DATASETS, "heart", dataclasses.replace(
+        data.DATASETS["heart"], url=url, sha256=hashlib.sha256(body).hexdigest()))
+    monkeypatch.setattr(data, "_REGISTRY", list(data.DATASETS.values()))
+    assert cli.main(["fetch", "heart", "--data-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith("fetched ")
+    assert cli.main(["fetch", "heart", "--data-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith("present ")
+
+
+def test_fetch_all_against_the_mirror(capsys):
+    assert cli.main(["fetch", "--all"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(data.DATASETS)
+    assert all(line.startswith("present ") for line in lines)
+
+
+def test_fetch_failure_is_reported_and_exit_code_nonzero(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TFLAB_OFFLINE", "1")
+    assert cli.main(["fetch", "heart", "--data-dir", str(tmp_path)]) == 1
+    assert "FAILED   heart" in capsys.readouterr().err
+
+
+def test_fetch_rejects_unknown_names():
+    with pytest.raises(SystemExit):
+        cli.main(["fetch", "imagenet"])
+
+
+def test_image_grid_has_title_and_one_axis_per_image():
+    fig = plots.image_grid(np.zeros((12, 784)), labels=list(range(12)), title="digits", ncols=5)
+    assert fig._suptitle.get_text() == "digits"
+    assert len(fig.axes) == 15  # 3 rows of 5
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["0", "1", "2"]
+    with pytest.raises(ValueError, match="labels"):
+        plots.image_grid(np.zeros((2, 28, 28)), labels=[1], title="x")

@@ -1,0 +1,384 @@
+"""tflab.data on the real mirrored files, and on broken ones."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import write_idx
+from tflab import data
+
+# --------------------------------------------------------------- the real files
+
+
+def test_fire_theft_has_42_rows_and_known_first_row():
+    x, y = data.fire_theft()
+    assert x.shape == y.shape == (42,)
+    assert x.dtype == y.dtype == np.float64
+    assert (x[0], y[0]) == (6.2, 29.0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.mnist()
+
+
+def test_mnist_splits_have_old_tutorial_sizes(digits):
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = digits
+    assert x_train.shape == (55000, 28, 28) and y_train.shape == (55000,)
+    assert x_val.shape == (5000, 28, 28) and y_val.shape == (5000,)
+    assert x_test.shape == (10000, 28, 28) and y_test.shape == (10000,)
+    assert x_train.dtype == np.float32 and 0.0 <= x_train.min() and x_train.max() <= 1.0
+    assert y_train.dtype == np.uint8
+
+
+def test_mnist_first_training_labels_and_test_class_counts(digits):
+    # The training file starts 5 0 4 1 9 2 1 3 1 4; those images form the start of
+    # the validation split, which is the first 5000 training images.
+    raw_labels = data.read_idx(data.fetch("mnist/train-labels"), data.IDX_LABELS_MAGIC)
+    assert raw_labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert digits.validation.labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert digits.train.labels[:10].tolist() == raw_labels[5000:5010].tolist()
+    counts = np.bincount(digits.test.labels, minlength=10)
+    assert counts.tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_mnist_options_flatten_uint8_one_hot():
+    splits = data.mnist(dtype="uint8", flatten=True, one_hot=True, validation_size=1000)
+    images, labels = splits.train
+    assert images.shape == (59000, 784) and images.dtype == np.uint8
+    assert labels.shape == (59000, 10) and labels.dtype == np.float32
+    assert np.all(labels.sum(axis=1) == 1)
+    assert splits.validation.images.shape == (1000, 784)
+
+
+def test_mnist_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="variant"):
+        data.mnist("letters")
+    with pytest.raises(ValueError, match="dtype"):
+        data.mnist(dtype="float64")
+    with pytest.raises(ValueError, match="validation_size"):
+        data.mnist(validation_size=-1)
+
+
+def test_heart_has_462_typed_rows():
+    table = data.heart()
+    assert list(table) == list(data.HEART_COLUMNS)
+    assert all(len(column) == 462 for column in table.values())
+    assert set(table["famhist"]) == {"Present", "Absent"}
+    assert table["chd"].dtype == np.int64 and set(table["chd"]) == {0, 1}
+    assert table["ldl"].dtype == np.float64
+
+
+def test_birth_life_has_190_countries():
+    country, birth, life = data.birth_life()
+    assert len(country) == len(birth) == len(life) == 190
+    assert country[0] == "Vietnam" and birth[0] == pytest.approx(1.822)
+
+
+@pytest.mark.parametrize("name", data.STYLE_IMAGES)
+def test_style_images_decode_to_float_rgb(name):
+    image = data.style_image(name)
+    assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.float32
+    assert 0.0 <= image.min() and image.max() <= 1.0
+    small = data.style_image(name, max_side=64)
+    assert max(small.shape[:2]) == 64
+    # aspect ratio kept to within a pixel
+    assert abs(small.shape[0] / small.shape[1] - image.shape[0] / image.shape[1]) < 0.05
+
+
+@pytest.mark.parametrize("name", data.CONTENT_IMAGES)
+def test_content_images_decode_to_float_rgb(name):
+    image = data.content_image(name, max_side=100)
+    assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.float32
+    assert max(image.shape[:2]) == 100
+    assert 0.0 <= image.min() and image.max() <= 1.0
+
+
+def test_unknown_image_names_are_clear_errors():
+    with pytest.raises(ValueError, match="starry_night"):
+        data.style_image("mona_lisa")
+    with pytest.raises(ValueError, match="astronaut"):
+        data.content_image("lena")
+    with pytest.raises(ValueError, match="known datasets"):
+        data.fetch("imagenet")
+
+
+# ------------------------------------------------------------------ data directory
+
+
+def test_data_dir_order(monkeypatch, tmp_path):
+    monkeypatch.setenv("TFLAB_DATA_DIR", str(tmp_path / "env"))
+    assert data.get_data_dir(tmp_path / "arg") == tmp_path / "arg"
+    assert data.get_data_dir() == tmp_path / "env"
+    monkeypatch.delenv("TFLAB_DATA_DIR")
+    default = data.get_data_dir()
+    assert default.name == "data" and (default / "README.md").is_file()
+
+
+def test_data_readme_lists_every_dataset():
+    readme = Path(data.__file__).parents[1] / "data" / "README.md"
+    text = readme.read_text()
+    for ds in data.DATASETS.values():
+        assert ds.path in text, f"data/README.md does not mention {ds.path}"
+        assert ds.url in text, f"data/README.md does not give the address of {ds.path}"
+
+
+def test_registry_entries_are_complete():
+    for ds in data.DATASETS.values():
+        assert len(ds.sha256) == 64 and int(ds.sha256, 16) >= 0
+        assert ds.size > 0 and ds.url.startswith("http") and ds.licence and ds.citation
+
+
+# --------------------------------------------------------------------- Fashion
+
+
+def _fake_fashion(tmp_path, monkeypatch):
+    """Point the Fashion-MNIST entries' system paths at small fake IDX files."""
+    rng = np.random.default_rng(0)
+    system = tmp_path / "usr-share"
+    for part, n in (("train", 60000), ("t10k", 10000)):
+        name_i, name_l = f"fashion-mnist/{part}-images", f"fashion-mnist/{part}-labels"
+        img = write_idx(system / f"{part}-images-idx3-ubyte.gz", np.zeros((n, 28, 28), np.uint8))
+        lab = write_idx(system / f"{part}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
+        for name, path in ((name_i, img), (name_l, lab)):
+            entry = dataclasses.replace(data.DATASETS[name], system_paths=(str(path),))
+            monkeypatch.setitem(data.DATASETS, name, entry)
+            monkeypatch.setattr(data, "_REGISTRY", list(data.DATASETS.values()))
+    return system
+
+
+def test_fashion_is_found_where_debian_installs_it(tmp_path, monkeypatch):
+    _fake_fashion(tmp_path, monkeypatch)
+    empty = tmp_path / "empty-data-dir"
+    splits = data.mnist("fashion", data_dir=empty, dtype="uint8")
+    assert splits.train.images.shape == (55000, 28, 28)
+    assert splits.test.labels.shape == (10000,)
+    assert not empty.exists()  # nothing was downloaded or copied
+
+
+def test_real_fashion_mnist_when_installed():
+    status = {row.name: row.present for row in data.dataset_status()}
+    if not all(status[f"fashion-mnist/{p}"] for p in ("train-images", "train-labels",
+                                                       "t10k-images", "t10k-labels")):
+        pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+    splits = data.mnist("fashion")
+    assert splits.test.images.shape == (10000, 28, 28)
+    assert np.bincount(splits.test.labels).tolist() == [1000] * 10
+    assert len(data.FASHION_CLASSES) == 10
+
+
+# -------------------------------------------------------------------- batches
+
+
+def test_batch_iterator_sees_every_example_once_per_epoch():
+    images = np.arange(10)
+    it = data.BatchIterator(images, images * 10, seed=1)
+    seen = [it.next_batch(3) for _ in range(10)]  # 30 examples = 3 epochs
+    flat = np.concatenate([b[0] for b in seen])
+    assert all(np.array_equal(b[1], b[0] * 10) for b in seen)  # pairs stay together
+    for epoch in range(3):
+        assert sorted(flat[epoch * 10:(epoch + 1) * 10].tolist()) == list(range(10))
+    assert it.epochs_completed == 2  # the 3rd epoch ended exactly at the last batch
+    # the batch crossing an epoch boundary holds the rest of one epoch and the start of the next
+    assert seen[3][0].shape == (3,)
+
+
+def test_batch_iterator_is_reproducible_and_reshuffles():
+    a = data.BatchIterator(np.arange(100), np.arange(100), seed=7)
+    b = data.BatchIterator(np.arange(100), np.arange(100), seed=7)
+    first = [a.next_batch(100)[0] for _ in range(2)]
+    assert np.array_equal(first[0], b.next_batch(100)[0])
+    assert not np.array_equal(first[0], first[1])  # a new order each epoch
+    ordered = data.BatchIterator(np.arange(5), np.arange(5), shuffle=False)
+    assert ordered.next_batch(3)[0].tolist() == [0, 1, 2]
+    assert ordered.next_batch(3)[0].tolist() == [3, 4, 0]
+
+
+def test_batch_iterator_rejects_bad_sizes():
+    with pytest.raises(ValueError, match="differ in length"):
+        data.BatchIterator(np.zeros(3), np.zeros(2))
+    it = data.BatchIterator(np.zeros(3), np.zeros(3))
+    with pytest.raises(ValueError, match="batch_size"):
+        it.next_batch(4)
+
+
+def test_make_dataset_batches_and_is_reproducible():
+    x = np.arange(20, dtype=np.float32).reshape(10, 2)
+    y = np.arange(10)
+    ds = data.make_dataset(x, y, batch_size=4, seed=3)
+    batches = list(ds.as_numpy_iterator())
+    assert [len(b[1]) for b in batches] == [4, 4, 2]
+    labels = np.concatenate([b[1] for b in batches])
+    assert sorted(labels.tolist()) == list(range(10))
+    for bx, by in batches:
+        assert np.array_equal(bx[:, 0], by * 2)
+    again = np.concatenate([b[1] for b in data.make_dataset(x, y, batch_size=4, seed=3)
+                            .as_numpy_iterator()])
+    assert np.array_equal(labels, again)
+
+
+# --------------------------------------------------------------------- bad files
+
+
+def test_truncated_idx_is_named(tmp_path):
+    good = write_idx(tmp_path / "good.gz", np.zeros((5, 28, 28)), compress=False).read_bytes()
+    path = tmp_path / "short-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(good[:-100]))
+    with pytest.raises(data.DataFormatError, match="short-images.*truncated"):
+        data.read_idx(path, data.IDX_IMAGES_MAGIC)
+
+
+def test_cut_off_gzip_stream_is_named(tmp_path):
+    path = write_idx(tmp_path / "cut-images-idx3-ubyte.gz", np.zeros((50, 28, 28)))
+    path.write_bytes(path.read_bytes()[:-30])
+    with pytest.raises(data.DataFormatError, match="cut-images.*truncated"):
+        data.read_idx(path)
+
+
+def test_wrong_magic_is_named(tmp_path):
+    path = write_idx(tmp_path / "labels.gz", np.zeros(10), magic=2051 - 2)
+    with pytest.raises(data.DataFormatError, match="labels.gz.*magic number 2049, expected 2051"):
+        data.read_idx(path, data.IDX_IMAGES_MAGIC)
+
+
+def test_image_label_count_mismatch_is_named(tmp_path):
+    images = write_idx(tmp_path / "img.gz", np.zeros((5, 28, 28)))
+    labels = write_idx(tmp_path / "lab.gz", np.zeros(4))
+    with pytest.raises(data.DataFormatError, match="img.gz holds 5 images but .*lab.gz holds 4"):
+        data.read_idx_pair(images, labels)
+
+
+def test_present_file_with_wrong_count_is_rejected_by_fetch(tmp_path):
+    write_idx(tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz", np.zeros(9999))
+    with pytest.raises(data.DataFormatError, match=r"t10k-labels.*shape \(10000,\)"):
+        data.fetch("mnist/t10k-labels", tmp_path)
+
+
+def _write_xls(path, rows):
+    import xlwt
+
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("fire")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            sheet.write(r, c, value)
+    book.save(str(path))
+    return path
+
+
+def test_xls_with_a_text_cell_names_the_row(tmp_path):
+    _write_xls(tmp_path / "fire_theft.xls", [("X", "Y"), (6.2, 29.0), (9.5, "many")])
+    with pytest.raises(data.DataFormatError, match=r"fire_theft.xls: row 3, column Y.*'many'"):
+        data.fire_theft(tmp_path)
+
+
+def test_xls_without_header_is_named(tmp_path):
+    _write_xls(tmp_path / "fire_theft.xls", [(6.2, 29.0), (9.5, 44.0)])
+    with pytest.raises(data.DataFormatError, match="fire_theft.xls: row 1 must be the header X, Y"):
+        data.fire_theft(tmp_path)
+
+
+def test_a_good_written_xls_reads(tmp_path):
+    _write_xls(tmp_path / "fire_theft.xls", [("X", "Y"), (1.0, 2.0), (3.0, 4.0)])
+    x, y = data.fire_theft(tmp_path)
+    assert x.tolist() == [1.0, 3.0] and y.tolist() == [2.0, 4.0]
+
+
+def test_heart_with_a_bad_value_names_line_and_column(tmp_path):
+    lines = (data.fetch("heart").read_text().splitlines())[:4]
+    lines[2] = lines[2].replace("144", "abc", 1)
+    (tmp_path / "heart.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(data.DataFormatError, match="heart.csv: line 3, column sbp"):
+        data.heart(tmp_path)
+
+
+def test_unreadable_image_is_named(tmp_path):
+    (tmp_path / "style").mkdir()
+    (tmp_path / "style" / "wave.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(data.DataFormatError, match="wave.jpg: not a readable image"):
+        data.style_image("wave", data_dir=tmp_path)
+
+
+def test_missing_file_offline_says_what_and_how(tmp_path, monkeypatch):
+    monkeypatch.setenv("TFLAB_OFFLINE", "1")
+    with pytest.raises(data.DataNotFoundError) as info:
+        data.fetch("heart", tmp_path)
+    message = str(info.value)
+    assert "heart.csv" in message and data.DATASETS["heart"].url in message
+    assert "TFLAB_DATA_DIR" in message
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_missing_file_with_no_network_says_what_and_how(tmp_path, monkeypatch):
+    url = f"http://127.0.0.1:{_closed_port()}/heart.csv"
+    monkeypatch.setitem(data.DATASETS, "heart", dataclasses.replace(data.DATASETS["heart"], url=url))
+    with pytest.raises(data.DataNotFoundError) as info:
+        data.fetch("heart", tmp_path, progress=False)
+    message = str(info.value)
+    assert "heart.csv" in message and url in message and "TFLAB_DATA_DIR" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+# -------------------------------------------------------------------- downloads
+
+
+def _serve_heart(http_server, monkeypatch, body: bytes, sha: str | None = None, mode="ok"):
+    url = http_server.serve("/heart.csv", body, mode)
+    entry = dataclasses.replace(data.DATASETS["heart"], url=url,
+                                sha256=sha or hashlib.sha256(body).hexdigest(), size=len(body))
+    monkeypatch.setitem(data.DATASETS, "heart", entry)
+    return url
+
+
+def test_download_caches_the_file(tmp_path, monkeypatch, http_server):
+    body = data.fetch("heart").read_bytes()
+    _serve_heart(http_server, monkeypatch, body)
+    path = data.fetch("heart", tmp_path / "cache", progress=False)
+    assert path == tmp_path / "cache" / "heart.csv" and path.read_bytes() == body
+    assert len(data.heart(tmp_path / "cache")["chd"]) == 462
+    assert http_server.hits == ["/heart.csv"]  # the second call used the cached file
+    assert sorted(p.name for p in path.parent.iterdir()) == ["heart.csv"]
+
+
+def test_checksum_mismatch_leaves_no_file(tmp_path, monkeypatch, http_server):
+    _serve_heart(http_server, monkeypatch, b"sbp,tampered\n", sha="0" * 64)
+    with pytest.raises(data.ChecksumError, match="checksum mismatch for heart.csv"):
+        data.fetch("heart", tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_dropped_connection_leaves_no_file(tmp_path, monkeypatch, http_server):
+    body = data.fetch("heart").read_bytes()
+    _serve_heart(http_server, monkeypatch, body, mode="drop")
+    with pytest.raises(data.DataNotFoundError, match="heart.csv"):
+        data.fetch("heart", tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_download_keeps_an_existing_file(tmp_path, http_server):
+    url = http_server.serve("/x.bin", b"new bytes")
+    dest = tmp_path / "x.bin"
+    dest.write_bytes(b"good old bytes")
+    with pytest.raises(data.ChecksumError):
+        data.download(url, dest, sha256="f" * 64, progress=False)
+    assert dest.read_bytes() == b"good old bytes"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.bin"]
+
+
+def test_http_error_is_a_download_error(tmp_path, http_server):
+    url = http_server.serve("/missing", b"", mode="missing")
+    with pytest.raises(data.DownloadError, match="404|Not Found"):
+        data.download(url, tmp_path / "m", sha256="0" * 64, progress=False)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,80 @@
+"""The project's set-up files agree with each other."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import yaml
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _by_name(lines):
+    reqs = {}
+    for line in lines:
+        req = Requirement(line)
+        name = re.sub(r"[-_.]+", "-", req.name).lower()
+        assert name not in reqs, f"{name} is listed twice"
+        reqs[name] = (req.specifier, str(req.marker or ""), tuple(sorted(req.extras)))
+    return reqs
+
+
+def test_environment_yml_matches_pyproject():
+    project = _pyproject()["project"]
+    wanted = _by_name(project["dependencies"] + project["optional-dependencies"]["test"])
+
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_lists = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]
+    assert len(pip_lists) == 1, "environment.yml needs exactly one pip: section"
+    pip_lines = [line for line in pip_lists[0] if not line.startswith("-e")]
+    assert "-e ." in pip_lists[0], "environment.yml must install tflab itself (-e .)"
+    listed = _by_name(pip_lines)
+
+    missing = sorted(set(wanted) - set(listed))
+    extra = sorted(set(listed) - set(wanted))
+    differ = sorted(n for n in set(wanted) & set(listed) if wanted[n] != listed[n])
+    assert not (missing or extra or differ), (
+        f"environment.yml and pyproject.toml disagree: missing from environment.yml {missing}, "
+        f"not in pyproject.toml {extra}, different versions {differ}"
+    )
+
+
+def test_environment_python_satisfies_requires_python():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python"))
+    version = python.split("=")[-1]
+    assert version in SpecifierSet(_pyproject()["project"]["requires-python"])
+
+
+def test_no_tf_keras():
+    project = _pyproject()["project"]
+    names = [Requirement(r).name for r in project["dependencies"]]
+    assert "tf-keras" not in names and "tf_keras" not in names
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make lab" in readme
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "set -euo pipefail" in ci
+    assert re.search(r"^make test\b", ci, re.MULTILINE)
+
+
+def test_gitignore_keeps_data_out_but_its_readme_in():
+    ignore = (ROOT / ".gitignore").read_text().split()
+    assert "data/*" in ignore and "!data/README.md" in ignore
+    for folder in ("models/", "logs/", "reports/", ".venv/"):
+        assert folder in ignore

@@ -1,0 +1,47 @@
+"""Command line: ``python -m tflab doctor`` and ``python -m tflab fetch``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tflab import data, doctor
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tflab", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("doctor", help="print versions, devices, data directory and datasets")
+    fetch = sub.add_parser("fetch", help="download datasets into the data directory")
+    fetch.add_argument("names", nargs="*", help=f"datasets to fetch ({', '.join(data.DATASETS)})")
+    fetch.add_argument("--all", action="store_true", help="fetch every dataset")
+    for p in sub.choices.values():
+        p.add_argument("--data-dir", default=None, help="data directory (default: TFLAB_DATA_DIR "
+                                                        "or the repository's data/)")
+    args = parser.parse_args(argv)
+
+    if args.command == "doctor":
+        print(doctor.report(args.data_dir))
+        return 0
+
+    names = list(data.DATASETS) if args.all else args.names
+    if not names:
+        parser.error("name the datasets to fetch, or use --all")
+    unknown = [n for n in names if n not in data.DATASETS]
+    if unknown:
+        parser.error(f"unknown datasets {unknown}; known: {', '.join(data.DATASETS)}")
+    failed = 0
+    present = {row.name: row.present for row in data.dataset_status(args.data_dir)}
+    for name in names:
+        try:
+            path = data.fetch(name, args.data_dir)
+        except data.DataError as exc:
+            print(f"FAILED   {name}: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{'present ' if present[name] else 'fetched '} {name:<28} {path}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,801 @@
+"""Datasets of the course: one registry, a local cache, and loaders.
+
+Every file the course uses is listed once in :data:`DATASETS` with its canonical
+address, checksum, size, licence and citation. :func:`fetch` finds a file in the
+data directory, or downloads it there::
+
+    from tflab import data
+    x, y = data.fire_theft()                 # the Chicago fire/theft table
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = data.mnist()
+
+The data directory is, in this order: the ``data_dir`` argument of any function
+here, the ``TFLAB_DATA_DIR`` environment variable, or the repository's
+``data/`` folder (``~/.cache/tflab/data`` when tflab is installed elsewhere).
+
+A file already present is checked by its *structure* (IDX magic numbers and
+counts, spreadsheet header, image decodes), not its bytes, because local mirrors
+may hold re-compressed copies. A downloaded file is checked by its sha256 before
+it is moved into place, so a failed or interrupted download leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import http.client
+import io
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "DataError",
+    "DataFormatError",
+    "DataNotFoundError",
+    "DownloadError",
+    "ChecksumError",
+    "get_data_dir",
+    "fetch",
+    "download",
+    "dataset_status",
+    "read_idx",
+    "read_idx_pair",
+    "fire_theft",
+    "heart",
+    "birth_life",
+    "mnist",
+    "Split",
+    "MnistSplits",
+    "BatchIterator",
+    "make_dataset",
+    "style_image",
+    "content_image",
+    "STYLE_IMAGES",
+    "CONTENT_IMAGES",
+    "FASHION_CLASSES",
+]
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class DataError(Exception):
+    """Base class of every error raised by :mod:`tflab.data`."""
+
+
+class DataFormatError(DataError, ValueError):
+    """A data file exists but does not have the expected structure."""
+
+
+class DataNotFoundError(DataError, FileNotFoundError):
+    """A data file is missing and could not be downloaded."""
+
+
+class DownloadError(DataError, OSError):
+    """A download failed; nothing was written to the destination."""
+
+
+class ChecksumError(DownloadError):
+    """A downloaded file's sha256 differs from the registry's."""
+
+
+# ------------------------------------------------------------------------- registry
+
+_CS20SI = "https://raw.githubusercontent.com/chiphuyen/stanford-tensorflow-tutorials/master"
+_CS20SI_CITE = "Chip Huyen, CS 20SI: TensorFlow for Deep Learning Research, Stanford University, 2017."
+_MNIST_URL = "https://storage.googleapis.com/cvdf-datasets/mnist"
+_MNIST_CITE = (
+    "Y. LeCun, C. Cortes and C. J. C. Burges, The MNIST database of handwritten digits, "
+    "http://yann.lecun.com/exdb/mnist/."
+)
+_FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com"
+_FASHION_CITE = (
+    "H. Xiao, K. Rasul and R. Vollgraf, Fashion-MNIST: a Novel Image Dataset for Benchmarking "
+    "Machine Learning Algorithms, arXiv:1708.07747, 2017."
+)
+_FASHION_DEBIAN = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One file of the course: where it lives and how to check it.
+
+    ``path`` is relative to the data directory. ``kind`` selects the structural
+    check (``idx``, ``xls``, ``csv``, ``tsv`` or ``image``); ``shape`` is the
+    array shape an IDX file must hold. ``system_paths`` are other places where an
+    operating-system package may have installed the same file.
+    """
+
+    name: str
+    path: str
+    url: str
+    sha256: str
+    size: int
+    licence: str
+    citation: str
+    kind: str
+    shape: tuple[int, ...] = ()
+    system_paths: tuple[str, ...] = ()
+
+
+def _idx(prefix: str, stem: str, url: str, sha256: str, size: int, shape: tuple[int, ...],
+         licence: str, citation: str, system_dir: str | None = None) -> Dataset:
+    filename = f"{stem}.gz"
+    return Dataset(
+        name=f"{prefix}/{stem.split('-')[0]}-{stem.split('-')[1]}",
+        path=f"{prefix}/{filename}",
+        url=f"{url}/{filename}",
+        sha256=sha256,
+        size=size,
+        licence=licence,
+        citation=citation,
+        kind="idx",
+        shape=shape,
+        system_paths=(f"{system_dir}/{filename}",) if system_dir else (),
+    )
+
+
+_REGISTRY: list[Dataset] = [
+    Dataset(
+        name="fire_theft",
+        path="fire_theft.xls",
+        url=f"{_CS20SI}/2017/data/fire_theft.xls",
+        sha256="6166480276686f33046afe46946866892d44b435527aeb29d7df4eadb65a9cf6",
+        size=1704,
+        licence="MIT (stanford-tensorflow-tutorials)",
+        citation="Fires and thefts per 1000 housing units in Chicago zip areas "
+        "(U.S. Commission on Civil Rights), as used in " + _CS20SI_CITE,
+        kind="xls",
+    ),
+    Dataset(
+        name="heart",
+        path="heart.csv",
+        url=f"{_CS20SI}/2017/data/heart.csv",
+        sha256="a6ba25c5a1faa55d1d7ab0cb81fcb38b13089223caff173e90e405ea45f2a546",
+        size=20554,
+        licence="MIT (stanford-tensorflow-tutorials)",
+        citation="South African Heart Disease data (Rousseauw et al., 1983), from Hastie, "
+        "Tibshirani and Friedman, The Elements of Statistical Learning; as used in " + _CS20SI_CITE,
+        kind="csv",
+    ),
+    Dataset(
+        name="birth_life",
+        path="birth_life_2010.txt",
+        url=f"{_CS20SI}/examples/data/birth_life_2010.txt",
+        sha256="d50632dd7c3b8aa02d67245d8f13db341cdff812461b6e35cfa95b7174f513e4",
+        size=5324,
+        licence="MIT (stanford-tensorflow-tutorials); World Bank data CC BY 4.0",
+        citation="World Bank, World Development Indicators 2010; as used in " + _CS20SI_CITE,
+        kind="tsv",
+    ),
+    _idx("mnist", "train-images-idx3-ubyte", _MNIST_URL,
+         "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9912422,
+         (60000, 28, 28), "CC BY-SA 3.0", _MNIST_CITE),
+    _idx("mnist", "train-labels-idx1-ubyte", _MNIST_URL,
+         "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28881,
+         (60000,), "CC BY-SA 3.0", _MNIST_CITE),
+    _idx("mnist", "t10k-images-idx3-ubyte", _MNIST_URL,
+         "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1648877,
+         (10000, 28, 28), "CC BY-SA 3.0", _MNIST_CITE),
+    _idx("mnist", "t10k-labels-idx1-ubyte", _MNIST_URL,
+         "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4542,
+         (10000,), "CC BY-SA 3.0", _MNIST_CITE),
+    _idx("fashion-mnist", "train-images-idx3-ubyte", _FASHION_URL,
+         "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84", 26421880,
+         (60000, 28, 28), "MIT", _FASHION_CITE, _FASHION_DEBIAN),
+    _idx("fashion-mnist", "train-labels-idx1-ubyte", _FASHION_URL,
+         "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845", 29515,
+         (60000,), "MIT", _FASHION_CITE, _FASHION_DEBIAN),
+    _idx("fashion-mnist", "t10k-images-idx3-ubyte", _FASHION_URL,
+         "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073", 4422102,
+         (10000, 28, 28), "MIT", _FASHION_CITE, _FASHION_DEBIAN),
+    _idx("fashion-mnist", "t10k-labels-idx1-ubyte", _FASHION_URL,
+         "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5", 5148,
+         (10000,), "MIT", _FASHION_CITE, _FASHION_DEBIAN),
+    Dataset(
+        name="style/starry_night",
+        path="style/starry_night.jpg",
+        url=f"{_CS20SI}/2017/assignments/style_transfer/styles/starry_night.jpg",
+        sha256="c31741a09141c2e2d07fc7aa6bdf135c369b804f9433e43fa3ceac19386d1ee6",
+        size=613337,
+        licence="public domain",
+        citation="Vincent van Gogh, The Starry Night, 1889.",
+        kind="image",
+    ),
+    Dataset(
+        name="style/wave",
+        path="style/wave.jpg",
+        url="https://raw.githubusercontent.com/lengstrom/fast-style-transfer/master/examples/style/wave.jpg",
+        sha256="54f19686bea5117c0bb68ce4425dbed4efafa3e8d7cafe35f0fae80b8223f4be",
+        size=123262,
+        licence="public domain",
+        citation="Katsushika Hokusai, The Great Wave off Kanagawa, c. 1831.",
+        kind="image",
+    ),
+    Dataset(
+        name="style/the_scream",
+        path="style/the_scream.jpg",
+        url="https://raw.githubusercontent.com/lengstrom/fast-style-transfer/master/examples/style/the_scream.jpg",
+        sha256="45d763b132ba2075f4ff3dd26bce7db155bb1a5574be8d1bfb7d412dae260d04",
+        size=54881,
+        licence="public domain",
+        citation="Edvard Munch, The Scream, 1893.",
+        kind="image",
+    ),
+]
+
+#: name -> :class:`Dataset`, for every file the course downloads.
+DATASETS: dict[str, Dataset] = {d.name: d for d in _REGISTRY}
+
+FASHION_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+
+
+# ---------------------------------------------------------------- data directory
+
+
+def get_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The data directory: ``data_dir``, else ``$TFLAB_DATA_DIR``, else the default.
+
+    The default is the repository's ``data/`` folder when tflab runs from a
+    checkout, and ``~/.cache/tflab/data`` otherwise.
+    """
+    if data_dir is not None:
+        return Path(data_dir).expanduser()
+    env = os.environ.get("TFLAB_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    repo = Path(__file__).resolve().parents[1]
+    if (repo / "pyproject.toml").is_file() and (repo / "data").is_dir():
+        return repo / "data"
+    return Path.home() / ".cache" / "tflab" / "data"
+
+
+def _dataset(name: str) -> Dataset:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        known = ", ".join(sorted(DATASETS))
+        raise ValueError(f"unknown dataset {name!r}; known datasets: {known}") from None
+
+
+def _find(ds: Dataset, root: Path) -> Path | None:
+    """Where ``ds`` is already present, or None."""
+    for candidate in (root / ds.path, *map(Path, ds.system_paths)):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+class DatasetStatus(NamedTuple):
+    name: str
+    present: bool
+    path: Path  # where it was found, or where fetch() would put it
+    url: str
+
+
+def dataset_status(data_dir: str | os.PathLike | None = None) -> list[DatasetStatus]:
+    """Which registered files are present locally (without reading them)."""
+    root = get_data_dir(data_dir)
+    rows = []
+    for ds in _REGISTRY:
+        found = _find(ds, root)
+        rows.append(DatasetStatus(ds.name, found is not None, found or root / ds.path, ds.url))
+    return rows
+
+
+# ----------------------------------------------------------------------- fetching
+
+_validated: set[tuple[str, int, int]] = set()
+
+
+def fetch(name: str, data_dir: str | os.PathLike | None = None, *, download: bool = True,
+          progress: bool = True) -> Path:
+    """Return the local path of dataset file ``name``, downloading it if missing.
+
+    A file already present is validated by structure. A missing file is
+    downloaded from its canonical URL (unless ``download=False`` or
+    ``TFLAB_OFFLINE=1``); when that is impossible a :class:`DataNotFoundError`
+    says which file is missing, its URL, and how to provide it.
+    """
+    ds = _dataset(name)
+    root = get_data_dir(data_dir)
+    found = _find(ds, root)
+    if found is not None:
+        _validate(ds, found)
+        return found
+
+    target = root / ds.path
+    how = (
+        f"Download it from {ds.url} and copy it to {target}, or set TFLAB_DATA_DIR to a "
+        f"folder that holds {ds.path}."
+    )
+    if not download or os.environ.get("TFLAB_OFFLINE") == "1":
+        raise DataNotFoundError(f"dataset file {ds.path!r} is missing from {root} "
+                                f"(downloads are switched off). {how}")
+    try:
+        _download(ds.url, target, sha256=ds.sha256, size=ds.size, progress=progress)
+    except ChecksumError:
+        raise
+    except DownloadError as exc:
+        raise DataNotFoundError(f"dataset file {ds.path!r} is missing from {root} and could not "
+                                f"be downloaded ({exc}). {how}") from exc
+    _validate(ds, target)
+    return target
+
+
+def download(url: str, dest: str | os.PathLike, *, sha256: str, size: int | None = None,
+             progress: bool = True, timeout: float = 60.0) -> Path:
+    """Download ``url`` to ``dest`` atomically, checking its sha256.
+
+    The bytes go to a temporary file beside ``dest`` that is renamed into place
+    only when complete and matching; on any failure (network error, connection
+    dropped mid-transfer, checksum mismatch, Ctrl-C) it is removed, so no partial
+    file is left and an existing ``dest`` is never touched.
+    """
+    dest = Path(dest)
+    _download(url, dest, sha256=sha256, size=size, progress=progress, timeout=timeout)
+    return dest
+
+
+def _download(url: str, dest: Path, *, sha256: str, size: int | None, progress: bool,
+              timeout: float = 60.0) -> None:
+    from tqdm import tqdm
+
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    except OSError as exc:
+        raise DownloadError(f"cannot write into {dest.parent}: {exc}") from exc
+    tmp = Path(tmp_name)
+    try:
+        digest = hashlib.sha256()
+        received = 0
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            announced = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=announced or size, unit="B", unit_scale=True, unit_divisor=1024,
+                      desc=dest.name, disable=not progress, leave=False) as bar:
+                while chunk := response.read(1 << 16):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
+        if announced is not None and received != announced:
+            raise DownloadError(f"download of {url} stopped after {received} of {announced} bytes")
+        actual = digest.hexdigest()
+        if actual != sha256:
+            raise ChecksumError(
+                f"checksum mismatch for {dest.name} downloaded from {url}: expected sha256 "
+                f"{sha256}, got {actual} ({received} bytes); the file was not saved"
+            )
+        os.replace(tmp, dest)
+    except DownloadError:
+        tmp.unlink(missing_ok=True)
+        raise
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        tmp.unlink(missing_ok=True)
+        reason = getattr(exc, "reason", None) or exc
+        raise DownloadError(f"download of {url} failed: {reason}") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _validate(ds: Dataset, path: Path) -> None:
+    """Check a present file's structure (once per process per file version)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key in _validated:
+        return
+    if ds.kind == "idx":
+        _read_idx_checked(path, ds.shape)
+    elif ds.kind == "xls":
+        _read_fire_theft(path)
+    elif ds.kind == "csv":
+        _read_heart(path)
+    elif ds.kind == "tsv":
+        _read_birth_life(path)
+    elif ds.kind == "image":
+        _read_image(path)
+    else:  # pragma: no cover - registry entries are fixed
+        raise AssertionError(ds.kind)
+    _validated.add(key)
+
+
+# ------------------------------------------------------------------- IDX (MNIST)
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+IDX_IMAGES_MAGIC = 2051
+IDX_LABELS_MAGIC = 2049
+
+
+def read_idx(path: str | os.PathLike, expected_magic: int | None = None) -> np.ndarray:
+    """Read an IDX file (optionally gzip-compressed) into a NumPy array.
+
+    Checks the magic number (2051 for image files, 2049 for label files when
+    ``expected_magic`` is given), the dimensions, and that the data is exactly as
+    long as the header says. Any problem raises :class:`DataFormatError` naming
+    the file.
+    """
+    path = Path(path)
+    try:
+        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
+            raw = f.read()
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise DataFormatError(f"{path}: cannot read IDX data ({exc}); the file is truncated "
+                              "or not gzip-compressed IDX") from exc
+    if len(raw) < 4:
+        raise DataFormatError(f"{path}: truncated IDX file ({len(raw)} bytes, no header)")
+    magic = int.from_bytes(raw[:4], "big")
+    if expected_magic is not None and magic != expected_magic:
+        raise DataFormatError(f"{path}: wrong IDX magic number {magic}, expected {expected_magic}")
+    zeros, dtype_code, ndim = raw[0:2], raw[2], raw[3]
+    if zeros != b"\0\0" or dtype_code not in _IDX_DTYPES or ndim == 0:
+        raise DataFormatError(f"{path}: not an IDX file (magic number {magic})")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataFormatError(f"{path}: truncated IDX header")
+    dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    dtype = np.dtype(_IDX_DTYPES[dtype_code])
+    expected = int(np.prod(dims)) * dtype.itemsize
+    actual = len(raw) - header
+    if actual < expected:
+        raise DataFormatError(f"{path}: truncated IDX data: header promises shape {dims} "
+                              f"({expected} bytes) but only {actual} bytes follow")
+    if actual > expected:
+        raise DataFormatError(f"{path}: {actual - expected} unexpected bytes after the IDX data "
+                              f"of shape {dims}")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def _read_idx_checked(path: Path, shape: tuple[int, ...]) -> np.ndarray:
+    magic = IDX_IMAGES_MAGIC if len(shape) == 3 else IDX_LABELS_MAGIC
+    array = read_idx(path, expected_magic=magic)
+    if shape and array.shape != shape:
+        raise DataFormatError(f"{path}: expected an array of shape {shape}, found {array.shape}")
+    if magic == IDX_LABELS_MAGIC and array.size and array.max() > 9:
+        raise DataFormatError(f"{path}: labels must be 0..9, found {int(array.max())}")
+    return array
+
+
+# ------------------------------------------------------------------ fire and theft
+
+
+def _read_fire_theft(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(path), logfile=io.StringIO())
+    except (xlrd.XLRDError, OSError, ValueError, AssertionError) as exc:
+        raise DataFormatError(f"{path}: not a readable .xls spreadsheet ({exc})") from exc
+    sheet = book.sheet_by_index(0)
+    if sheet.nrows == 0:
+        raise DataFormatError(f"{path}: the sheet is empty; expected a header row X, Y")
+    header = [str(v).strip() for v in sheet.row_values(0)[:2]]
+    if header != ["X", "Y"]:
+        raise DataFormatError(f"{path}: row 1 must be the header X, Y; found {header}")
+    xs, ys = [], []
+    for r in range(1, sheet.nrows):
+        types = sheet.row_types(r)[:2]
+        values = sheet.row_values(r)[:2]
+        if all(t == xlrd.XL_CELL_EMPTY for t in types):
+            continue
+        for t, v, col in zip(types, values, "XY"):
+            if t != xlrd.XL_CELL_NUMBER:
+                raise DataFormatError(f"{path}: row {r + 1}, column {col}: expected a number, "
+                                      f"found {v!r}")
+        xs.append(values[0])
+        ys.append(values[1])
+    if not xs:
+        raise DataFormatError(f"{path}: no data rows after the header")
+    return np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+
+
+def fire_theft(data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The Chicago fire/theft table: ``(x, y)``, two float64 arrays of shape (42,).
+
+    ``x`` is fires and ``y`` thefts per 1000 housing units, one entry per zip
+    area, in file order.
+    """
+    return _read_fire_theft(fetch("fire_theft", data_dir))
+
+
+# --------------------------------------------------------------------------- heart
+
+#: Column name -> dtype of :func:`heart`'s result, in file order.
+HEART_COLUMNS: dict[str, type] = {
+    "sbp": np.int64, "tobacco": np.float64, "ldl": np.float64, "adiposity": np.float64,
+    "famhist": np.str_, "typea": np.int64, "obesity": np.float64, "alcohol": np.float64,
+    "age": np.int64, "chd": np.int64,
+}
+
+
+def _read_heart(path: Path) -> dict[str, np.ndarray]:
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    if not rows or rows[0] != list(HEART_COLUMNS):
+        found = rows[0] if rows else "nothing"
+        raise DataFormatError(f"{path}: expected the header {','.join(HEART_COLUMNS)}; found {found}")
+    columns: dict[str, list] = {name: [] for name in HEART_COLUMNS}
+    for line, row in enumerate(rows[1:], start=2):
+        if not row:
+            continue
+        if len(row) != len(HEART_COLUMNS):
+            raise DataFormatError(f"{path}: line {line} has {len(row)} fields, "
+                                  f"expected {len(HEART_COLUMNS)}")
+        for (name, dtype), value in zip(HEART_COLUMNS.items(), row):
+            if dtype is np.str_:
+                columns[name].append(value)
+                continue
+            try:
+                columns[name].append(int(value) if dtype is np.int64 else float(value))
+            except ValueError:
+                kind = "an integer" if dtype is np.int64 else "a number"
+                raise DataFormatError(f"{path}: line {line}, column {name}: expected {kind}, "
+                                      f"found {value!r}") from None
+    return {name: np.asarray(values, dtype=HEART_COLUMNS[name]) for name, values in columns.items()}
+
+
+def heart(data_dir: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
+    """The South African heart-disease table (462 rows) as a dict of columns.
+
+    Column dtypes are in :data:`HEART_COLUMNS`: ``famhist`` is a string
+    (``"Present"``/``"Absent"``), ``chd`` (the label) is 0/1 int64, the others
+    int64 or float64.
+    """
+    return _read_heart(fetch("heart", data_dir))
+
+
+# ---------------------------------------------------------------------- birth/life
+
+
+def _read_birth_life(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    expected = ["Country", "Birth rate", "Life expectancy"]
+    if not lines or lines[0].split("\t") != expected:
+        raise DataFormatError(f"{path}: expected a tab-separated header {expected}")
+    countries, births, lives = [], [], []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        try:
+            country, birth, life = fields
+            births.append(float(birth))
+            lives.append(float(life))
+        except ValueError:
+            raise DataFormatError(f"{path}: line {number}: expected country, birth rate and "
+                                  f"life expectancy separated by tabs; found {line!r}") from None
+        countries.append(country)
+    return np.asarray(countries), np.asarray(births), np.asarray(lives)
+
+
+def birth_life(data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """World Bank 2010: ``(country, birth_rate, life_expectancy)`` for 190 countries.
+
+    ``country`` is a string array, the other two float64.
+    """
+    return _read_birth_life(fetch("birth_life", data_dir))
+
+
+# --------------------------------------------------------------------------- MNIST
+
+
+class Split(NamedTuple):
+    """Images and labels of one split."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+
+class MnistSplits(NamedTuple):
+    """The train / validation / test splits; unpacks as three ``(images, labels)`` pairs."""
+
+    train: Split
+    validation: Split
+    test: Split
+
+
+def read_idx_pair(image_path: str | os.PathLike, label_path: str | os.PathLike) -> Split:
+    """Read an IDX image file and its label file, checking that they belong together."""
+    images = read_idx(image_path, IDX_IMAGES_MAGIC)
+    labels = read_idx(label_path, IDX_LABELS_MAGIC)
+    if images.ndim != 3 or labels.ndim != 1:
+        raise DataFormatError(f"{image_path}: expected images of shape (N, rows, cols) and labels "
+                              f"of shape (N,); found {images.shape} and {labels.shape}")
+    if images.shape[0] != labels.shape[0]:
+        raise DataFormatError(f"{image_path} holds {images.shape[0]} images but {label_path} "
+                              f"holds {labels.shape[0]} labels")
+    return Split(images, labels)
+
+
+def mnist(
+    variant: Literal["digits", "fashion"] = "digits",
+    *,
+    data_dir: str | os.PathLike | None = None,
+    dtype: Literal["float32", "uint8"] = "float32",
+    flatten: bool = False,
+    one_hot: bool = False,
+    validation_size: int = 5000,
+) -> MnistSplits:
+    """MNIST digits (or Fashion-MNIST) as train / validation / test splits.
+
+    The validation split is the first ``validation_size`` training images, as
+    TensorFlow's old tutorial helper did, so by default the splits hold 55,000 /
+    5,000 / 10,000 examples. Images are (N, 28, 28), or (N, 784) with
+    ``flatten=True``; float32 in [0, 1] or the raw uint8. Labels are uint8 class
+    numbers, or float32 one-hot rows of length 10 with ``one_hot=True``.
+
+    Fashion-MNIST is read from the data directory, or from where Debian's
+    ``dataset-fashion-mnist`` package installs it.
+    """
+    if variant not in ("digits", "fashion"):
+        raise ValueError(f"variant must be 'digits' or 'fashion', not {variant!r}")
+    if dtype not in ("float32", "uint8"):
+        raise ValueError(f"dtype must be 'float32' or 'uint8', not {dtype!r}")
+    if not 0 <= validation_size <= 60000:
+        raise ValueError(f"validation_size must be between 0 and 60000, not {validation_size}")
+    prefix = "mnist" if variant == "digits" else "fashion-mnist"
+
+    def load(part: str) -> Split:
+        return read_idx_pair(fetch(f"{prefix}/{part}-images", data_dir),
+                             fetch(f"{prefix}/{part}-labels", data_dir))
+
+    train, test = load("train"), load("t10k")
+
+    def convert(split: Split) -> Split:
+        images, labels = split
+        if flatten:
+            images = images.reshape(len(images), -1)
+        if dtype == "float32":
+            images = images.astype(np.float32) / np.float32(255.0)
+        if one_hot:
+            labels = np.eye(10, dtype=np.float32)[labels]
+        return Split(images, labels)
+
+    return MnistSplits(
+        train=convert(Split(train.images[validation_size:], train.labels[validation_size:])),
+        validation=convert(Split(train.images[:validation_size], train.labels[:validation_size])),
+        test=convert(test),
+    )
+
+
+class BatchIterator:
+    """Mini-batches with the old ``DataSet.next_batch`` semantics.
+
+    The examples are shuffled before the first epoch and reshuffled at every new
+    epoch (when ``shuffle``); a batch that crosses the end of an epoch takes the
+    rest of that epoch followed by the start of the next, so every example is
+    seen once per epoch. ``seed`` makes the order reproducible.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, *, shuffle: bool = True,
+                 seed: int | None = None):
+        if len(images) != len(labels):
+            raise ValueError(f"images and labels differ in length: {len(images)} vs {len(labels)}")
+        if len(images) == 0:
+            raise ValueError("images is empty")
+        self.images, self.labels = images, labels
+        self.shuffle = shuffle
+        self.epochs_completed = 0
+        self._rng = np.random.default_rng(seed)
+        self._order = self._new_order()
+        self._index = 0
+
+    @property
+    def num_examples(self) -> int:
+        return len(self.images)
+
+    def _new_order(self) -> np.ndarray:
+        n = self.num_examples
+        return self._rng.permutation(n) if self.shuffle else np.arange(n)
+
+    def next_batch(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """The next ``batch_size`` examples as ``(images, labels)``."""
+        if not 0 < batch_size <= self.num_examples:
+            raise ValueError(f"batch_size must be between 1 and {self.num_examples}, "
+                             f"not {batch_size}")
+        start, end = self._index, self._index + batch_size
+        if end <= self.num_examples:
+            idx = self._order[start:end]
+            self._index = end
+        else:
+            rest = self._order[start:]
+            self.epochs_completed += 1
+            self._order = self._new_order()
+            self._index = batch_size - len(rest)
+            idx = np.concatenate([rest, self._order[: self._index]])
+        return self.images[idx], self.labels[idx]
+
+
+def make_dataset(images: np.ndarray, labels: np.ndarray, *, batch_size: int, shuffle: bool = True,
+                 seed: int | None = 0, cache: bool = True, prefetch: bool = True,
+                 repeat: bool = False):
+    """A ``tf.data`` pipeline over in-memory arrays: cache, shuffle, batch, prefetch.
+
+    Shuffling is reseeded every epoch from ``seed``, so the sequence of epochs
+    is reproducible. With ``repeat`` the dataset cycles forever.
+    """
+    import tensorflow as tf
+
+    if len(images) != len(labels):
+        raise ValueError(f"images and labels differ in length: {len(images)} vs {len(labels)}")
+    ds = tf.data.Dataset.from_tensor_slices((images, labels))
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.batch(batch_size)
+    if prefetch:
+        ds = ds.prefetch(tf.data.AUTOTUNE)
+    return ds
+
+
+# -------------------------------------------------------------------------- images
+
+STYLE_IMAGES = ("starry_night", "wave", "the_scream")
+CONTENT_IMAGES = ("astronaut", "chelsea", "coffee")
+
+
+def _read_image(path: Path):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return img.convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise DataFormatError(f"{path}: not a readable image ({exc})") from exc
+
+
+def _to_float_rgb(img, max_side: int | None) -> np.ndarray:
+    from PIL import Image
+
+    if max_side is not None:
+        if max_side < 1:
+            raise ValueError(f"max_side must be a positive number of pixels, not {max_side}")
+        scale = max_side / max(img.size)
+        if scale < 1:
+            size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+            img = img.resize(size, Image.Resampling.LANCZOS)
+    return np.asarray(img, dtype=np.float32) / np.float32(255.0)
+
+
+def style_image(name: str, *, max_side: int | None = None,
+                data_dir: str | os.PathLike | None = None) -> np.ndarray:
+    """A painting for style transfer as float32 RGB in [0, 1], shape (H, W, 3).
+
+    ``name`` is one of :data:`STYLE_IMAGES`. With ``max_side``, the image is
+    shrunk (keeping its aspect ratio) so that its longer side is at most that.
+    """
+    if name not in STYLE_IMAGES:
+        raise ValueError(f"unknown style image {name!r}; choose one of {', '.join(STYLE_IMAGES)}")
+    return _to_float_rgb(_read_image(fetch(f"style/{name}", data_dir)), max_side)
+
+
+def content_image(name: str, *, max_side: int | None = None) -> np.ndarray:
+    """A photograph shipped with scikit-image, as float32 RGB in [0, 1], shape (H, W, 3).
+
+    ``name`` is one of :data:`CONTENT_IMAGES`; ``max_side`` as in :func:`style_image`.
+    """
+    if name not in CONTENT_IMAGES:
+        raise ValueError(f"unknown content image {name!r}; choose one of {', '.join(CONTENT_IMAGES)}")
+    import skimage.data
+    from PIL import Image
+
+    pixels = getattr(skimage.data, name)()
+    return _to_float_rgb(Image.fromarray(pixels).convert("RGB"), max_side)

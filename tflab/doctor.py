@@ -1,0 +1,53 @@
+"""What this machine has: versions, processors, data directory and datasets."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+from tflab import data
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the libraries the course relies on."""
+    import keras
+    import matplotlib
+    import numpy
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
+
+
+def devices() -> dict[str, object]:
+    """CPU count and the GPUs TensorFlow can see (an empty list on most laptops)."""
+    import tensorflow as tf
+
+    return {
+        "cpus": os.cpu_count(),
+        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "built_with_cuda": tf.test.is_built_with_cuda(),
+    }
+
+
+def report(data_dir: str | os.PathLike | None = None) -> str:
+    """A plain-text report of versions, devices, data directory and datasets."""
+    lines = [f"{name:<12} {version}" for name, version in versions().items()]
+    dev = devices()
+    gpus = ", ".join(dev["gpus"]) or "none (TensorFlow will use the CPU)"
+    lines += [f"{'platform':<12} {platform.platform()} ({sys.implementation.name})",
+              f"{'cpus':<12} {dev['cpus']}", f"{'gpus':<12} {gpus}"]
+    root = data.get_data_dir(data_dir)
+    source = ("argument" if data_dir is not None else
+              "TFLAB_DATA_DIR" if os.environ.get("TFLAB_DATA_DIR") else "default")
+    lines += [f"{'data dir':<12} {root} ({source})", "", "datasets:"]
+    for row in data.dataset_status(data_dir):
+        where = str(row.path) if row.present else f"missing, would download {row.url}"
+        lines.append(f"  {'ok ' if row.present else '-- '} {row.name:<28} {where}")
+    return "\n".join(lines)
