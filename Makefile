@@ -12,15 +12,15 @@ PYTEST_ARGS ?=
 # Notebooks run with notebooks/ as their working directory, so a relative data
 # directory must be made absolute before it reaches them.
 ifdef TFLAB_DATA_DIR
-export TFLAB_DATA_DIR := $(abspath $(TFLAB_DATA_DIR))
+export TFLAB_DATA_DIR := $(shell $(PYTHON) -c 'import os, sys; print(os.path.abspath(os.path.expanduser(sys.argv[1])))' "$(TFLAB_DATA_DIR)")
 endif
 
 # Jupyter's per-user files (kernels, settings, runtime) stay inside .venv, so
 # the course registers nothing globally and a global kernel cannot shadow ours.
-JUPYTER_ENV := JUPYTER_DATA_DIR=$(CURDIR)/$(VENV)/share/jupyter \
-               JUPYTER_CONFIG_DIR=$(CURDIR)/$(VENV)/etc/jupyter \
-               JUPYTERLAB_SETTINGS_DIR=$(CURDIR)/$(VENV)/etc/jupyter/lab/user-settings \
-               JUPYTERLAB_WORKSPACES_DIR=$(CURDIR)/$(VENV)/etc/jupyter/lab/workspaces
+JUPYTER_ENV := JUPYTER_DATA_DIR="$(CURDIR)/$(VENV)/share/jupyter" \
+               JUPYTER_CONFIG_DIR="$(CURDIR)/$(VENV)/etc/jupyter" \
+               JUPYTERLAB_SETTINGS_DIR="$(CURDIR)/$(VENV)/etc/jupyter/lab/user-settings" \
+               JUPYTERLAB_WORKSPACES_DIR="$(CURDIR)/$(VENV)/etc/jupyter/lab/workspaces"
 
 .PHONY: lab test venv clean-venv
 
@@ -28,7 +28,8 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "tflab needs Python 3.10 or newer; found " + sys.version.split()[0] + " (set PYTHON=python3.x)")'
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); } || { \
+		rm -rf $(VENV); echo "could not create $(VENV): on Debian/Ubuntu run 'sudo apt-get install python3-venv'"; exit 1; }
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e ".[test]"
 	touch $(STAMP)

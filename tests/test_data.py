@@ -382,3 +382,52 @@ def test_http_error_is_a_download_error(tmp_path, http_server):
     with pytest.raises(data.DownloadError, match="404|Not Found"):
         data.download(url, tmp_path / "m", sha256="0" * 64, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_damaged_gzip_is_named(tmp_path):
+    path = write_idx(tmp_path / "flipped-images-idx3-ubyte.gz", np.random.default_rng(0)
+                     .integers(0, 255, (50, 28, 28)))
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2: len(raw) // 2 + 40] = bytes(40)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(data.DataFormatError, match="flipped-images"):
+        data.read_idx(path)
+
+
+def test_truncated_xls_is_named(tmp_path):
+    good = data.fetch("fire_theft").read_bytes()
+    (tmp_path / "fire_theft.xls").write_bytes(good[:600])
+    with pytest.raises(data.DataFormatError, match="fire_theft.xls: not a readable .xls"):
+        data.fire_theft(tmp_path)
+
+
+def test_non_utf8_text_files_are_named(tmp_path):
+    (tmp_path / "heart.csv").write_bytes(b"sbp,tob\xe9\n")
+    with pytest.raises(data.DataFormatError, match="heart.csv: not a UTF-8"):
+        data.heart(tmp_path)
+    (tmp_path / "birth_life_2010.txt").write_bytes(b"Country\xff\n")
+    with pytest.raises(data.DataFormatError, match="birth_life_2010.txt: not a UTF-8"):
+        data.birth_life(tmp_path)
+
+
+def test_failed_download_leaves_no_new_folders(tmp_path, monkeypatch):
+    url = f"http://127.0.0.1:{_closed_port()}/t10k-labels-idx1-ubyte.gz"
+    monkeypatch.setitem(data.DATASETS, "mnist/t10k-labels",
+                        dataclasses.replace(data.DATASETS["mnist/t10k-labels"], url=url))
+    with pytest.raises(data.DataNotFoundError):
+        data.fetch("mnist/t10k-labels", tmp_path / "new" / "data", progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_download_leaves_nothing(tmp_path, http_server, monkeypatch):
+    """Ctrl-C in the middle of a transfer removes the partial file and new folders."""
+    url = http_server.serve("/big", b"x" * 300_000)
+
+    class CtrlCWhileHashing:
+        def update(self, chunk):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(data.hashlib, "sha256", CtrlCWhileHashing)
+    with pytest.raises(KeyboardInterrupt):
+        data.download(url, tmp_path / "sub" / "big", sha256="0" * 64, progress=False)
+    assert list(tmp_path.iterdir()) == []

@@ -70,6 +70,7 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in readme and "make lab" in readme
     ci = (ROOT / ".ci" / "run").read_text()
     assert "set -euo pipefail" in ci
+    assert "../shared/data" in ci and "export TFLAB_DATA_DIR" in ci
     assert re.search(r"^make test\b", ci, re.MULTILINE)
 
 

@@ -29,6 +29,7 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -353,11 +354,14 @@ def _download(url: str, dest: Path, *, sha256: str, size: int | None, progress: 
               timeout: float = 60.0) -> None:
     from tqdm import tqdm
 
+    created = [p for p in (dest.parent, *dest.parent.parents) if not p.exists()]
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     except OSError as exc:
-        raise DownloadError(f"cannot write into {dest.parent}: {exc}") from exc
+        _remove_empty(created)
+        raise DownloadError(f"cannot write into {dest.parent} ({exc}); set TFLAB_DATA_DIR to a "
+                            "folder you can write to") from exc
     tmp = Path(tmp_name)
     try:
         digest = hashlib.sha256()
@@ -380,16 +384,26 @@ def _download(url: str, dest: Path, *, sha256: str, size: int | None, progress: 
                 f"{sha256}, got {actual} ({received} bytes); the file was not saved"
             )
         os.replace(tmp, dest)
-    except DownloadError:
-        tmp.unlink(missing_ok=True)
-        raise
     except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
         tmp.unlink(missing_ok=True)
+        _remove_empty(created)
+        if isinstance(exc, DownloadError):
+            raise
         reason = getattr(exc, "reason", None) or exc
         raise DownloadError(f"download of {url} failed: {reason}") from exc
-    except BaseException:
+    except BaseException:  # Ctrl-C included: leave nothing behind
         tmp.unlink(missing_ok=True)
+        _remove_empty(created)
         raise
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders a failed download created (innermost first), if still empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
 
 
 def _validate(ds: Dataset, path: Path) -> None:
@@ -432,9 +446,9 @@ def read_idx(path: str | os.PathLike, expected_magic: int | None = None) -> np.n
     try:
         with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
             raw = f.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise DataFormatError(f"{path}: cannot read IDX data ({exc}); the file is truncated "
-                              "or not gzip-compressed IDX") from exc
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataFormatError(f"{path}: cannot read IDX data ({exc}); the file is truncated, "
+                              "damaged, or not gzip-compressed IDX") from exc
     if len(raw) < 4:
         raise DataFormatError(f"{path}: truncated IDX file ({len(raw)} bytes, no header)")
     magic = int.from_bytes(raw[:4], "big")
@@ -477,8 +491,8 @@ def _read_fire_theft(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
     try:
         book = xlrd.open_workbook(str(path), logfile=io.StringIO())
-    except (xlrd.XLRDError, OSError, ValueError, AssertionError) as exc:
-        raise DataFormatError(f"{path}: not a readable .xls spreadsheet ({exc})") from exc
+    except Exception as exc:  # xlrd raises many kinds of error on damaged files
+        raise DataFormatError(f"{path}: not a readable .xls spreadsheet ({exc!r})") from exc
     sheet = book.sheet_by_index(0)
     if sheet.nrows == 0:
         raise DataFormatError(f"{path}: the sheet is empty; expected a header row X, Y")
@@ -522,8 +536,11 @@ HEART_COLUMNS: dict[str, type] = {
 
 
 def _read_heart(path: Path) -> dict[str, np.ndarray]:
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataFormatError(f"{path}: not a UTF-8 CSV file ({exc})") from exc
     if not rows or rows[0] != list(HEART_COLUMNS):
         found = rows[0] if rows else "nothing"
         raise DataFormatError(f"{path}: expected the header {','.join(HEART_COLUMNS)}; found {found}")
@@ -561,8 +578,11 @@ def heart(data_dir: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
 
 
 def _read_birth_life(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().splitlines()
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"{path}: not a UTF-8 text file ({exc})") from exc
     expected = ["Country", "Birth rate", "Life expectancy"]
     if not lines or lines[0].split("\t") != expected:
         raise DataFormatError(f"{path}: expected a tab-separated header {expected}")

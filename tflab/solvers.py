@@ -1,0 +1,265 @@
+"""Linear least squares: the exact answer, and gradient descent towards it.
+
+``exact_least_squares`` solves the problem in closed form (float64);
+``gradient_descent`` fits the same line iteratively with TensorFlow, the way the
+original course did, and records what happened on the way; ``stability_bound``
+says from the data which learning rates make full-batch gradient descent diverge.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "LinearFit",
+    "GDHistory",
+    "DivergenceError",
+    "exact_least_squares",
+    "stability_bound",
+    "gradient_descent",
+]
+
+
+class DivergenceError(RuntimeError):
+    """Gradient descent blew up: the loss became non-finite or grew past a limit."""
+
+
+@dataclass(frozen=True)
+class LinearFit:
+    """A fitted line (or hyperplane): ``y ≈ x @ coef + intercept``.
+
+    ``coef`` is a float for one input column and an array for several.
+    """
+
+    coef: float | np.ndarray
+    intercept: float
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        return (x * self.coef if x.ndim == 1 else x @ self.coef) + self.intercept
+
+    def error(self, other: "LinearFit") -> float:
+        """Largest absolute difference between this fit's parameters and ``other``'s."""
+        return float(max(np.max(np.abs(np.asarray(self.coef) - np.asarray(other.coef))),
+                         abs(self.intercept - other.intercept)))
+
+
+def _check_xy(x, y) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.ndim not in (1, 2):
+        raise ValueError(f"x must be 1-D (one feature) or 2-D (samples, features), not {x.ndim}-D")
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D, not of shape {y.shape}")
+    if len(x) == 0:
+        raise ValueError("x and y are empty; need at least two samples")
+    if len(x) != len(y):
+        raise ValueError(f"x and y differ in length: {len(x)} vs {len(y)}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        bad = "x" if not np.all(np.isfinite(x)) else "y"
+        raise ValueError(f"{bad} contains NaN or infinite values")
+    return x, y
+
+
+def exact_least_squares(x, y) -> LinearFit:
+    """The least-squares line through ``(x, y)``, computed exactly in float64.
+
+    For one feature this is the closed form slope = Σ(x−x̄)(y−ȳ) / Σ(x−x̄)², intercept =
+    ȳ − slope·x̄. For several features (``x`` of shape (N, d)) the centred problem is
+    solved with an SVD-based solver (``np.linalg.lstsq``), which stays accurate when
+    the columns are nearly collinear.
+    """
+    x, y = _check_xy(x, y)
+    x_mean, y_mean = x.mean(axis=0), y.mean()
+    xc, yc = x - x_mean, y - y_mean
+    if x.ndim == 1:
+        sxx = float(np.dot(xc, xc))
+        if sxx == 0.0:
+            raise ValueError("all x values are equal: the slope is undefined")
+        slope = float(np.dot(xc, yc)) / sxx
+        return LinearFit(slope, float(y_mean - slope * x_mean))
+    coef, *_ = np.linalg.lstsq(xc, yc, rcond=None)
+    return LinearFit(coef, float(y_mean - x_mean @ coef))
+
+
+def _hessian(x: np.ndarray) -> np.ndarray:
+    """Hessian of the mean squared error in (coef..., intercept): 2·E[[x xᵀ, x], [xᵀ, 1]]."""
+    xa = np.column_stack([x.reshape(len(x), -1), np.ones(len(x))])
+    return 2.0 * xa.T @ xa / len(x)
+
+
+def stability_bound(x) -> float:
+    """The largest stable learning rate of full-batch gradient descent: 2 / λ_max(H).
+
+    H is the Hessian of the mean squared error with respect to the coefficients and
+    the intercept; it depends on ``x`` only. Below the bound gradient descent
+    converges (slowly, if far below); above it, it oscillates with growing amplitude
+    and diverges.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.size == 0:
+        raise ValueError("x is empty")
+    return float(2.0 / np.linalg.eigvalsh(_hessian(x)).max())
+
+
+@dataclass
+class GDHistory:
+    """What one gradient-descent run did.
+
+    ``losses[k]`` and ``params[k]`` (coefficients then intercept) are taken after
+    epoch k+1 (one epoch = as many examples as the data holds); ``updates`` counts
+    parameter updates and ``seconds`` the wall-clock time, tracing included.
+    """
+
+    fit: LinearFit
+    losses: np.ndarray
+    params: np.ndarray
+    updates: int
+    seconds: float
+    learning_rate: float | None
+    batch_size: int
+    converged: bool = False
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.losses)
+
+
+def gradient_descent(
+    x,
+    y,
+    *,
+    learning_rate: float | None = None,
+    epochs: int | None = None,
+    steps: int | None = None,
+    batch_size: int | None = 1,
+    optimizer=None,
+    shuffle: bool = False,
+    seed: int = 0,
+    init: tuple[float, float] = (0.0, 0.0),
+    dtype: str = "float32",
+    target: LinearFit | None = None,
+    tol: float = 1e-4,
+    divergence_factor: float = 1e6,
+) -> GDHistory:
+    """Fit ``y ≈ x·w + b`` by gradient descent on the squared error, in TensorFlow.
+
+    - ``batch_size=1`` is per-sample (stochastic) gradient descent, one update per
+      example, as the original TF1 program did; ``batch_size=None`` is full-batch;
+      any other value takes consecutive mini-batches from the stream of examples
+      (in file order, or reshuffled every epoch with ``shuffle``), so a batch may span
+      two epochs, like ``next_batch`` and ``Dataset.repeat().batch()``.
+    - The loss of a batch is its mean squared error.
+    - ``optimizer=None`` is plain SGD, ``w ← w − learning_rate · ∂loss/∂w``; or pass any
+      Keras optimizer (Adam, FTRL, SGD with a schedule, ...), which brings its own rate.
+    - Run for ``epochs`` passes over the data or ``steps`` updates. With ``target``,
+      stop as soon as every parameter is within ``tol`` of it (checked every epoch).
+    - When the loss becomes non-finite or exceeds ``divergence_factor`` times its
+      starting value, stop and raise :class:`DivergenceError`, naming the learning rate
+      and the stability bound.
+    """
+    import tensorflow as tf
+
+    x, y = _check_xy(x, y)
+    one_feature = x.ndim == 1
+    x2 = x.reshape(len(x), -1)
+    n, d = x2.shape
+    if (epochs is None) == (steps is None):
+        raise ValueError("give exactly one of epochs= and steps=")
+    if (epochs is not None and epochs < 1) or (steps is not None and steps < 1):
+        raise ValueError(f"epochs and steps must be positive, got epochs={epochs}, steps={steps}")
+    if optimizer is None:
+        if learning_rate is None or not learning_rate > 0 or not math.isfinite(learning_rate):
+            raise ValueError(f"learning_rate must be a positive number, not {learning_rate!r}")
+    elif learning_rate is not None:
+        raise ValueError("pass learning_rate= or optimizer=, not both: a Keras optimizer "
+                         "carries its own learning rate")
+    batch = n if batch_size is None else int(batch_size)
+    if not 1 <= batch:
+        raise ValueError(f"batch_size must be a positive integer or None, not {batch_size!r}")
+
+    per_epoch = math.ceil(n / batch)
+    total = steps if steps is not None else epochs * per_epoch
+    n_records = math.ceil(total / per_epoch)
+
+    # The stream of example indices: file order, or a fresh permutation per epoch.
+    rng = np.random.default_rng(seed)
+    stream_epochs = math.ceil(total * batch / n) + 1
+    order = np.concatenate([rng.permutation(n) if shuffle else np.arange(n)
+                            for _ in range(stream_epochs)])
+
+    tf_dtype = tf.as_dtype(dtype)
+    X = tf.constant(x2, tf_dtype)
+    Y = tf.constant(y, tf_dtype)
+    stream = tf.constant(order, tf.int32)
+    w = tf.Variable(tf.fill([d], tf.cast(init[0], tf_dtype)), name="w")
+    b = tf.Variable(tf.cast(init[1], tf_dtype), name="b")
+    if optimizer is not None:
+        optimizer.build([w, b])
+    lr = tf.constant(learning_rate or 0.0, tf_dtype)
+    if target is not None:
+        goal = tf.constant(np.append(np.ravel(target.coef), target.intercept), tf_dtype)
+    else:
+        goal = tf.zeros([d + 1], tf_dtype)
+    initial_loss = float(np.mean(((x2 @ np.full(d, init[0]) + init[1]) - y) ** 2))
+    limit = tf.constant(divergence_factor * max(initial_loss, 1e-12), tf_dtype)
+
+    @tf.function
+    def run():
+        losses = tf.TensorArray(tf_dtype, size=n_records)
+        params = tf.TensorArray(tf_dtype, size=n_records)
+        status = tf.constant(0)  # 0 running, 1 converged, 2 diverged
+        done = tf.constant(0)
+        for step in tf.range(total):
+            idx = stream[step * batch: step * batch + batch]
+            xb, yb = tf.gather(X, idx), tf.gather(Y, idx)
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(yb - (tf.linalg.matvec(xb, w) + b)))
+            gw, gb = tape.gradient(loss, [w, b])
+            if optimizer is None:
+                w.assign_sub(lr * gw)
+                b.assign_sub(lr * gb)
+            else:
+                optimizer.apply_gradients([(gw, w), (gb, b)])
+            done = step + 1
+            if done % per_epoch == 0 or done == total:
+                k = (done - 1) // per_epoch
+                full = tf.reduce_mean(tf.square(Y - (tf.linalg.matvec(X, w) + b)))
+                theta = tf.concat([w, [b]], axis=0)
+                losses = losses.write(k, full)
+                params = params.write(k, theta)
+                if not tf.math.is_finite(full) or full > limit:
+                    status = tf.constant(2)
+                    break
+                if target is not None and tf.reduce_max(tf.abs(theta - goal)) < tol:
+                    status = tf.constant(1)
+                    break
+        k_done = (done - 1) // per_epoch + 1
+        return (losses.gather(tf.range(k_done)), params.gather(tf.range(k_done)),
+                done, status)
+
+    start = time.perf_counter()
+    losses, params, done, status = run()
+    seconds = time.perf_counter() - start
+    losses = losses.numpy().astype(np.float64)
+    params = params.numpy().astype(np.float64)
+    rate = learning_rate
+    if optimizer is not None:
+        rate = float(np.asarray(optimizer.learning_rate))
+    if int(status) == 2:
+        bound = stability_bound(x)
+        raise DivergenceError(
+            f"gradient descent diverged after {int(done)} updates (epoch {len(losses)}): loss "
+            f"{losses[-1]:.3g} with learning rate {rate:g}; the stability bound of this data "
+            f"for full-batch gradient descent is {bound:.3g} (2 / largest eigenvalue of the "
+            f"Hessian). Use a smaller learning rate, or centre and scale x."
+        )
+    coef = params[-1, :d]
+    fit = LinearFit(float(coef[0]) if one_feature else coef, float(params[-1, d]))
+    return GDHistory(fit=fit, losses=losses, params=params, updates=int(done), seconds=seconds,
+                     learning_rate=rate, batch_size=batch, converged=int(status) == 1)
