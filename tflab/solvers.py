@@ -20,6 +20,7 @@ __all__ = [
     "DivergenceError",
     "exact_least_squares",
     "stability_bound",
+    "epoch_spectral_radius",
     "gradient_descent",
 ]
 
@@ -92,18 +93,55 @@ def _hessian(x: np.ndarray) -> np.ndarray:
     return 2.0 * xa.T @ xa / len(x)
 
 
-def stability_bound(x) -> float:
-    """The largest stable learning rate of full-batch gradient descent: 2 / λ_max(H).
+def epoch_spectral_radius(x, learning_rate: float, batch_size: int | None = None) -> float:
+    """How much one epoch of gradient descent stretches the error, at worst.
 
-    H is the Hessian of the mean squared error with respect to the coefficients and
-    the intercept; it depends on ``x`` only. Below the bound gradient descent
-    converges (slowly, if far below); above it, it oscillates with growing amplitude
-    and diverges.
+    The error of the parameters after an epoch is a linear map of the error before it.
+    For full-batch gradient descent (``batch_size=None``) the map is I − η·H; for
+    per-sample gradient descent in file order (``batch_size=1``) it is the product of
+    I − η·Hᵢ over the samples, Hᵢ being one sample's Hessian. Its spectral radius ρ
+    decides everything: ρ < 1 converges, ρ > 1 diverges, ρ close to 1 is slow.
+    """
+    x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    xa = np.column_stack([x, np.ones(len(x))])
+    eye = np.eye(xa.shape[1])
+    if batch_size is None:
+        m = eye - learning_rate * _hessian(x)
+    elif batch_size == 1:
+        m = eye
+        for row in xa:
+            m = (eye - learning_rate * 2.0 * np.outer(row, row)) @ m
+    else:
+        raise ValueError("batch_size must be None (full batch) or 1 (per sample)")
+    return float(np.max(np.abs(np.linalg.eigvals(m))))
+
+
+def stability_bound(x, batch_size: int | None = None) -> float:
+    """The learning rate at which gradient descent on this data starts to diverge.
+
+    For full-batch gradient descent (the default) it is 2 / λ_max(H), H being the
+    Hessian of the mean squared error with respect to the coefficients and the
+    intercept; it depends on ``x`` only. For per-sample gradient descent in file
+    order (``batch_size=1``) it is the smallest rate at which the epoch map's spectral
+    radius (:func:`epoch_spectral_radius`) exceeds 1, found numerically: it is lower,
+    because each single-sample step overshoots on the samples with large x.
     """
     x = np.asarray(x, dtype=np.float64)
     if x.size == 0:
         raise ValueError("x is empty")
-    return float(2.0 / np.linalg.eigvalsh(_hessian(x)).max())
+    full = float(2.0 / np.linalg.eigvalsh(_hessian(x)).max())
+    if batch_size is None:
+        return full
+    grid = np.geomspace(full * 1e-4, full * 2, 400)
+    above = [lr for lr in grid if epoch_spectral_radius(x, lr, batch_size) > 1.0]
+    if not above:
+        return full
+    hi = above[0]
+    lo = grid[max(0, np.searchsorted(grid, hi) - 1)]
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if epoch_spectral_radius(x, mid, batch_size) > 1.0 else (mid, hi)
+    return float(hi)
 
 
 @dataclass
@@ -243,21 +281,31 @@ def gradient_descent(
         return (losses.gather(tf.range(k_done)), params.gather(tf.range(k_done)),
                 done, status)
 
-    start = time.perf_counter()
-    losses, params, done, status = run()
-    seconds = time.perf_counter() - start
+    # Each call builds (and traces) its own tf.function on purpose: it closes over this
+    # run's variables and optimizer. Silence TensorFlow's warning about repeated tracing.
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")
+    try:
+        start = time.perf_counter()
+        losses, params, done, status = run()
+        seconds = time.perf_counter() - start
+    finally:
+        logger.setLevel(level)
     losses = losses.numpy().astype(np.float64)
     params = params.numpy().astype(np.float64)
     rate = learning_rate
     if optimizer is not None:
         rate = float(np.asarray(optimizer.learning_rate))
     if int(status) == 2:
-        bound = stability_bound(x)
+        bounds = f"{stability_bound(x):.3g} for full-batch gradient descent (2 / largest " \
+                 "eigenvalue of the Hessian)"
+        if batch == 1 and not shuffle:
+            bounds = f"{stability_bound(x, 1):.3g} for per-sample updates in file order, " + bounds
         raise DivergenceError(
             f"gradient descent diverged after {int(done)} updates (epoch {len(losses)}): loss "
-            f"{losses[-1]:.3g} with learning rate {rate:g}; the stability bound of this data "
-            f"for full-batch gradient descent is {bound:.3g} (2 / largest eigenvalue of the "
-            f"Hessian). Use a smaller learning rate, or centre and scale x."
+            f"{losses[-1]:.3g} with learning rate {rate:g}. The stability bound of this data is "
+            f"{bounds}. Use a smaller learning rate, or centre and scale x."
         )
     coef = params[-1, :d]
     fit = LinearFit(float(coef[0]) if one_feature else coef, float(params[-1, d]))

@@ -1,0 +1,161 @@
+"""tflab.solvers: the exact answer, gradient descent, divergence."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from tflab import data, solvers
+
+SLOPE, INTERCEPT = 1.3134560, 16.9951572
+
+
+@pytest.fixture(scope="module")
+def fire():
+    return data.fire_theft()
+
+
+def _lstsq_reference(x, y):
+    xa = np.column_stack([x, np.ones(len(x))])
+    sol, *_ = np.linalg.lstsq(xa, y, rcond=None)
+    return sol[:-1], sol[-1]
+
+
+def test_exact_reproduces_fire_theft(fire):
+    fit = solvers.exact_least_squares(*fire)
+    assert round(fit.coef, 7) == SLOPE and round(fit.intercept, 7) == INTERCEPT
+    coef, intercept = _lstsq_reference(fire[0][:, None], fire[1])
+    assert abs(fit.coef - coef[0]) < 1e-9 and abs(fit.intercept - intercept) < 1e-9
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_exact_matches_numpy_on_random_problems(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(200, 5)) * rng.uniform(0.1, 10, 5) + rng.normal(size=5) * 5
+    y = x @ rng.normal(size=5) + 3 + rng.normal(size=200)
+    fit = solvers.exact_least_squares(x, y)
+    coef, intercept = _lstsq_reference(x, y)
+    np.testing.assert_allclose(fit.coef, coef, rtol=0, atol=1e-9)
+    assert abs(fit.intercept - intercept) < 1e-9
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1e-5])
+def test_exact_matches_numpy_on_ill_conditioned_problems(scale):
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=(300, 1))
+    x = np.hstack([base, base + scale * rng.normal(size=(300, 1)), rng.normal(size=(300, 1))])
+    assert np.linalg.cond(np.column_stack([x, np.ones(300)])) > 1 / scale / 10
+    y = x @ np.array([1.0, 2.0, -1.0]) + 0.5 + 0.01 * rng.normal(size=300)
+    fit = solvers.exact_least_squares(x, y)
+    coef, intercept = _lstsq_reference(x, y)
+    # agreement relative to the size of the solution
+    assert np.max(np.abs(fit.coef - coef)) < 1e-9 * max(1.0, np.max(np.abs(coef)))
+    assert abs(fit.intercept - intercept) < 1e-9 * max(1.0, abs(intercept))
+
+
+@pytest.mark.parametrize("x, y, message", [
+    ([1.0, 2.0], [1.0], "differ in length"),
+    ([], [], "empty"),
+    ([1.0, np.nan], [1.0, 2.0], "x contains NaN"),
+    ([1.0, 2.0], [1.0, np.inf], "y contains NaN"),
+    ([2.0, 2.0], [1.0, 3.0], "all x values are equal"),
+])
+def test_exact_rejects_bad_input(x, y, message):
+    with pytest.raises(ValueError, match=message):
+        solvers.exact_least_squares(np.array(x), np.array(y))
+
+
+def test_seed_gradient_descent_reproduces_original_numbers(fire):
+    history = solvers.gradient_descent(*fire, learning_rate=0.001, epochs=100)
+    assert abs(history.fit.coef - 1.71838) < 1e-4
+    assert abs(history.fit.intercept - 15.7892) < 1e-4
+    assert history.updates == 4200 and history.epochs == 100
+    assert history.losses.shape == (100,) and history.params.shape == (100, 2)
+
+
+def test_keras_sgd_gives_the_same_numbers_as_plain_sgd(fire):
+    plain = solvers.gradient_descent(*fire, learning_rate=0.001, epochs=20)
+    keras_sgd = solvers.gradient_descent(*fire, optimizer=keras.optimizers.SGD(0.001), epochs=20)
+    assert keras_sgd.fit.error(plain.fit) < 1e-5
+
+
+def test_full_batch_below_bound_converges_above_diverges(fire):
+    x, y = fire
+    bound = solvers.stability_bound(x)
+    exact = solvers.exact_least_squares(x, y)
+    below = solvers.gradient_descent(x, y, learning_rate=0.98 * bound, epochs=3000,
+                                     batch_size=None, dtype="float64")
+    assert np.all(np.isfinite(below.losses)) and below.fit.error(exact) < 0.05
+    with pytest.raises(solvers.DivergenceError) as info:
+        solvers.gradient_descent(x, y, learning_rate=1.02 * bound, epochs=3000, batch_size=None)
+    message = str(info.value)
+    assert f"{1.02 * bound:g}" in message and f"{bound:.3g}" in message
+
+
+def test_per_sample_bound_is_where_divergence_starts(fire):
+    x, y = fire
+    bound = solvers.stability_bound(x, batch_size=1)
+    assert bound < solvers.stability_bound(x)
+    assert solvers.epoch_spectral_radius(x, 0.99 * bound, 1) < 1 < \
+        solvers.epoch_spectral_radius(x, 1.01 * bound, 1)
+    history = solvers.gradient_descent(x, y, learning_rate=0.9 * bound, epochs=1000)
+    assert np.all(np.isfinite(history.losses))
+    with pytest.raises(solvers.DivergenceError, match="per-sample updates in file order"):
+        solvers.gradient_descent(x, y, learning_rate=1.15 * bound, epochs=3000)
+
+
+def test_stability_bound_is_two_over_largest_hessian_eigenvalue():
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    h = 2 * np.array([[np.mean(x ** 2), np.mean(x)], [np.mean(x), 1.0]])
+    assert solvers.stability_bound(x) == pytest.approx(2 / np.linalg.eigvalsh(h).max())
+
+
+def test_target_stops_early_and_counts_updates(fire):
+    x, y = fire
+    exact = solvers.exact_least_squares(x, y)
+    history = solvers.gradient_descent(x, y, optimizer=keras.optimizers.Adam(0.1), epochs=20000,
+                                       batch_size=None, target=exact, tol=1e-4)
+    assert history.converged and history.fit.error(exact) < 1e-4
+    assert history.updates < 20000 and history.updates == history.epochs
+
+
+def test_mini_batches_span_epochs(fire):
+    x, y = fire
+    history = solvers.gradient_descent(x, y, learning_rate=1e-4, steps=10, batch_size=128,
+                                       shuffle=True, seed=1)
+    assert history.updates == 10 and history.batch_size == 128
+    assert history.epochs == 10  # each batch of 128 covers at least one 42-sample epoch
+
+
+def test_n_dimensional_gradient_descent(fire):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100, 3))
+    y = x @ np.array([1.0, -2.0, 0.5]) + 4.0
+    history = solvers.gradient_descent(x, y, learning_rate=0.1, epochs=500, batch_size=None,
+                                       dtype="float64")
+    np.testing.assert_allclose(history.fit.coef, [1.0, -2.0, 0.5], atol=1e-6)
+    assert history.fit.intercept == pytest.approx(4.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(learning_rate=0.0, epochs=1), "learning_rate must be a positive number"),
+    (dict(learning_rate=-1e-3, epochs=1), "learning_rate must be a positive number"),
+    (dict(learning_rate=None, epochs=1), "learning_rate must be a positive number"),
+    (dict(learning_rate=1e-3), "exactly one of epochs= and steps="),
+    (dict(learning_rate=1e-3, epochs=0), "must be positive"),
+    (dict(learning_rate=1e-3, epochs=1, batch_size=0), "batch_size"),
+    (dict(learning_rate=1e-3, epochs=1, optimizer=keras.optimizers.SGD(0.1)), "not both"),
+])
+def test_gradient_descent_rejects_bad_arguments(fire, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        solvers.gradient_descent(*fire, **kwargs)
+
+
+def test_gradient_descent_rejects_bad_data():
+    with pytest.raises(ValueError, match="differ in length"):
+        solvers.gradient_descent([1.0, 2.0], [1.0], learning_rate=0.1, epochs=1)
+    with pytest.raises(ValueError, match="NaN"):
+        solvers.gradient_descent([1.0, np.nan], [1.0, 2.0], learning_rate=0.1, epochs=1)
+    with pytest.raises(ValueError, match="empty"):
+        solvers.gradient_descent([], [], learning_rate=0.1, epochs=1)
