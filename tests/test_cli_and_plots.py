@@ -76,3 +76,22 @@ def test_image_grid_has_title_and_one_axis_per_image():
     assert [ax.get_title() for ax in fig.axes[:3]] == ["0", "1", "2"]
     with pytest.raises(ValueError, match="labels"):
         plots.image_grid(np.zeros((2, 28, 28)), labels=[1], title="x")
+
+
+def test_fit_lines_loss_curves_and_rate_sweep_have_titles_and_labels():
+    from tflab.solvers import LinearFit
+
+    x = np.array([1.0, 2.0, 3.0])
+    figs = [
+        plots.fit_lines(x, 2 * x, {"exact": LinearFit(2.0, 0.0)}, title="fit", xlabel="a",
+                        ylabel="b"),
+        plots.loss_curves({"lr": [3.0, 2.0, 1.0]}, title="loss"),
+        plots.rate_sweep([1e-3, 1e-2], {"100 epochs": [0.1, np.inf]}, title="sweep",
+                         bounds={"bound": 5e-3}),
+    ]
+    for fig, title in zip(figs, ["fit", "loss", "sweep"]):
+        ax = fig.axes[0]
+        assert ax.get_title() == title and ax.get_xlabel() and ax.get_ylabel()
+        assert ax.get_legend() is not None
+    assert figs[1].axes[0].get_yscale() == "log"
+    assert "y = 2.0000·x + 0.0000" in figs[0].axes[0].get_legend().get_texts()[1].get_text()

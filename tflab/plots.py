@@ -37,3 +37,63 @@ def image_grid(images: np.ndarray, labels: Sequence | None = None, *, title: str
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def fit_lines(x: np.ndarray, y: np.ndarray, fits: dict, *, title: str,
+              xlabel: str = "x", ylabel: str = "y", ax=None):
+    """Scatter the data and draw one line per entry of ``fits`` (label -> LinearFit)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4.2))
+    ax.scatter(x, y, s=18, color="0.3", label="data", zorder=3)
+    grid = np.linspace(np.min(x), np.max(x), 100)
+    for label, fit in fits.items():
+        ax.plot(grid, fit.predict(grid), lw=2,
+                label=f"{label}: y = {float(fit.coef):.4f}·x + {fit.intercept:.4f}")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.legend(fontsize=8)
+    return ax.figure
+
+
+def loss_curves(curves: dict, *, title: str, xlabel: str = "epoch",
+                ylabel: str = "mean squared error", log: bool = True, ax=None):
+    """One line per entry of ``curves`` (label -> losses per epoch), log scale by default."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4.2))
+    for label, losses in curves.items():
+        losses = np.asarray(losses, dtype=float)
+        ax.plot(np.arange(1, len(losses) + 1), losses, label=str(label))
+    if log:
+        ax.set_yscale("log")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.legend(fontsize=8)
+    return ax.figure
+
+
+def rate_sweep(rates, errors: dict, *, title: str, bounds: dict | None = None,
+               ylabel: str = "final parameter error vs the exact answer", ax=None):
+    """Final error against learning rate (log-log), one line per entry of ``errors``.
+
+    ``errors`` maps a label (say, an epoch count) to one error per rate; a diverged run
+    is ``inf`` or ``nan`` and is drawn as a gap. ``bounds`` (label -> rate) draws
+    vertical lines, e.g. at the stability bound.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4.2))
+    rates = np.asarray(rates, dtype=float)
+    for label, errs in errors.items():
+        errs = np.asarray(errs, dtype=float)
+        errs = np.where(np.isfinite(errs), errs, np.nan)
+        ax.plot(rates, errs, marker="o", ms=3, label=str(label))
+    for label, rate in (bounds or {}).items():
+        ax.axvline(rate, ls="--", color="0.4")
+        ax.annotate(label, (rate, 1), xycoords=("data", "axes fraction"), rotation=90,
+                    va="top", ha="right", fontsize=8)
+    ax.set(xscale="log", yscale="log", title=title, xlabel="learning rate", ylabel=ylabel)
+    ax.legend(fontsize=8)
+    return ax.figure
