@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.tflab-installed
+KERNEL_CONFIG := $(VENV)/etc/ipython/ipython_kernel_config.py
 ARGS   ?=
 PYTEST_ARGS ?=
 
@@ -24,7 +25,14 @@ JUPYTER_ENV := JUPYTER_DATA_DIR="$(CURDIR)/$(VENV)/share/jupyter" \
 
 .PHONY: lab test venv clean-venv
 
-venv: $(STAMP)
+venv: $(STAMP) $(KERNEL_CONFIG)
+
+# TensorFlow's C++ log lines arrive on the process's stderr at unpredictable moments;
+# they go to the terminal that runs Jupyter rather than into notebook outputs.
+$(KERNEL_CONFIG): $(STAMP)
+	mkdir -p $(dir $@)
+	printf '%s\n' "# Written by make: TensorFlow's C++ log lines go to the terminal, not into notebooks." \
+		"c.IPKernelApp.capture_fd_output = False" > $@
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "tflab needs Python 3.10 or newer; found " + sys.version.split()[0] + " (set PYTHON=python3.x)")'
@@ -34,11 +42,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -e ".[test]"
 	touch $(STAMP)
 
-lab: $(STAMP)
+lab: $(STAMP) $(KERNEL_CONFIG)
 	$(JUPYTER_ENV) $(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ARGS)
 
 # pytest on tests/ and nbval on notebooks/, in one run and one summary.
-test: $(STAMP)
+test: $(STAMP) $(KERNEL_CONFIG)
 	$(JUPYTER_ENV) $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=900 $(PYTEST_ARGS)
 

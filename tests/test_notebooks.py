@@ -1,0 +1,41 @@
+"""Static checks of the committed notebooks (nbval runs them; this checks their shape)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_committed_executed_and_stable(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code), "run it top to bottom before committing"
+    counts = [c.execution_count for c in code]
+    assert counts == list(range(1, len(code) + 1)), "cells were not run in order in one kernel"
+    checked = [c for c in code if "# NBVAL_CHECK_OUTPUT" in c.source]
+    assert checked, "no cell's output is checked"
+    for cell in code:
+        assert not any(o.output_type == "error" for o in cell.outputs), cell.source[:80]
+    for cell in checked:
+        for out in cell.outputs:
+            assert not (out.output_type == "stream" and out.name == "stderr"), (
+                f"checked cell writes to stderr, which is not reproducible: {cell.source[:80]}")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_reads_like_a_chapter(path):
+    nb = nbformat.read(path, as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    for heading in ("What you will learn", "Prerequisites", "Run time", "## Exercises",
+                    "## Further reading"):
+        assert heading in text, f"{path.name} lacks '{heading}'"
