@@ -159,3 +159,28 @@ def test_gradient_descent_rejects_bad_data():
         solvers.gradient_descent([1.0, np.nan], [1.0, 2.0], learning_rate=0.1, epochs=1)
     with pytest.raises(ValueError, match="empty"):
         solvers.gradient_descent([], [], learning_rate=0.1, epochs=1)
+
+
+def test_conjugate_line_search_is_exact_in_two_steps(fire):
+    x, y = fire
+    exact = solvers.exact_least_squares(x, y)
+    history = solvers.line_search_descent(x, y, method="conjugate", target=exact, tol=1e-9)
+    assert history.converged and history.updates <= 3
+    assert history.fit.error(exact) < 1e-9
+
+
+def test_steepest_line_search_converges_monotonically(fire):
+    x, y = fire
+    exact = solvers.exact_least_squares(x, y)
+    history = solvers.line_search_descent(x, y, target=exact, tol=1e-4)
+    assert history.converged and history.fit.error(exact) < 1e-4
+    conjugate = solvers.line_search_descent(x, y, method="conjugate", target=exact, tol=1e-4)
+    assert history.updates > conjugate.updates  # zig-zags where conjugate directions do not
+    assert np.all(np.diff(history.losses) <= 1e-9)  # an exact line search never goes uphill
+
+
+def test_line_search_rejects_bad_arguments(fire):
+    with pytest.raises(ValueError, match="method"):
+        solvers.line_search_descent(*fire, method="newton")
+    with pytest.raises(ValueError, match="max_iter"):
+        solvers.line_search_descent(*fire, max_iter=0)

@@ -22,6 +22,7 @@ __all__ = [
     "stability_bound",
     "epoch_spectral_radius",
     "gradient_descent",
+    "line_search_descent",
 ]
 
 
@@ -311,3 +312,77 @@ def gradient_descent(
     fit = LinearFit(float(coef[0]) if one_feature else coef, float(params[-1, d]))
     return GDHistory(fit=fit, losses=losses, params=params, updates=int(done), seconds=seconds,
                      learning_rate=rate, batch_size=batch, converged=int(status) == 1)
+
+
+def line_search_descent(x, y, *, method: str = "steepest", target: LinearFit | None = None,
+                        tol: float = 1e-4, max_iter: int = 100_000) -> GDHistory:
+    """Full-batch descent with an exact line search on the squared error, in TensorFlow.
+
+    The mean squared error is a quadratic, so the best step along a direction ``p`` is
+    known in closed form: α = −gᵀp / pᵀHp, with g the gradient and H the Hessian.
+    ``method="steepest"`` moves along −g, each step at right angles to the last (a zig-zag);
+    ``method="conjugate"`` uses conjugate directions and reaches the exact answer, up to
+    rounding, in as many steps as there are parameters. Float64 throughout. Stops when
+    the gradient vanishes or, with ``target``, when every parameter is within ``tol``.
+    """
+    import tensorflow as tf
+
+    if method not in ("steepest", "conjugate"):
+        raise ValueError(f"method must be 'steepest' or 'conjugate', not {method!r}")
+    if max_iter < 1:
+        raise ValueError(f"max_iter must be positive, not {max_iter}")
+    x, y = _check_xy(x, y)
+    one_feature = x.ndim == 1
+    xa = np.column_stack([x.reshape(len(x), -1), np.ones(len(x))])
+    d = xa.shape[1]
+    A = tf.constant(xa, tf.float64)
+    Y = tf.constant(y, tf.float64)
+    H = tf.constant(_hessian(x), tf.float64)
+    n = tf.constant(float(len(x)), tf.float64)
+    goal = tf.constant(np.append(np.ravel(target.coef), target.intercept) if target else
+                       np.zeros(d), tf.float64)
+    conjugate = method == "conjugate"
+
+    def gradient(theta):
+        return 2.0 * tf.linalg.matvec(A, tf.linalg.matvec(A, theta) - Y, transpose_a=True) / n
+
+    @tf.function
+    def run():
+        theta = tf.zeros([d], tf.float64)
+        g = gradient(theta)
+        p = -g
+        losses = tf.TensorArray(tf.float64, size=0, dynamic_size=True)
+        params = tf.TensorArray(tf.float64, size=0, dynamic_size=True)
+        k = tf.constant(0)
+        converged = tf.constant(False)
+        while k < max_iter and not converged:
+            hp = tf.linalg.matvec(H, p)
+            curvature = tf.tensordot(p, hp, 1)
+            alpha = tf.where(curvature > 0, -tf.tensordot(g, p, 1) / curvature,
+                             tf.constant(0.0, tf.float64))
+            theta = theta + alpha * p
+            g_new = gradient(theta)
+            if conjugate:
+                beta = tf.tensordot(g_new, hp, 1) / tf.where(curvature > 0, curvature, 1.0)
+                p = -g_new + beta * p
+            else:
+                p = -g_new
+            g = g_new
+            losses = losses.write(k, tf.reduce_mean(tf.square(tf.linalg.matvec(A, theta) - Y)))
+            params = params.write(k, theta)
+            k += 1
+            if target is not None:
+                converged = tf.reduce_max(tf.abs(theta - goal)) < tol
+            else:
+                converged = tf.reduce_max(tf.abs(g)) < 1e-12
+        return losses.stack(), params.stack(), k, converged
+
+    start = time.perf_counter()
+    losses, params, k, converged = run()
+    seconds = time.perf_counter() - start
+    params = params.numpy()
+    coef = params[-1, :-1]
+    fit = LinearFit(float(coef[0]) if one_feature else coef, float(params[-1, -1]))
+    return GDHistory(fit=fit, losses=losses.numpy(), params=params, updates=int(k),
+                     seconds=seconds, learning_rate=None, batch_size=len(x),
+                     converged=bool(converged), notes={"method": method})
