@@ -431,3 +431,19 @@ def test_interrupted_download_leaves_nothing(tmp_path, http_server, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         data.download(url, tmp_path / "sub" / "big", sha256="0" * 64, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_idx_pair_checks_expected_shape_and_label_range(tmp_path):
+    images = write_idx(tmp_path / "img.gz", np.zeros((5, 28, 28)))
+    labels = write_idx(tmp_path / "lab.gz", np.zeros(5))
+    assert data.read_idx_pair(images, labels, image_shape=(5, 28, 28)).images.shape == (5, 28, 28)
+    with pytest.raises(data.DataFormatError, match=r"img.gz: expected an array of shape \(6, 28, 28\)"):
+        data.read_idx_pair(images, labels, image_shape=(6, 28, 28))
+    bad = write_idx(tmp_path / "bad-labels.gz", np.full(5, 12))
+    with pytest.raises(data.DataFormatError, match="bad-labels.gz: labels must be 0..9, found 12"):
+        data.read_idx_pair(images, bad)
+
+
+def test_fetch_can_leave_validation_to_the_caller(tmp_path):
+    path = write_idx(tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz", np.zeros(9999))
+    assert data.fetch("mnist/t10k-labels", tmp_path, validate=False) == path

@@ -1,7 +1,8 @@
 """tflab: the helper library behind the TensorFlow teaching notebooks.
 
 Modules, one concern each: :mod:`tflab.data` (datasets, cache, loaders),
-:mod:`tflab.plots` (figures) and :mod:`tflab.doctor` (what this machine has).
+:mod:`tflab.solvers` (least squares, gradient descent), :mod:`tflab.plots`
+(figures) and :mod:`tflab.doctor` (what this machine has).
 Importing tflab does not import TensorFlow; the modules that need it do.
 """
 

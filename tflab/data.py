@@ -302,10 +302,11 @@ _validated: set[tuple[str, int, int]] = set()
 
 
 def fetch(name: str, data_dir: str | os.PathLike | None = None, *, download: bool = True,
-          progress: bool = True) -> Path:
+          progress: bool = True, validate: bool = True) -> Path:
     """Return the local path of dataset file ``name``, downloading it if missing.
 
-    A file already present is validated by structure. A missing file is
+    A file already present is validated by structure (``validate=False`` leaves that
+    to a caller that reads and checks the whole file anyway). A missing file is
     downloaded from its canonical URL (unless ``download=False`` or
     ``TFLAB_OFFLINE=1``); when that is impossible a :class:`DataNotFoundError`
     says which file is missing, its URL, and how to provide it.
@@ -314,7 +315,8 @@ def fetch(name: str, data_dir: str | os.PathLike | None = None, *, download: boo
     root = get_data_dir(data_dir)
     found = _find(ds, root)
     if found is not None:
-        _validate(ds, found)
+        if validate:
+            _validate(ds, found)
         return found
 
     target = root / ds.path
@@ -332,7 +334,8 @@ def fetch(name: str, data_dir: str | os.PathLike | None = None, *, download: boo
     except DownloadError as exc:
         raise DataNotFoundError(f"dataset file {ds.path!r} is missing from {root} and could not "
                                 f"be downloaded ({exc}). {how}") from exc
-    _validate(ds, target)
+    if validate:
+        _validate(ds, target)
     return target
 
 
@@ -476,11 +479,20 @@ def read_idx(path: str | os.PathLike, expected_magic: int | None = None) -> np.n
 def _read_idx_checked(path: Path, shape: tuple[int, ...]) -> np.ndarray:
     magic = IDX_IMAGES_MAGIC if len(shape) == 3 else IDX_LABELS_MAGIC
     array = read_idx(path, expected_magic=magic)
+    _check_shape(path, array, shape)
+    if magic == IDX_LABELS_MAGIC:
+        _check_labels(path, array)
+    return array
+
+
+def _check_shape(path: str | os.PathLike, array: np.ndarray, shape: tuple[int, ...]) -> None:
     if shape and array.shape != shape:
         raise DataFormatError(f"{path}: expected an array of shape {shape}, found {array.shape}")
-    if magic == IDX_LABELS_MAGIC and array.size and array.max() > 9:
-        raise DataFormatError(f"{path}: labels must be 0..9, found {int(array.max())}")
-    return array
+
+
+def _check_labels(path: str | os.PathLike, labels: np.ndarray) -> None:
+    if labels.size and labels.max() > 9:
+        raise DataFormatError(f"{path}: labels must be 0..9, found {int(labels.max())}")
 
 
 # ------------------------------------------------------------------ fire and theft
@@ -628,10 +640,17 @@ class MnistSplits(NamedTuple):
     test: Split
 
 
-def read_idx_pair(image_path: str | os.PathLike, label_path: str | os.PathLike) -> Split:
-    """Read an IDX image file and its label file, checking that they belong together."""
+def read_idx_pair(image_path: str | os.PathLike, label_path: str | os.PathLike, *,
+                  image_shape: tuple[int, ...] = ()) -> Split:
+    """Read an IDX image file and its label file, checking that they belong together.
+
+    Labels must be class numbers 0..9; with ``image_shape``, the images must have
+    exactly that shape, e.g. (10000, 28, 28).
+    """
     images = read_idx(image_path, IDX_IMAGES_MAGIC)
     labels = read_idx(label_path, IDX_LABELS_MAGIC)
+    _check_shape(image_path, images, image_shape)
+    _check_labels(label_path, labels)
     if images.ndim != 3 or labels.ndim != 1:
         raise DataFormatError(f"{image_path}: expected images of shape (N, rows, cols) and labels "
                               f"of shape (N,); found {images.shape} and {labels.shape}")
@@ -670,8 +689,11 @@ def mnist(
     prefix = "mnist" if variant == "digits" else "fashion-mnist"
 
     def load(part: str) -> Split:
-        return read_idx_pair(fetch(f"{prefix}/{part}-images", data_dir),
-                             fetch(f"{prefix}/{part}-labels", data_dir))
+        # read_idx_pair checks everything fetch's validation would: read each file once.
+        images, labels = f"{prefix}/{part}-images", f"{prefix}/{part}-labels"
+        return read_idx_pair(fetch(images, data_dir, validate=False),
+                             fetch(labels, data_dir, validate=False),
+                             image_shape=DATASETS[images].shape)
 
     train, test = load("train"), load("t10k")
 

@@ -2,15 +2,16 @@
 
 ``exact_least_squares`` solves the problem in closed form (float64);
 ``gradient_descent`` fits the same line iteratively with TensorFlow, the way the
-original course did, and records what happened on the way; ``stability_bound``
-says from the data which learning rates make full-batch gradient descent diverge.
+original course did, and records what happened on the way; ``line_search_descent``
+takes exact steps along the gradient or conjugate directions; ``stability_bound``
+says from the data which learning rates make gradient descent diverge.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -88,9 +89,14 @@ def exact_least_squares(x, y) -> LinearFit:
     return LinearFit(coef, float(y_mean - x_mean @ coef))
 
 
+def _design(x: np.ndarray) -> np.ndarray:
+    """The design matrix [x, 1]: one row per sample, a column of ones for the intercept."""
+    return np.column_stack([x.reshape(len(x), -1), np.ones(len(x))])
+
+
 def _hessian(x: np.ndarray) -> np.ndarray:
     """Hessian of the mean squared error in (coef..., intercept): 2·E[[x xᵀ, x], [xᵀ, 1]]."""
-    xa = np.column_stack([x.reshape(len(x), -1), np.ones(len(x))])
+    xa = _design(x)
     return 2.0 * xa.T @ xa / len(x)
 
 
@@ -103,8 +109,8 @@ def epoch_spectral_radius(x, learning_rate: float, batch_size: int | None = None
     I − η·Hᵢ over the samples, Hᵢ being one sample's Hessian. Its spectral radius ρ
     decides everything: ρ < 1 converges, ρ > 1 diverges, ρ close to 1 is slow.
     """
-    x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
-    xa = np.column_stack([x, np.ones(len(x))])
+    x = np.asarray(x, dtype=np.float64)
+    xa = _design(x)
     eye = np.eye(xa.shape[1])
     if batch_size is None:
         m = eye - learning_rate * _hessian(x)
@@ -162,7 +168,6 @@ class GDHistory:
     learning_rate: float | None
     batch_size: int
     converged: bool = False
-    notes: dict = field(default_factory=dict)
 
     @property
     def epochs(self) -> int:
@@ -333,7 +338,7 @@ def line_search_descent(x, y, *, method: str = "steepest", target: LinearFit | N
         raise ValueError(f"max_iter must be positive, not {max_iter}")
     x, y = _check_xy(x, y)
     one_feature = x.ndim == 1
-    xa = np.column_stack([x.reshape(len(x), -1), np.ones(len(x))])
+    xa = _design(x)
     d = xa.shape[1]
     A = tf.constant(xa, tf.float64)
     Y = tf.constant(y, tf.float64)
@@ -385,4 +390,4 @@ def line_search_descent(x, y, *, method: str = "steepest", target: LinearFit | N
     fit = LinearFit(float(coef[0]) if one_feature else coef, float(params[-1, -1]))
     return GDHistory(fit=fit, losses=losses.numpy(), params=params, updates=int(k),
                      seconds=seconds, learning_rate=None, batch_size=len(x),
-                     converged=bool(converged), notes={"method": method})
+                     converged=bool(converged))
