@@ -88,8 +88,10 @@ def test_fit_lines_loss_curves_and_rate_sweep_have_titles_and_labels():
         plots.loss_curves({"lr": [3.0, 2.0, 1.0]}, title="loss"),
         plots.rate_sweep([1e-3, 1e-2], {"100 epochs": [0.1, np.inf]}, title="sweep",
                          bounds={"bound": 5e-3}),
+        plots.param_paths(x, 2 * x, {"gd": [[0.0, 0.0], [1.0, 0.5], [np.inf, np.nan]]},
+                          title="paths", exact=LinearFit(2.0, 0.0)),
     ]
-    for fig, title in zip(figs, ["fit", "loss", "sweep"]):
+    for fig, title in zip(figs, ["fit", "loss", "sweep", "paths"]):
         ax = fig.axes[0]
         assert ax.get_title() == title and ax.get_xlabel() and ax.get_ylabel()
         assert ax.get_legend() is not None

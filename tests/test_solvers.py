@@ -184,3 +184,57 @@ def test_line_search_rejects_bad_arguments(fire):
         solvers.line_search_descent(*fire, method="newton")
     with pytest.raises(ValueError, match="max_iter"):
         solvers.line_search_descent(*fire, max_iter=0)
+
+
+def test_divergence_error_carries_the_history_so_far(fire):
+    with pytest.raises(solvers.DivergenceError) as info:
+        solvers.gradient_descent(*fire, learning_rate=0.003, epochs=1000)
+    history = info.value.history
+    assert 1 < history.epochs < 1000 and history.updates == 42 * history.epochs
+    assert np.all(np.isfinite(history.losses[:-1]))
+
+
+def test_optimal_rate_is_just_below_the_bound_for_ill_conditioned_data(fire):
+    x, _ = fire
+    eig = np.linalg.eigvalsh(solvers._hessian(x))
+    assert solvers.optimal_rate(x) == pytest.approx(2 / (eig[0] + eig[1]))
+    assert 0.99 * solvers.stability_bound(x) < solvers.optimal_rate(x) < solvers.stability_bound(x)
+    z = (x - x.mean()) / x.std()
+    assert solvers.optimal_rate(z) == pytest.approx(0.5)  # Hessian of standardised x is 2·I
+
+
+def test_eigenvalue_schedule_is_exact_after_one_cycle():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(50, 2)) * [1.0, 30.0] + [5.0, -2.0]
+    y = x @ np.array([0.5, -1.5]) + 2.0 + 0.1 * rng.normal(size=50)
+    exact = solvers.exact_least_squares(x, y)
+    schedule = solvers.EigenvalueSchedule.from_data(x)
+    history = solvers.gradient_descent(x, y, optimizer=keras.optimizers.SGD(schedule), steps=3,
+                                       batch_size=None, dtype="float64")
+    assert history.updates == 3 and history.fit.error(exact) < 1e-8
+    assert schedule.get_config()["eigenvalues"][0] == max(schedule.eigenvalues)
+    with pytest.raises(ValueError, match="positive"):
+        solvers.EigenvalueSchedule([1.0, 0.0])
+
+
+def test_sweep_rates_reads_errors_per_epoch_and_marks_divergence(fire):
+    x, y = fire
+    errors = solvers.sweep_rates(x, y, [1e-4, 0.003], epochs=[100, 10, 1000])
+    assert sorted(errors) == [10, 100, 1000]
+    slow = [errors[e][0] for e in (10, 100, 1000)]
+    assert slow[0] > slow[1] > slow[2] > 0  # tiny rate: better with more epochs
+    assert np.isfinite(errors[10][1]) and np.isinf(errors[1000][1])  # 0.003 diverges at epoch 76
+    with pytest.raises(ValueError, match="epochs"):
+        solvers.sweep_rates(x, y, [1e-4], epochs=[0])
+
+
+def test_every_remedy_reaches_the_exact_answer(fire):
+    results = solvers.remedies(*fire, tol=1e-4)
+    assert len(results) == 7
+    for remedy in results:
+        assert remedy.error < 1e-4, remedy
+    updates = {r.name.split(",")[0]: r.updates for r in results}
+    assert updates["centre and scale x"] == 1 and updates["closed form"] == 0
+    assert updates["exact line search"] <= 20
+    with pytest.raises(ValueError, match="1-D"):
+        solvers.remedies(np.ones((3, 2)), np.ones(3))

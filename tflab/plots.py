@@ -97,3 +97,37 @@ def rate_sweep(rates, errors: dict, *, title: str, bounds: dict | None = None,
     ax.set(xscale="log", yscale="log", title=title, xlabel="learning rate", ylabel=ylabel)
     ax.legend(fontsize=8)
     return ax.figure
+
+
+def param_paths(x: np.ndarray, y: np.ndarray, paths: dict, *, title: str, exact=None,
+                ax=None):
+    """Paths of (slope, intercept) during training, over the contours of the loss.
+
+    ``paths`` maps a label to an array of shape (steps, 2); ``exact`` (a LinearFit)
+    is marked with a star. The contours show the mean squared error of ``(x, y)``.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4.6))
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    points = np.concatenate([np.asarray(p, dtype=float).reshape(-1, 2) for p in paths.values()])
+    if exact is not None:
+        points = np.vstack([points, [float(exact.coef), exact.intercept]])
+    points = points[np.all(np.isfinite(points), axis=1)]
+    (w0, b0), (w1, b1) = points.min(axis=0), points.max(axis=0)
+    pad_w, pad_b = 0.1 * (w1 - w0) + 1e-3, 0.1 * (b1 - b0) + 1e-3
+    ws = np.linspace(w0 - pad_w, w1 + pad_w, 120)
+    bs = np.linspace(b0 - pad_b, b1 + pad_b, 120)
+    W, B = np.meshgrid(ws, bs)
+    loss = np.mean((W[..., None] * x + B[..., None] - y) ** 2, axis=-1)
+    ax.contour(W, B, np.log10(loss), levels=15, colors="0.75", linewidths=0.8)
+    for label, path in paths.items():
+        path = np.asarray(path, dtype=float).reshape(-1, 2)
+        ax.plot(path[:, 0], path[:, 1], marker=".", ms=3, lw=1, label=str(label))
+    if exact is not None:
+        ax.plot(float(exact.coef), exact.intercept, "*", ms=14, color="k", label="exact")
+    ax.set(title=title, xlabel="slope w", ylabel="intercept b")
+    ax.legend(fontsize=8)
+    return ax.figure

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -24,11 +24,23 @@ __all__ = [
     "epoch_spectral_radius",
     "gradient_descent",
     "line_search_descent",
+    "optimal_rate",
+    "EigenvalueSchedule",
+    "sweep_rates",
+    "Remedy",
+    "remedies",
 ]
 
 
 class DivergenceError(RuntimeError):
-    """Gradient descent blew up: the loss became non-finite or grew past a limit."""
+    """Gradient descent blew up: the loss became non-finite or grew past a limit.
+
+    ``history`` holds the epochs recorded before it stopped (a :class:`GDHistory`).
+    """
+
+    def __init__(self, message: str, history: "GDHistory | None" = None):
+        super().__init__(message)
+        self.history = history
 
 
 @dataclass(frozen=True)
@@ -303,6 +315,11 @@ def gradient_descent(
     rate = learning_rate
     if optimizer is not None:
         rate = float(np.asarray(optimizer.learning_rate))
+    coef = params[-1, :d]
+    fit = LinearFit(float(coef[0]) if one_feature else coef, float(params[-1, d]))
+    history = GDHistory(fit=fit, losses=losses, params=params, updates=int(done),
+                        seconds=seconds, learning_rate=rate, batch_size=batch,
+                        converged=int(status) == 1)
     if int(status) == 2:
         bounds = f"{stability_bound(x):.3g} for full-batch gradient descent (2 / largest " \
                  "eigenvalue of the Hessian)"
@@ -311,12 +328,10 @@ def gradient_descent(
         raise DivergenceError(
             f"gradient descent diverged after {int(done)} updates (epoch {len(losses)}): loss "
             f"{losses[-1]:.3g} with learning rate {rate:g}. The stability bound of this data is "
-            f"{bounds}. Use a smaller learning rate, or centre and scale x."
+            f"{bounds}. Use a smaller learning rate, or centre and scale x.",
+            history,
         )
-    coef = params[-1, :d]
-    fit = LinearFit(float(coef[0]) if one_feature else coef, float(params[-1, d]))
-    return GDHistory(fit=fit, losses=losses, params=params, updates=int(done), seconds=seconds,
-                     learning_rate=rate, batch_size=batch, converged=int(status) == 1)
+    return history
 
 
 def line_search_descent(x, y, *, method: str = "steepest", target: LinearFit | None = None,
@@ -391,3 +406,147 @@ def line_search_descent(x, y, *, method: str = "steepest", target: LinearFit | N
     return GDHistory(fit=fit, losses=losses.numpy(), params=params, updates=int(k),
                      seconds=seconds, learning_rate=None, batch_size=len(x),
                      converged=bool(converged))
+
+
+def optimal_rate(x) -> float:
+    """The best constant rate for full-batch gradient descent: 2 / (λ_min + λ_max).
+
+    λ are the eigenvalues of the Hessian of the mean squared error. At this rate the
+    slowest and the fastest directions shrink by the same factor each step,
+    (κ − 1) / (κ + 1) with κ = λ_max / λ_min; the rate is just below the stability
+    bound 2 / λ_max when κ is large.
+    """
+    eig = np.linalg.eigvalsh(_hessian(np.asarray(x, dtype=np.float64)))
+    return float(2.0 / (eig[0] + eig[-1]))
+
+
+def _keras_schedule_base():
+    import keras
+
+    return keras.optimizers.schedules.LearningRateSchedule
+
+
+class EigenvalueSchedule(_keras_schedule_base()):
+    """A learning-rate schedule that cycles through 1/λ for each Hessian eigenvalue λ.
+
+    On a quadratic, a step at rate 1/λ removes the error along that eigenvector
+    exactly, so one cycle of full-batch steps (as many as there are parameters)
+    lands on the least-squares answer, up to rounding: Richardson's iteration with
+    the eigenvalues as nodes, the two-parameter case of a Chebyshev schedule. Large
+    eigenvalues come first, so the huge rate 1/λ_min acts on an error that has no
+    component left to blow up. Use it with ``keras.optimizers.SGD`` and full batches.
+    """
+
+    def __init__(self, eigenvalues):
+        eig = np.sort(np.asarray(eigenvalues, dtype=np.float64))[::-1]
+        if eig.size == 0 or not np.all(eig > 0):
+            raise ValueError(f"eigenvalues must be positive, got {eigenvalues!r}")
+        self.eigenvalues = eig
+
+    @classmethod
+    def from_data(cls, x) -> "EigenvalueSchedule":
+        return cls(np.linalg.eigvalsh(_hessian(np.asarray(x, dtype=np.float64))))
+
+    def __call__(self, step):
+        import tensorflow as tf
+
+        rates = tf.constant(1.0 / self.eigenvalues, tf.float64)
+        return tf.gather(rates, tf.cast(step, tf.int32) % len(self.eigenvalues))
+
+    def get_config(self) -> dict:
+        return {"eigenvalues": self.eigenvalues.tolist()}
+
+
+def sweep_rates(x, y, rates, epochs, *, batch_size: int | None = 1,
+                dtype: str = "float32") -> dict[int, np.ndarray]:
+    """Final parameter error against the exact answer, for each rate and epoch count.
+
+    One gradient-descent run per rate, for ``max(epochs)`` epochs; the errors after
+    each of ``epochs`` are read from its history. A run that diverges gives ``inf``
+    from the epoch it diverged on. Returns ``{epoch_count: errors, one per rate}``.
+    """
+    epochs = sorted(int(e) for e in epochs)
+    if not epochs or epochs[0] < 1:
+        raise ValueError(f"epochs must be positive integers, got {epochs!r}")
+    exact = exact_least_squares(x, y)
+    goal = np.append(np.ravel(exact.coef), exact.intercept)
+    errors = {e: np.full(len(rates), np.inf) for e in epochs}
+    for i, rate in enumerate(rates):
+        try:
+            params = gradient_descent(x, y, learning_rate=rate, epochs=epochs[-1],
+                                      batch_size=batch_size, dtype=dtype).params
+        except DivergenceError as err:
+            params = err.history.params[:-1]  # the last record is the one that blew up
+        for e in epochs:
+            if e <= len(params):
+                errors[e][i] = float(np.max(np.abs(params[e - 1] - goal)))
+    return errors
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """One way of reaching the least-squares answer, and what it cost."""
+
+    name: str
+    fit: LinearFit
+    updates: int
+    seconds: float
+    error: float
+
+
+def remedies(x, y, *, tol: float = 1e-4) -> list[Remedy]:
+    """Every cure for slow gradient descent in the course, run on ``(x, y)``.
+
+    Each runs until all parameters are within ``tol`` of the exact answer (float64):
+
+    - centre and scale x, then full-batch GD at the optimal rate of the scaled problem;
+    - full-batch GD at the optimal rate 2 / (λ_min + λ_max) of the raw problem;
+    - Adam (rate 0.5) on full batches;
+    - SGD with the :class:`EigenvalueSchedule` on full batches;
+    - exact line search along the gradient (steepest descent) and conjugate gradients;
+    - the closed form itself.
+
+    ``updates`` counts parameter updates (0 for the closed form); ``seconds`` includes
+    TensorFlow's tracing of the loop.
+    """
+    import keras
+
+    x, y = _check_xy(x, y)
+    if x.ndim != 1:
+        raise ValueError("remedies() is for one input column; x must be 1-D")
+    start = time.perf_counter()
+    exact = exact_least_squares(x, y)
+    closed_seconds = time.perf_counter() - start
+    out = []
+
+    def add(name, history):
+        out.append(Remedy(name, history.fit, history.updates, history.seconds,
+                          history.fit.error(exact)))
+
+    # Centre and scale: z = (x − m) / s has Hessian 2·I, so one step at rate 0.5 is exact.
+    m, s = float(x.mean()), float(x.std())
+    z = (x - m) / s
+    target_z = LinearFit(exact.coef * s, exact.intercept + exact.coef * m)
+    # an error e in z-coordinates is at most e·(1 + (1 + |m|)/s) back in x-coordinates
+    tol_z = tol / (1.0 + (1.0 + abs(m)) / s)
+    h = gradient_descent(z, y, learning_rate=optimal_rate(z), epochs=10_000, batch_size=None,
+                         dtype="float64", target=target_z, tol=tol_z)
+    back = LinearFit(h.fit.coef / s, h.fit.intercept - h.fit.coef * m / s)
+    add(f"centre and scale x, full batch, rate {optimal_rate(z):.3g}", replace(h, fit=back))
+
+    rate = optimal_rate(x)
+    add(f"full batch, rate 2/(λmin+λmax) = {rate:.3g}",
+        gradient_descent(x, y, learning_rate=rate, epochs=100_000, batch_size=None,
+                         dtype="float64", target=exact, tol=tol))
+    add("Adam 0.5, full batch",
+        gradient_descent(x, y, optimizer=keras.optimizers.Adam(0.5), epochs=100_000,
+                         batch_size=None, dtype="float64", target=exact, tol=tol))
+    add("schedule: rates 1/λmax, 1/λmin in turn",
+        gradient_descent(x, y, optimizer=keras.optimizers.SGD(EigenvalueSchedule.from_data(x)),
+                         epochs=1_000, batch_size=None, dtype="float64", target=exact, tol=tol))
+    add("exact line search, steepest descent",
+        line_search_descent(x, y, method="steepest", target=exact, tol=tol))
+    add("exact line search, conjugate gradients",
+        line_search_descent(x, y, method="conjugate", target=exact, tol=tol))
+    out.append(Remedy("closed form", exact, 0, closed_seconds, 0.0))
+    return out
