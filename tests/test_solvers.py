@@ -238,3 +238,16 @@ def test_every_remedy_reaches_the_exact_answer(fire):
     assert updates["exact line search"] <= 20
     with pytest.raises(ValueError, match="1-D"):
         solvers.remedies(np.ones((3, 2)), np.ones(3))
+
+
+def test_limit_point_is_exact_for_full_batch_and_biased_per_sample(fire):
+    x, y = fire
+    exact = solvers.exact_least_squares(x, y)
+    assert solvers.limit_point(x, y, 0.003, batch_size=None).error(exact) < 1e-9
+    limit = solvers.limit_point(x, y, 1e-3)
+    run = solvers.gradient_descent(x, y, learning_rate=1e-3, epochs=2000, dtype="float64")
+    assert run.fit.error(limit) < 1e-9  # the long run has settled on the limit point...
+    assert limit.error(exact) > 0.1  # ...which is not the exact answer
+    assert solvers.limit_point(x, y, 1e-6).error(exact) < solvers.limit_point(x, y, 1e-5).error(exact)
+    with pytest.raises(ValueError, match="stability bound"):
+        solvers.limit_point(x, y, 0.003)

@@ -22,6 +22,7 @@ __all__ = [
     "exact_least_squares",
     "stability_bound",
     "epoch_spectral_radius",
+    "limit_point",
     "gradient_descent",
     "line_search_descent",
     "optimal_rate",
@@ -112,6 +113,23 @@ def _hessian(x: np.ndarray) -> np.ndarray:
     return 2.0 * xa.T @ xa / len(x)
 
 
+def _epoch_map(x: np.ndarray, y: np.ndarray | None, learning_rate: float,
+               batch_size: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """One epoch of plain gradient descent as an affine map θ → M·θ + c (float64)."""
+    xa = _design(x)
+    eye = np.eye(xa.shape[1])
+    y = np.zeros(len(xa)) if y is None else y
+    if batch_size is None:
+        return eye - learning_rate * _hessian(x), learning_rate * 2.0 * xa.T @ y / len(xa)
+    if batch_size != 1:
+        raise ValueError("batch_size must be None (full batch) or 1 (per sample)")
+    m, c = eye, np.zeros(xa.shape[1])
+    for row, target in zip(xa, y):
+        step = eye - learning_rate * 2.0 * np.outer(row, row)
+        m, c = step @ m, step @ c + learning_rate * 2.0 * target * row
+    return m, c
+
+
 def epoch_spectral_radius(x, learning_rate: float, batch_size: int | None = None) -> float:
     """How much one epoch of gradient descent stretches the error, at worst.
 
@@ -121,18 +139,27 @@ def epoch_spectral_radius(x, learning_rate: float, batch_size: int | None = None
     I − η·Hᵢ over the samples, Hᵢ being one sample's Hessian. Its spectral radius ρ
     decides everything: ρ < 1 converges, ρ > 1 diverges, ρ close to 1 is slow.
     """
-    x = np.asarray(x, dtype=np.float64)
-    xa = _design(x)
-    eye = np.eye(xa.shape[1])
-    if batch_size is None:
-        m = eye - learning_rate * _hessian(x)
-    elif batch_size == 1:
-        m = eye
-        for row in xa:
-            m = (eye - learning_rate * 2.0 * np.outer(row, row)) @ m
-    else:
-        raise ValueError("batch_size must be None (full batch) or 1 (per sample)")
+    m, _ = _epoch_map(np.asarray(x, dtype=np.float64), None, learning_rate, batch_size)
     return float(np.max(np.abs(np.linalg.eigvals(m))))
+
+
+def limit_point(x, y, learning_rate: float, batch_size: int | None = 1) -> LinearFit:
+    """Where plain gradient descent at a constant rate ends up after infinitely many epochs.
+
+    Full-batch descent (``batch_size=None``) settles on the exact answer. Per-sample
+    descent in file order (``batch_size=1``) settles on the fixed point of its epoch
+    map, which is off: each sample pulls the line its own way and the last pulls of an
+    epoch win. For small rates the offset is roughly proportional to the rate. Needs a
+    rate below the stability bound.
+    """
+    x, y = _check_xy(x, y)
+    m, c = _epoch_map(x, y, learning_rate, batch_size)
+    if np.max(np.abs(np.linalg.eigvals(m))) >= 1.0:
+        raise ValueError(f"learning rate {learning_rate:g} is not below the stability bound; "
+                         "gradient descent has no limit point there")
+    theta = np.linalg.solve(np.eye(len(c)) - m, c)
+    coef = theta[:-1]
+    return LinearFit(float(coef[0]) if x.ndim == 1 else coef, float(theta[-1]))
 
 
 def stability_bound(x, batch_size: int | None = None) -> float:
