@@ -1,0 +1,71 @@
+"""tflab.graphs and tflab.pipelines: lesson 03's machinery."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tflab import data, graphs, pipelines, solvers
+
+
+@pytest.fixture(scope="module")
+def fire():
+    return data.fire_theft()
+
+
+def test_graph_and_function_compute_the_exact_answer(fire):
+    x, y = fire
+    exact = solvers.exact_least_squares(x, y)
+    graph, t = graphs.least_squares_graph()
+    with tf.compat.v1.Session(graph=graph) as sess:
+        slope, intercept = sess.run([t["slope"], t["intercept"]], {t["x"]: x, t["y"]: y})
+    assert abs(slope - exact.coef) < 1e-12 and abs(intercept - exact.intercept) < 1e-12
+    fn = graphs.least_squares_function()
+    for _ in range(3):
+        slope2, intercept2 = fn(tf.constant(x), tf.constant(y))
+    assert abs(float(slope2) - exact.coef) < 1e-12 and abs(float(intercept2) - exact.intercept) < 1e-12
+    assert fn.experimental_get_tracing_count() == 1
+
+
+def test_running_a_graph_computes_only_what_the_fetches_need(fire):
+    x, y = fire
+    graph, t = graphs.least_squares_graph()
+    assert {"x", "y", "x_mean", "slope", "intercept"} <= set(graphs.op_names(graph))
+    with tf.compat.v1.Session(graph=graph) as sess:
+        value, ran = graphs.executed_ops(sess, t["x_mean"], {t["x"]: x})  # y is not even fed
+        assert value == pytest.approx(x.mean())
+        assert "x_mean" in ran and not {"y", "y_mean", "slope", "intercept"} & set(ran)
+        _, ran_all = graphs.executed_ops(sess, t["intercept"], {t["x"]: x, t["y"]: y})
+        assert {"x_mean", "y_mean", "slope", "intercept"} <= set(ran_all)
+
+
+def test_write_graph_writes_an_event_file_with_the_graph(tmp_path):
+    graph, _ = graphs.least_squares_graph()
+    path = graphs.write_graph(graph, tmp_path / "logs" / "tf1")
+    events = list(tf.compat.v1.train.summary_iterator(str(path)))
+    assert any(e.graph_def for e in events)
+    concrete = graphs.least_squares_function().get_concrete_function()
+    assert graphs.write_graph(concrete.graph, tmp_path / "logs" / "tf2").stat().st_size > 0
+
+
+def test_cache_stops_the_producer_after_the_first_epoch():
+    produced = []
+    dataset = pipelines.slow_source(5, 0.0, produced).cache()
+    pipelines.time_epochs(dataset, 3, 0.0)
+    assert sorted(produced) == [0, 1, 2, 3, 4]
+    produced.clear()
+    pipelines.time_epochs(pipelines.slow_source(5, 0.0, produced), 3, 0.0)
+    assert len(produced) == 15
+
+
+def test_prefetch_overlaps_producer_and_consumer():
+    # 10 items, 50 ms to make and 50 ms to use each: about 1.0 s in turn, 0.55 s overlapped
+    plain = pipelines.time_epochs(pipelines.slow_source(10, 0.05), 1, 0.05)[0]
+    overlapped = pipelines.time_epochs(pipelines.slow_source(10, 0.05).prefetch(1), 1, 0.05)[0]
+    assert plain > 0.95 and plain / overlapped > 1.3
+
+
+def test_slow_source_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="n >= 1"):
+        pipelines.slow_source(0, 0.1)
