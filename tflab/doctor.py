@@ -9,6 +9,14 @@ import sys
 from tflab import data
 
 
+def peak_memory_mb() -> float:
+    """The largest resident memory (RSS) this process has used so far, in MB (10⁶ bytes)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1e6 if sys.platform == "darwin" else peak / 1e3  # bytes on macOS, KiB elsewhere
+
+
 def versions() -> dict[str, str]:
     """Versions of Python and the libraries the course relies on."""
     import keras

@@ -1,0 +1,286 @@
+"""tflab.models and tflab.serving: save, load once, score, preprocess, serve over HTTP."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tflab import data, models, serving
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.mnist(flatten=True)
+
+
+@pytest.fixture(scope="module")
+def trained(digits):
+    """A small CNN trained briefly: good enough to tell digits apart, quick to make."""
+    keras.utils.set_random_seed(0)
+    model = models.seed_cnn()
+    models.train_steps(model, *digits.train, steps=60, batch_size=50, learning_rate=1e-3,
+                       verbose=False)
+    return model
+
+
+@pytest.fixture(scope="module")
+def saved(trained, tmp_path_factory):
+    return serving.export_saved_model(trained, tmp_path_factory.mktemp("models") / "mnist")
+
+
+def test_seed_cnn_and_mlp_shapes():
+    cnn = models.seed_cnn()
+    assert cnn.input_shape == (None, 784) and cnn.output_shape == (None, 10)
+    kinds = [type(layer).__name__ for layer in cnn.layers]
+    assert kinds == ["Reshape", "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten",
+                     "Dense", "Dropout", "Dense"]
+    assert cnn.count_params() == 3_274_634
+    net = models.mlp((28, 28), hidden=(64, 32), dropout=0.2)
+    assert net.output_shape == (None, 10) and len([l for l in net.layers if "dropout" in l.name]) == 2
+    with pytest.raises(ValueError, match="positive"):
+        models.mlp(hidden=(0,))
+
+
+def test_training_learns_and_logs(trained, digits):
+    assert models.accuracy(trained, *digits.validation) > 0.8
+    assert models.accuracy(trained, digits.validation.images[:100].copy(),
+                           digits.validation.labels[:100]) > 0.7
+    with pytest.raises(ValueError, match="labels"):
+        models.accuracy(trained, digits.test.images[:3], digits.test.labels[:2])
+
+
+def test_train_steps_logs_every_n_steps(digits):
+    model = models.mlp(hidden=(16,))
+    log = models.train_steps(model, *digits.train, steps=25, log_every=10, verbose=False)
+    assert log.steps == [0, 10, 20] and len(log.batch_accuracy) == 3 and log.seconds > 0
+
+
+def test_three_formats_round_trip_with_identical_predictions(trained, saved, digits, tmp_path):
+    images = digits.test.images[:64]
+    expected = trained(images, training=False).numpy()
+    keras_file = serving.save_keras(trained, tmp_path / "mnist.keras")
+    np.testing.assert_array_equal(serving.load_keras(keras_file)(images, training=False), expected)
+    prefix = serving.save_checkpoint(trained, tmp_path / "ckpt")
+    fresh = serving.restore_checkpoint(models.seed_cnn(), prefix)
+    np.testing.assert_array_equal(fresh(images, training=False), expected)
+    with serving.load(saved, scope="block") as model:
+        np.testing.assert_allclose(model.predict(images), expected, rtol=0, atol=1e-6)
+
+
+def test_signature_names_and_shapes(saved):
+    signature = tf.saved_model.load(str(saved)).signatures["serving_default"]
+    (spec,) = signature.structured_input_signature[1].values()
+    assert list(signature.structured_input_signature[1]) == ["images"]
+    assert spec.shape.as_list() == [None, 784] and spec.dtype == tf.float32
+    out = signature.structured_outputs["scores"]
+    assert out.shape.as_list() == [None, 10] and out.dtype == tf.float32
+
+
+def test_an_interrupted_save_leaves_the_old_model(trained, saved, tmp_path, monkeypatch):
+    keras_file = serving.save_keras(trained, tmp_path / "good.keras")
+    before = keras_file.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(keras.Model, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        serving.save_keras(trained, keras_file)
+    assert keras_file.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.keras"]  # no temporary left
+    folder = serving.export_saved_model(trained, tmp_path / "sm")
+    monkeypatch.setattr(tf.saved_model, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        serving.export_saved_model(trained, folder)
+    assert (folder / "saved_model.pb").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.keras", "sm"]
+
+
+def test_missing_or_corrupt_models_give_clear_errors(tmp_path):
+    with pytest.raises(serving.ModelError, match="no such model"):
+        serving.load(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(serving.ModelError, match="not a SavedModel folder"):
+        serving.load(tmp_path / "empty")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "saved_model.pb").write_bytes(b"garbage")
+    with pytest.raises(serving.ModelError, match="damaged"):
+        serving.load(tmp_path / "bad")
+    (tmp_path / "bad.keras").write_bytes(b"not a zip")
+    with pytest.raises(serving.ModelError, match="bad.keras"):
+        serving.load_keras(tmp_path / "bad.keras")
+    with pytest.raises(serving.ModelError, match="no checkpoint"):
+        serving.restore_checkpoint(models.seed_cnn(), tmp_path / "ckpt")
+    with pytest.raises(ValueError, match=".keras"):
+        serving.save_keras(models.mlp(hidden=(2,)), tmp_path / "model.h5")
+
+
+def test_registry_loads_once_under_threads_and_scopes_lifetimes(saved):
+    barrier = threading.Barrier(8)
+
+    def grab(_):
+        barrier.wait()
+        return serving.load(saved, scope="block")
+
+    before = serving.load_count(saved)
+    with ThreadPoolExecutor(8) as pool:
+        handles = list(pool.map(grab, range(8)))
+    assert serving.load_count(saved) == before + 1
+    assert len({id(h._entry) for h in handles}) == 1
+    for handle in handles:
+        handle.close()
+        handle.close()  # closing twice is harmless
+    assert saved.resolve() not in serving.loaded_paths()  # block scope: released at the end
+    with pytest.raises(serving.ModelError, match="closed"):
+        handles[0].predict(np.zeros((1, 784)))
+    with serving.load(saved, scope="block"):
+        assert saved.resolve() in serving.loaded_paths()
+    assert saved.resolve() not in serving.loaded_paths()
+    with pytest.raises(ValueError, match="scope"):
+        serving.load(saved, scope="thread")
+
+
+def test_scoring_three_ways_agrees(saved, digits):
+    images = digits.validation.images[:40]
+    with serving.load(saved, scope="block") as model:
+        one = serving.score_per_image(model, images)
+        batched = serving.score_batched(model, images, batch_size=16)
+        threaded = serving.score_threads(model, images, threads=8)
+        with pytest.raises(ValueError, match="shape"):
+            model.predict(np.zeros((2, 100)))
+        with pytest.raises(ValueError, match="NaN"):
+            model.predict(np.full((1, 784), np.nan))
+    np.testing.assert_allclose(one, batched, atol=1e-5)
+    np.testing.assert_allclose(threaded, batched, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode, invert, size", [("L", False, 28), ("L", True, 56),
+                                                ("RGB", False, 100), ("RGB", True, 37),
+                                                ("RGBA", False, 64), ("RGBA", True, 28)])
+def test_image_files_preprocess_back_to_the_digit(digits, tmp_path, mode, invert, size):
+    digit = digits.test.images[0]
+    path = serving.save_digit_image(digit, tmp_path / "d.png", size=size, mode=mode,
+                                    invert=invert)
+    from PIL import Image
+    assert Image.open(path).mode == mode and Image.open(path).size == (size, size)
+    pixels = serving.preprocess_image(path)
+    assert pixels.shape == (784,) and pixels.dtype == np.float32
+    assert np.abs(pixels - digit).mean() < 0.05  # white on black again, at 28×28
+
+
+def test_preprocess_pads_to_square_and_rejects_non_images(tmp_path):
+    from PIL import Image
+    wide = np.zeros((20, 60), np.uint8)
+    wide[5:15, 25:35] = 255
+    Image.fromarray(wide).save(tmp_path / "wide.png")
+    pixels = serving.preprocess_image(tmp_path / "wide.png").reshape(28, 28)
+    assert pixels[14, 14] > 0.5 and pixels[2, 14] == 0  # centred, not stretched
+    (tmp_path / "x.png").write_text("not an image")
+    with pytest.raises(serving.ModelError, match="x.png"):
+        serving.preprocess_image(tmp_path / "x.png")
+    with pytest.raises(serving.ModelError, match="no such image"):
+        serving.preprocess_image(tmp_path / "missing.png")
+
+
+def test_postprocess_gives_class_and_probabilities():
+    scores = np.eye(10)[[3, 7]] * 0.9 + 0.01
+    out = serving.postprocess(scores)
+    assert [o["class"] for o in out] == [3, 7]
+    assert out[0]["probability"] == pytest.approx(0.91) and len(out[0]["probabilities"]) == 10
+
+
+# ---------------------------------------------------------------- HTTP, in this process
+
+@pytest.fixture(scope="module")
+def server(saved):
+    srv = serving.make_server(saved, name="mnist", port=0, max_body=200_000)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+def _call(url, body=None, raw=None, headers=None):
+    data_ = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(url, data=data_, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_server_status_and_predict(server, digits):
+    status, reply = _call(f"{server}/v1/models/mnist")
+    assert status == 200 and reply["model_version_status"][0]["state"] == "AVAILABLE"
+    images = digits.test.images[:5]
+    status, reply = _call(f"{server}/v1/models/mnist:predict", {"instances": images.tolist()})
+    assert status == 200 and np.array(reply["predictions"]).shape == (5, 10)
+    nested = images.reshape(5, 28, 28).tolist()
+    status, reply2 = _call(f"{server}/v1/models/mnist:predict", {"instances": nested})
+    assert status == 200 and np.allclose(reply2["predictions"], reply["predictions"])
+    named = [{"images": row} for row in images.tolist()]
+    status, _ = _call(f"{server}/v1/models/mnist:predict", {"instances": named})
+    assert status == 200
+
+
+@pytest.mark.parametrize("path, raw, code, message", [
+    ("mnist:predict", b"{not json", 400, "not valid JSON"),
+    ("mnist:predict", b'{"inputs": []}', 400, "instances"),
+    ("mnist:predict", b'{"instances": []}', 400, "non-empty"),
+    ("mnist:predict", b'{"instances": [[1, 2, 3]]}', 400, "shape"),
+    ("mnist:predict", b'{"instances": [[0.5], [0.1, 0.2]]}', 400, "different lengths"),
+    ("mnist:predict", b'{"instances": [["a", "b"]]}', 400, "numbers"),
+    ("mnist:predict", b'{"instances": [[true, false]]}', 400, "numbers"),
+    ("mnist:predict", b'{"instances": [' + b"[" + b",".join([b"NaN"] * 784) + b"]]}", 400, "NaN"),
+    ("mnist:predict", b'{"instances": [' + b"[" + b",".join([b"1e999"] * 784) + b"]]}", 400,
+     "NaN or infinite"),
+    ("mnist:predict", b'{"instances": [[0]], "signature_name": "other"}', 400, "signature"),
+    ("other:predict", b'{"instances": [[0]]}', 404, "not served here"),
+    ("mnist:classify", b'{"instances": [[0]]}', 404, "unknown path"),
+])
+def test_server_rejects_bad_requests_and_keeps_serving(server, path, raw, code, message):
+    status, reply = _call(f"{server}/v1/models/{path}", raw=raw)
+    assert status == code and message in reply["error"]
+    assert _call(f"{server}/v1/models/mnist")[0] == 200
+
+
+def test_server_refuses_oversized_bodies_and_unknown_models(server):
+    status, reply = _call(f"{server}/v1/models/mnist:predict", raw=b"[" + b"0," * 150_000 + b"0]")
+    assert status == 413 and "over the limit" in reply["error"]
+    assert _call(f"{server}/v1/models/other")[0] == 404
+    assert _call(f"{server}/v1/models/mnist")[0] == 200
+
+
+def test_server_survives_200_concurrent_requests_from_20_clients(server, digits):
+    body = {"instances": digits.test.images[:2].tolist()}
+
+    def client(_):
+        return [_call(f"{server}/v1/models/mnist:predict", body)[0] for _ in range(10)]
+
+    with ThreadPoolExecutor(20) as pool:
+        codes = [c for batch in pool.map(client, range(20)) for c in batch]
+    assert len(codes) == 200 and set(codes) == {200}
+
+
+# ---------------------------------------------------------------- as a separate process
+
+def test_server_process_starts_answers_and_stops(saved, digits):
+    with serving.ServerProcess(saved) as srv:
+        status, reply = _call(f"{srv.url}:predict", {"instances": digits.test.images[:1].tolist()})
+        assert status == 200 and len(reply["predictions"][0]) == 10
+        process = srv.process
+    assert process.poll() is not None  # stopped
+
+
+def test_server_command_reports_a_missing_model(tmp_path):
+    assert serving.main(["--model", str(tmp_path / "none"), "--port", "0"]) == 2

@@ -1,0 +1,173 @@
+"""The course's models: the seed's MNIST CNN, a configurable MLP, and a TF1-style graph.
+
+``seed_cnn`` and ``mlp`` are Keras 3 models; ``train_steps`` trains one the way the
+original program did (a fixed number of mini-batches from ``next_batch``, the batch
+accuracy printed every so often); ``tf1_classifier`` builds the same kind of model as
+a ``tf.compat.v1`` graph with named tensors, for the lesson on the TF1 way of saving.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+
+from tflab.data import BatchIterator
+
+__all__ = ["seed_cnn", "mlp", "TrainLog", "train_steps", "scale_images", "accuracy",
+           "tf1_classifier"]
+
+
+def seed_cnn(*, dropout: float = 0.5, name: str = "seed_cnn") -> keras.Sequential:
+    """The original article's CNN for MNIST, in Keras 3.
+
+    784 floats → 28×28×1 → conv 5×5×32 + ReLU → 2×2 max-pool → conv 5×5×64 + ReLU →
+    2×2 max-pool → dense 1024 + ReLU → dropout → dense 10 softmax. Convolutions use
+    'same' padding, as the TensorFlow tutorial it came from did.
+    """
+    return keras.Sequential([
+        keras.Input(shape=(784,), name="images"),
+        keras.layers.Reshape((28, 28, 1)),
+        keras.layers.Conv2D(32, 5, padding="same", activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(64, 5, padding="same", activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Flatten(),
+        keras.layers.Dense(1024, activation="relu"),
+        keras.layers.Dropout(dropout),
+        keras.layers.Dense(10, activation="softmax"),
+    ], name=name)
+
+
+def mlp(input_shape: Sequence[int] = (784,), hidden: Sequence[int] = (512,), *,
+        activation: str = "relu", dropout: float = 0.0, outputs: int = 10,
+        output_activation: str | None = "softmax", kernel_initializer="glorot_uniform",
+        kernel_regularizer=None, name: str = "mlp") -> keras.Sequential:
+    """A dense network: flatten the input, ``hidden`` dense layers, then ``outputs`` units.
+
+    ``dropout`` (if above 0) follows every hidden layer. Initialiser and regulariser
+    apply to every dense layer.
+    """
+    if not all(int(h) > 0 for h in hidden) or outputs < 1:
+        raise ValueError(f"layer sizes must be positive, got hidden={list(hidden)}, "
+                         f"outputs={outputs}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), not {dropout}")
+    layers = [keras.Input(shape=tuple(input_shape)), keras.layers.Flatten()]
+    for units in hidden:
+        layers.append(keras.layers.Dense(int(units), activation=activation,
+                                         kernel_initializer=kernel_initializer,
+                                         kernel_regularizer=kernel_regularizer))
+        if dropout:
+            layers.append(keras.layers.Dropout(dropout))
+    layers.append(keras.layers.Dense(outputs, activation=output_activation,
+                                     kernel_initializer=kernel_initializer,
+                                     kernel_regularizer=kernel_regularizer))
+    return keras.Sequential(layers, name=name)
+
+
+@dataclass
+class TrainLog:
+    """What ``train_steps`` did: batch accuracy at each logged step, and the time taken."""
+
+    steps: list[int] = field(default_factory=list)
+    batch_accuracy: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def train_steps(model: keras.Model, images: np.ndarray, labels: np.ndarray, *, steps: int,
+                batch_size: int = 50, learning_rate: float = 1e-4, log_every: int = 100,
+                seed: int = 0, verbose: bool = True) -> TrainLog:
+    """Train ``model`` on ``steps`` mini-batches, as the original program did.
+
+    Adam at ``learning_rate``, sparse categorical cross-entropy on integer ``labels``,
+    batches from :class:`tflab.data.BatchIterator` (shuffled every epoch, seeded).
+    ``uint8`` images are scaled to [0, 1] batch by batch, which saves memory.
+    Every ``log_every`` steps (and at step 0) the accuracy on the current batch,
+    with dropout off, is recorded and, with ``verbose``, printed. The model is
+    compiled here; calling again continues from where it stopped.
+    """
+    if steps < 1 or batch_size < 1 or log_every < 1:
+        raise ValueError(f"steps, batch_size and log_every must be positive, got "
+                         f"{steps}, {batch_size}, {log_every}")
+    if not getattr(model, "compiled", False):
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    batches = BatchIterator(images, labels, seed=seed)
+    log = TrainLog()
+    start = time.perf_counter()
+    for step in range(steps):
+        xb, yb = batches.next_batch(batch_size)
+        xb = scale_images(xb)
+        if step % log_every == 0:
+            accuracy = float(np.mean(np.argmax(model(xb, training=False), axis=1) == yb))
+            log.steps.append(step)
+            log.batch_accuracy.append(accuracy)
+            if verbose:
+                print(f"step {step:5d}, training accuracy {accuracy:.2f}")
+        model.train_on_batch(xb, yb)
+    log.seconds = time.perf_counter() - start
+    return log
+
+
+def scale_images(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels (0–255) → float32 in [0, 1]; float images are returned as float32."""
+    if images.dtype == np.uint8:
+        return images.astype(np.float32) / np.float32(255.0)
+    return np.asarray(images, dtype=np.float32)
+
+
+def accuracy(model: keras.Model, images: np.ndarray, labels: np.ndarray, *,
+             batch_size: int = 250) -> float:
+    """Fraction of ``images`` whose most likely class is the label (dropout off).
+
+    Works through the images ``batch_size`` at a time, scaling uint8 batches on the
+    way, so a whole test set never has to exist as floats at once.
+    """
+    if len(images) != len(labels) or len(images) == 0:
+        raise ValueError(f"need as many labels as images (and at least one), got "
+                         f"{len(images)} images and {len(labels)} labels")
+    correct = 0
+    for start in range(0, len(images), batch_size):
+        scores = model(scale_images(images[start:start + batch_size]), training=False)
+        correct += int(np.sum(np.argmax(scores, axis=1) == labels[start:start + batch_size]))
+    return correct / len(images)
+
+
+def tf1_classifier(hidden: int = 256, learning_rate: float = 1e-3):
+    """A dense MNIST classifier as a TF1 graph, with the original program's tensor names.
+
+    Returns ``(graph, tensors)``: ``input`` (float32 [None, 784]), ``label`` (int64
+    [None]), ``keep_prob`` (the dropout keep probability, fed 0.5 in training and 1.0
+    otherwise), ``output`` (class probabilities [None, 10]), plus ``train_op``,
+    ``accuracy`` and ``init``. Names are what ``import_meta_graph`` users look up.
+    """
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default():
+        v1.set_random_seed(0)
+        x = v1.placeholder(tf.float32, [None, 784], name="input")
+        label = v1.placeholder(tf.int64, [None], name="label")
+        keep_prob = v1.placeholder_with_default(1.0, [], name="keep_prob")
+        init = v1.initializers.glorot_uniform()
+        w1 = v1.get_variable("w1", [784, hidden], initializer=init)
+        b1 = v1.get_variable("b1", [hidden], initializer=v1.zeros_initializer())
+        w2 = v1.get_variable("w2", [hidden, 10], initializer=init)
+        b2 = v1.get_variable("b2", [10], initializer=v1.zeros_initializer())
+        h = tf.nn.dropout(tf.nn.relu(tf.matmul(x, w1) + b1), rate=1.0 - keep_prob)
+        logits = tf.matmul(h, w2) + b2
+        output = tf.nn.softmax(logits, name="output")
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=label, logits=logits))
+        train_op = v1.train.AdamOptimizer(learning_rate).minimize(loss, name="train_op")
+        accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(output, 1), label), tf.float32),
+                                  name="accuracy")
+        init_op = v1.global_variables_initializer()
+    tensors = dict(input=x, label=label, keep_prob=keep_prob, output=output,
+                   train_op=train_op, accuracy=accuracy, init=init_op)
+    return graph, tensors
