@@ -18,3 +18,12 @@ def test_solvers_benchmark_prints_every_method_and_the_ratio():
                  "schedule", "steepest descent", "conjugate gradients"]:
         assert name in out, name
     assert "420,000" in out and "faster than the seed's remedy" in out
+
+
+def test_scoring_benchmark_prints_training_memory_and_throughput():
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "scoring.py"), "--steps", "20",
+                          "--images", "300"], capture_output=True, text=True, check=True,
+                         env=os.environ.copy(), timeout=600).stdout
+    for text in ["training: 20 steps", "peak memory after training", "one image per call",
+                 "batches of 1000", "8 threads, one image per call", "batched : per-image"]:
+        assert text in out, text

@@ -39,3 +39,17 @@ def test_notebook_reads_like_a_chapter(path):
     for heading in ("What you will learn", "Prerequisites", "Run time", "## Exercises",
                     "## Further reading"):
         assert heading in text, f"{path.name} lacks '{heading}'"
+
+
+def test_scoring_notebook_says_to_run_the_training_notebook_first(tmp_path, monkeypatch):
+    import nbclient
+
+    monkeypatch.setenv("TFLAB_MODEL_DIR", str(tmp_path))  # no models there
+    folder = NOTEBOOKS[0].parent
+    nb = nbformat.read(folder / "05_mnist_load_and_score.ipynb", as_version=4)
+    nb.cells = [c for c in nb.cells if c.cell_type == "code"][:1]
+    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                                     resources={"metadata": {"path": str(folder)}})
+    with pytest.raises(nbclient.exceptions.CellExecutionError,
+                       match="run notebook 04_mnist_train_and_save.ipynb first"):
+        client.execute()

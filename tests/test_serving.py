@@ -284,3 +284,31 @@ def test_server_process_starts_answers_and_stops(saved, digits):
 
 def test_server_command_reports_a_missing_model(tmp_path):
     assert serving.main(["--model", str(tmp_path / "none"), "--port", "0"]) == 2
+
+
+def test_tf1_graph_saves_and_reimports_by_tensor_name(digits, tmp_path):
+    v1 = tf.compat.v1
+    graph, t = models.tf1_classifier(hidden=32)
+    images, labels = digits.train.images[:500], digits.train.labels[:500]
+    with v1.Session(graph=graph) as sess:
+        sess.run(t["init"])
+        for _ in range(30):
+            sess.run(t["train_op"], {t["input"]: images, t["label"]: labels, t["keep_prob"]: 0.5})
+        expected = sess.run(t["output"], {t["input"]: digits.test.images[:20]})
+        with graph.as_default():
+            prefix = v1.train.Saver().save(sess, str(tmp_path / "tf1" / "model"))
+    fresh = tf.Graph()
+    with fresh.as_default(), v1.Session(graph=fresh) as sess:
+        v1.train.import_meta_graph(prefix + ".meta").restore(sess, prefix)
+        got = sess.run("output:0", {"input:0": digits.test.images[:20], "keep_prob:0": 1.0})
+        accuracy = sess.run("accuracy:0", {"input:0": images, "label:0": labels})
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert accuracy > 0.8
+
+
+def test_model_dir_is_the_git_ignored_models_folder(monkeypatch, tmp_path):
+    from pathlib import Path
+    monkeypatch.delenv("TFLAB_MODEL_DIR", raising=False)
+    assert serving.model_dir() == Path(serving.__file__).resolve().parents[1] / "models"
+    monkeypatch.setenv("TFLAB_MODEL_DIR", str(tmp_path))
+    assert serving.model_dir() == tmp_path

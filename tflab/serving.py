@@ -37,7 +37,7 @@ import numpy as np
 
 __all__ = [
     "SIGNATURE", "INPUT", "OUTPUT", "ModelError",
-    "export_saved_model", "save_keras", "load_keras", "save_checkpoint", "restore_checkpoint",
+    "model_dir", "export_saved_model", "save_keras", "load_keras", "save_checkpoint", "restore_checkpoint",
     "load", "ModelHandle", "loaded_paths", "load_count",
     "score_per_image", "score_batched", "score_threads",
     "save_digit_image", "preprocess_image", "postprocess",
@@ -53,6 +53,21 @@ class ModelError(Exception):
 
 
 # --------------------------------------------------------------------------- saving
+
+def model_dir() -> Path:
+    """Where the lessons keep trained models: ``$TFLAB_MODEL_DIR``, else ``models/``.
+
+    ``models/`` is the repository's git-ignored folder when tflab runs from a checkout,
+    and ``~/.cache/tflab/models`` otherwise.
+    """
+    env = os.environ.get("TFLAB_MODEL_DIR")
+    if env:
+        return Path(env).expanduser()
+    repo = Path(__file__).resolve().parents[1]
+    if (repo / "pyproject.toml").is_file():
+        return repo / "models"
+    return Path.home() / ".cache" / "tflab" / "models"
+
 
 @contextmanager
 def _replace_atomically(path: Path):
