@@ -498,6 +498,11 @@ def _parse_instances(instances: list) -> np.ndarray:
     return _as_batch(batch)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default of 5 resets connections when many clients arrive at once
+
+
 def make_server(model_path: str | os.PathLike, *, name: str = "mnist", host: str = "127.0.0.1",
                 port: int = 8501, max_body: int = MAX_BODY, verbose: bool = False
                 ) -> ThreadingHTTPServer:
@@ -506,8 +511,7 @@ def make_server(model_path: str | os.PathLike, *, name: str = "mnist", host: str
     Binds to 127.0.0.1 unless ``host`` says otherwise; ``port=0`` picks a free port
     (read it from ``server.server_address``).
     """
-    server = ThreadingHTTPServer((host, port), _Handler)
-    server.daemon_threads = True
+    server = _Server((host, port), _Handler)
     server.model = load(model_path, scope="process")
     server.model_name = name
     server.max_body = max_body
