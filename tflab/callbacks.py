@@ -1,0 +1,34 @@
+"""Keras callbacks used by the lessons."""
+
+from __future__ import annotations
+
+import time
+
+import keras
+
+__all__ = ["TimeBasedStop"]
+
+
+class TimeBasedStop(keras.callbacks.Callback):
+    """Stop training once ``seconds`` have passed (checked after every batch).
+
+    The Keras counterpart of the course notes' ``TimeBasedStopHook``. After training,
+    ``stopped_at_seconds`` says when it stopped (None if the budget was not used up).
+    """
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        if not seconds > 0:
+            raise ValueError(f"seconds must be positive, not {seconds!r}")
+        self.seconds = seconds
+        self.stopped_at_seconds: float | None = None
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+        self.stopped_at_seconds = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        elapsed = time.perf_counter() - self._start
+        if elapsed >= self.seconds:
+            self.stopped_at_seconds = elapsed
+            self.model.stop_training = True
