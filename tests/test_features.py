@@ -87,3 +87,14 @@ def test_embedding_size_rule_of_thumb():
     assert [features.embedding_size(n) for n in (1, 3, 16, 17, 10_000)] == [1, 2, 2, 3, 10]
     with pytest.raises(ValueError):
         features.embedding_size(0)
+
+
+def test_feature_space_matches_feature_columns_on_the_whole_table(heart_features):
+    space, pairs = features.feature_space(heart_features)
+    assert len(pairs) == len(features.NUMERIC) + 1
+    for pair in pairs:
+        features.compare(pair, heart_features)
+        features.compare(pair, unusual_rows(100, 3))
+    encoded = space({k: heart_features[k] for k in features.NUMERIC + ["famhist"]})
+    assert encoded["famhist"].shape == (462, 3)
+    assert abs(float(np.mean(encoded["age"]))) < 1e-5  # normalised

@@ -229,3 +229,39 @@ def compare(pair: ColumnPair, features: dict[str, np.ndarray]) -> tuple[np.ndarr
         raise AssertionError(f"{pair.function}: the feature column and Keras disagree on "
                              f"{bad} of {len(expected)} rows (relation {pair.relation!r})")
     return from_column, from_keras
+
+
+def feature_space(features: dict[str, np.ndarray]) -> tuple[keras.utils.FeatureSpace, list[ColumnPair]]:
+    """The whole heart table through ``keras.utils.FeatureSpace``, and the matching columns.
+
+    Every numeric column is ``float_normalized`` and famhist ``string_categorical``;
+    the FeatureSpace is adapted on ``features``. Returns the space (``output_mode
+    "dict"``: one encoding per feature; "concat" would join them) and one pair per
+    feature comparing its encoding with the feature column built from the statistics
+    the space learnt.
+    """
+    names = NUMERIC + ["famhist"]
+    specs = {k: "float_normalized" for k in NUMERIC}
+    specs["famhist"] = "string_categorical"
+    space = keras.utils.FeatureSpace(specs, output_mode="dict")
+    dataset = tf.data.Dataset.from_tensor_slices({k: features[k] for k in names}).batch(128)
+    space.adapt(dataset)
+
+    def encoded(name):
+        return lambda f: space({k: f[k] for k in names})[name]
+
+    pairs = []
+    for name in NUMERIC:
+        norm = space.preprocessors[name]
+        m = float(np.ravel(norm.mean)[0])
+        s = float(np.sqrt(np.ravel(norm.variance)[0]))
+        pairs.append(ColumnPair(f"FeatureSpace {name!r}", fc.numeric_column(
+            name, normalizer_fn=lambda x, m=m, s=s: (x - m) / s), encoded(name),
+            "equal", "float_normalized: a Normalization adapted on the data"))
+    vocabulary = space.preprocessors["famhist"].get_vocabulary()[1:]  # [0] is the OOV token
+    pairs.append(ColumnPair("FeatureSpace 'famhist'", fc.indicator_column(
+        fc.categorical_column_with_vocabulary_list("famhist", vocabulary, num_oov_buckets=1)),
+        encoded("famhist"), "oov first",
+        "string_categorical: StringLookup adapted on the data (most frequent first)",
+        missing_key="famhist"))
+    return space, pairs
