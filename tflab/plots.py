@@ -131,3 +131,48 @@ def param_paths(x: np.ndarray, y: np.ndarray, paths: dict, *, title: str, exact=
     ax.set(title=title, xlabel="slope w", ylabel="intercept b")
     ax.legend(fontsize=8)
     return ax.figure
+
+
+def per_layer(values: dict, *, title: str, ylabel: str, log: bool = True, ax=None):
+    """One line per entry of ``values`` (label -> one number per layer), layer 1 first."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4.2))
+    for label, series in values.items():
+        series = np.asarray(series, dtype=float)
+        if log:
+            series = np.where(series > 0, series, np.nan)  # a log axis cannot show 0
+        ax.plot(np.arange(1, len(series) + 1), series, marker="o", ms=3, label=str(label))
+    if log:
+        ax.set_yscale("log")
+    ax.set(title=title, xlabel="layer (1 = nearest the input)", ylabel=ylabel)
+    ax.legend(fontsize=8)
+    return ax.figure
+
+
+def activations(names, *, title: str = "Activation functions and their derivatives",
+                lo: float = -5.0, hi: float = 5.0):
+    """Each Keras activation in ``names`` (left) and its derivative (right)."""
+    import keras
+    import matplotlib.pyplot as plt
+    import tensorflow as tf
+
+    grid = tf.constant(np.linspace(lo, hi, 401), tf.float32)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for name in names:
+        fn = keras.activations.get(name)
+        with tf.GradientTape() as tape:
+            tape.watch(grid)
+            out = fn(grid)
+        slope = tape.gradient(out, grid)
+        left.plot(grid.numpy(), np.asarray(out), label=name)
+        right.plot(grid.numpy(), np.asarray(slope), label=name)
+    left.set(title="f(x)", xlabel="x", ylabel="f(x)")
+    right.set(title="f'(x)", xlabel="x", ylabel="f'(x)")
+    for ax in (left, right):
+        ax.axhline(0, color="0.7", lw=0.8)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
