@@ -200,3 +200,33 @@ def test_linear_regressor_on_fire_theft(tmp_path):
     intercept = float(regressor.get_variable_value("linear/bias")[0])
     assert 0.5 < slope < 3.0 and 0.0 < intercept < 17.0  # moving towards, not at, the answer
     assert regressor.evaluate(input_fn, steps=1)["loss"] > 0
+
+
+def test_a_checkpoint_that_does_not_fit_the_model_fn_is_an_error(heart, tmp_path):
+    make(tmp_path).train(heart_input_fn(heart), steps=3)
+    other = est.Estimator(notes_model_fn, model_dir=tmp_path / "model", params={
+        "feature_columns": heart_columns(), "hidden_units": [7], "n_classes": 2})
+    with pytest.raises(ValueError, match="does not fit this model_fn"):
+        other.evaluate(heart_input_fn(heart))
+
+
+def test_export_from_a_fresh_estimator_and_twice_in_a_second(heart, tmp_path):
+    make(tmp_path).train(heart_input_fn(heart), steps=3)
+    spec = {k: tf.TensorSpec([None], tf.float32) for k in ("sbp", "tobacco", "ldl", "age")}
+    spec["famhist"] = tf.TensorSpec([None], tf.string)
+    fresh = make(tmp_path)  # never trained in this process
+    first = fresh.export_saved_model(tmp_path / "export", spec)
+    second = fresh.export_saved_model(tmp_path / "export", spec)
+    assert first != second and first.is_dir() and second.is_dir()
+
+
+def test_linear_regressor_learning_rate():
+    many = [fc.numeric_column(f"x{i}") for i in range(16)]
+    spec = est.LinearRegressor(many, learning_rate=0.5).model_fn(
+        {f"x{i}": tf.ones([2, 1]) for i in range(16)}, tf.ones([2]), ModeKeys.TRAIN,
+        {"feature_columns": many})
+    assert float(spec.train_op.learning_rate) == pytest.approx(0.5)  # the rate you give wins
+    default = est.LinearRegressor(many).model_fn(
+        {f"x{i}": tf.ones([2, 1]) for i in range(16)}, tf.ones([2]), ModeKeys.TRAIN,
+        {"feature_columns": many})
+    assert float(default.train_op.learning_rate) == pytest.approx(0.2)  # min(0.2, 1/sqrt(16))

@@ -245,6 +245,8 @@ def test_server_status_and_predict(server, digits):
     ("mnist:predict", b'{"instances": [' + b"[" + b",".join([b"1e999"] * 784) + b"]]}", 400,
      "NaN or infinite"),
     ("mnist:predict", b'{"instances": [[0]], "signature_name": "other"}', 400, "signature"),
+    ("mnist:predict", b'{"instances": [{"images": [0]}, [0]]}', 400, "row format"),
+    ("mnist:predict", b'{"instances": [[1' + b"0" * 400 + b']]}', 400, "too large"),
     ("other:predict", b'{"instances": [[0]]}', 404, "not served here"),
     ("mnist:classify", b'{"instances": [[0]]}', 404, "unknown path"),
 ])
@@ -258,6 +260,22 @@ def test_server_refuses_oversized_bodies_and_unknown_models(server):
     status, reply = _call(f"{server}/v1/models/mnist:predict", raw=b"[" + b"0," * 150_000 + b"0]")
     assert status == 413 and "over the limit" in reply["error"]
     assert _call(f"{server}/v1/models/other")[0] == 404
+    assert _call(f"{server}/v1/models/mnist")[0] == 200
+
+
+def test_server_answers_a_bad_content_length_and_keeps_serving(server):
+    import http.client
+    from urllib.parse import urlparse
+
+    host = urlparse(server)
+    for length in ["\u00b2", "-5", "abc"]:
+        conn = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+        conn.putrequest("POST", "/v1/models/mnist:predict")
+        conn.putheader("Content-Length", length)
+        conn.endheaders()
+        reply = conn.getresponse()
+        assert reply.status == 411 and "Content-Length" in json.loads(reply.read())["error"]
+        conn.close()
     assert _call(f"{server}/v1/models/mnist")[0] == 200
 
 
@@ -284,6 +302,8 @@ def test_server_process_starts_answers_and_stops(saved, digits):
 
 def test_server_command_reports_a_missing_model(tmp_path):
     assert serving.main(["--model", str(tmp_path / "none"), "--port", "0"]) == 2
+    with pytest.raises(serving.ModelError, match="did not start.*no such model"):
+        serving.ServerProcess(tmp_path / "none", timeout=60).start()
 
 
 def test_tf1_graph_saves_and_reimports_by_tensor_name(digits, tmp_path):

@@ -28,7 +28,6 @@ built with :func:`accuracy` and :func:`mean`.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -116,7 +115,8 @@ class EstimatorSpec:
 class RunConfig:
     """Where and how an Estimator runs.
 
-    ``model_dir`` holds the checkpoints (a temporary folder if None); a checkpoint is
+    ``model_dir`` holds the checkpoints (a new temporary folder if None, left for you
+    to delete); a checkpoint is
     written every ``save_checkpoints_steps`` steps and at the end of ``train``, keeping
     the last ``keep_checkpoint_max``; ``tf_random_seed`` seeds the initial weights; the
     loss is printed every ``log_step_count_steps`` steps (0: never).
@@ -257,7 +257,13 @@ class Estimator:
                 raise ValueError(f"no checkpoint in {self.model_dir}: train the estimator "
                                  "first (or point model_dir at a trained one)")
             return
-        self._checkpoint.restore(latest).expect_partial()
+        try:
+            status = self._checkpoint.restore(latest)
+            status.assert_existing_objects_matched()
+        except (AssertionError, ValueError) as err:
+            raise ValueError(f"the checkpoint {latest} does not fit this model_fn (were its "
+                             f"layers renamed or resized?): {err}") from None
+        status.expect_partial()  # the optimizer's state is only needed for training
 
     def latest_checkpoint(self) -> str | None:
         """Path prefix of the newest checkpoint in ``model_dir``, or None."""
@@ -465,11 +471,16 @@ class Estimator:
         """
         from tflab.serving import _replace_atomically
 
-        latest = self._manager.latest_checkpoint if self._manager else None
-        if latest is None:
-            raise ValueError(f"no checkpoint in {self.model_dir}: train before exporting")
+        if self._checkpoint is None:  # a new Estimator on a trained model_dir: build it
+            example = {name: tf.zeros([1 if d is None else d for d in spec.shape], spec.dtype)
+                       for name, spec in feature_spec.items()}
+            self._build(example, None, ModeKeys.PREDICT)
+        self._restore(required=True)
         values = {_relative_name(v): v.numpy() for v in self._template.variables}
-        target = Path(export_dir_base) / str(int(time.time()))
+        stamp = int(time.time())
+        while (Path(export_dir_base) / str(stamp)).exists():  # two exports in one second
+            stamp += 1
+        target = Path(export_dir_base) / str(stamp)
         graph = tf.Graph()
         with graph.as_default():
             inputs = {name: v1.placeholder(spec.dtype, spec.shape, name=name)
@@ -499,7 +510,8 @@ class Estimator:
 
 
 def LinearRegressor(feature_columns: list, *, model_dir: str | Path | None = None,
-                    learning_rate: float = 0.2, config: RunConfig | None = None) -> Estimator:
+                    learning_rate: float | None = None,
+                    config: RunConfig | None = None) -> Estimator:
     """TF1's canned ``LinearRegressor`` with its historical defaults, on this Estimator.
 
     A linear model of the feature columns, mean squared error, trained with FTRL at
@@ -508,7 +520,8 @@ def LinearRegressor(feature_columns: list, *, model_dir: str | Path | None = Non
     """
     import keras
 
-    rate = min(learning_rate, 1.0 / np.sqrt(len(feature_columns)))
+    rate = learning_rate if learning_rate is not None else \
+        min(0.2, 1.0 / np.sqrt(len(feature_columns)))
 
     def model_fn(features, labels, mode, params):
         net = v1.feature_column.input_layer(features, params["feature_columns"])

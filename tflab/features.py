@@ -20,7 +20,7 @@ import tensorflow as tf
 
 __all__ = ["NUMERIC", "FAMHIST", "RISKS", "AGE_BOUNDARIES", "heart_features",
            "embedding_size", "ColumnPair", "column_pairs", "feature_column_output",
-           "oov_first", "compare"]
+           "oov_first", "compare", "feature_space"]
 
 fc = tf.feature_column
 

@@ -72,8 +72,11 @@ def executed_ops(session: tf.compat.v1.Session, fetches, feed_dict: dict) -> tup
     metadata = tf.compat.v1.RunMetadata()
     result = session.run(fetches, feed_dict, options=options, run_metadata=metadata)
     ran = {node.node_name for dev in metadata.step_stats.dev_stats for node in dev.node_stats}
-    ours = [name for name in op_names(session.graph) if name in ran]
-    rewritten = sorted(name for name in ran if "/" in name and not name.startswith("_"))
+    names = op_names(session.graph)
+    ours = [name for name in names if name in ran]
+    known = set(names)
+    rewritten = sorted(name for name in ran if "/" in name and not name.startswith("_")
+                       and name not in known)
     return result, ours + rewritten
 
 

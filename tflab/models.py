@@ -87,8 +87,10 @@ def train_steps(model: keras.Model, images: np.ndarray, labels: np.ndarray, *, s
     batches from :class:`tflab.data.BatchIterator` (shuffled every epoch, seeded).
     ``uint8`` images are scaled to [0, 1] batch by batch, which saves memory.
     Every ``log_every`` steps (and at step 0) the accuracy on the current batch,
-    with dropout off, is recorded and, with ``verbose``, printed. The model is
-    compiled here; calling again continues from where it stopped.
+    with dropout off, is recorded and, with ``verbose``, printed. An uncompiled model
+    is compiled here; a compiled one keeps its optimizer (and ``learning_rate`` is
+    ignored), so calling again trains further from the current weights, with the
+    batch order starting again from ``seed``.
     """
     if steps < 1 or batch_size < 1 or log_every < 1:
         raise ValueError(f"steps, batch_size and log_every must be positive, got "

@@ -85,7 +85,11 @@ def _replace_atomically(path: Path):
         if path.is_dir() and not path.is_symlink():
             old = tmp / "old"
             os.replace(path, old)
-            os.replace(target, path)
+            try:
+                os.replace(target, path)
+            except BaseException:
+                os.replace(old, path)  # put the good model back before giving up
+                raise
         else:
             os.replace(target, path)
     finally:
@@ -181,6 +185,7 @@ class _Entry:
 _lock = threading.Lock()
 _entries: dict[Path, _Entry] = {}
 _loads: dict[Path, int] = {}
+_path_locks: dict[Path, threading.Lock] = {}
 
 
 def _load_saved_model(path: Path):
@@ -262,14 +267,20 @@ def load(path: str | os.PathLike, *, scope: str = "process") -> ModelHandle:
         raise ValueError(f"scope must be 'process' or 'block', not {scope!r}")
     key = Path(path).resolve()
     with _lock:
-        entry = _entries.get(key)
+        path_lock = _path_locks.setdefault(key, threading.Lock())
+    with path_lock:  # one loader per path; other paths and the registry stay available
+        with _lock:
+            entry = _entries.get(key)
         if entry is None:
             entry = _Entry(key, _load_saved_model(key))
+            with _lock:
+                _entries[key] = entry
+                _loads[key] = _loads.get(key, 0) + 1
+        with _lock:
+            entry.holders += 1
+            entry.process_wide = entry.process_wide or scope == "process"
             _entries[key] = entry
-            _loads[key] = _loads.get(key, 0) + 1
-        entry.holders += 1
-        entry.process_wide = entry.process_wide or scope == "process"
-        return ModelHandle(entry)
+            return ModelHandle(entry)
 
 
 def loaded_paths() -> list[Path]:
@@ -406,6 +417,7 @@ MAX_BODY = 8 * 1024 * 1024
 class _Handler(BaseHTTPRequestHandler):
     server_version = "tflab-serving/1"
     protocol_version = "HTTP/1.1"
+    timeout = 30  # seconds a client may stay silent (a short body, an idle keep-alive)
 
     def log_message(self, format, *args):  # quiet by default; --verbose turns it on
         if self.server.verbose:
@@ -442,11 +454,14 @@ class _Handler(BaseHTTPRequestHandler):
             "status": {"error_code": "OK", "error_message": ""}}]})
 
     def do_POST(self):
-        length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+            if length < 0:
+                raise ValueError
+        except ValueError:
             self.close_connection = True
-            return self._error(HTTPStatus.LENGTH_REQUIRED, "a Content-Length header is required")
-        length = int(length)
+            return self._error(HTTPStatus.LENGTH_REQUIRED,
+                               "a Content-Length header with the body's size in bytes is required")
         if length > self.server.max_body:
             self.close_connection = True  # do not read a body that large
             return self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -472,14 +487,22 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(HTTPStatus.BAD_REQUEST, f"unknown signature {signature!r}; "
                                f"this model has {SIGNATURE!r}")
         instances = request["instances"]
-        if isinstance(instances, list) and instances and isinstance(instances[0], dict):
-            instances = [item.get(INPUT) for item in instances]  # row format with named input
         if not isinstance(instances, list) or not instances:
             return self._error(HTTPStatus.BAD_REQUEST, '"instances" must be a non-empty list')
+        if any(isinstance(item, dict) for item in instances):  # row format, named input
+            if not all(isinstance(item, dict) and INPUT in item for item in instances):
+                return self._error(HTTPStatus.BAD_REQUEST, 'in the row format every instance '
+                                   f'must be an object with an "{INPUT}" key')
+            instances = [item[INPUT] for item in instances]
         try:
-            scores = self.server.model.predict(_parse_instances(instances))
-        except ValueError as err:
+            batch = _parse_instances(instances)
+        except (ValueError, OverflowError) as err:
             return self._error(HTTPStatus.BAD_REQUEST, str(err))
+        try:
+            scores = self.server.model.predict(batch)
+        except Exception as err:  # the server must keep serving whatever the model does
+            return self._error(HTTPStatus.INTERNAL_SERVER_ERROR,
+                               f"the model failed: {type(err).__name__}: {err}")
         self._reply(HTTPStatus.OK, {"predictions": scores.tolist()})
 
 
@@ -495,6 +518,8 @@ def _parse_instances(instances: list) -> np.ndarray:
         batch = np.asarray(instances, dtype=np.float32)
     except ValueError:
         raise ValueError("instances have different lengths; each must hold 784 numbers") from None
+    except OverflowError:
+        raise ValueError("a number in instances is too large for float32") from None
     return _as_batch(batch)
 
 
@@ -511,8 +536,9 @@ def make_server(model_path: str | os.PathLike, *, name: str = "mnist", host: str
     Binds to 127.0.0.1 unless ``host`` says otherwise; ``port=0`` picks a free port
     (read it from ``server.server_address``).
     """
+    model = load(model_path, scope="process")  # before binding: a bad model leaves no socket
     server = _Server((host, port), _Handler)
-    server.model = load(model_path, scope="process")
+    server.model = model
     server.model_name = name
     server.max_body = max_body
     server.verbose = verbose
@@ -537,17 +563,26 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}/v1/models/{self.name}"
 
     def start(self) -> "ServerProcess":
+        import queue
+
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self._stderr = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tflab.serving", "--model", str(self.model_path),
              "--name", self.name, "--port", "0"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+            stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=env)
         deadline = time.monotonic() + self.timeout
-        line = self.process.stdout.readline()  # "serving <name> on http://127.0.0.1:<port>"
+        lines: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: lines.put(self.process.stdout.readline()),
+                         daemon=True).start()
+        try:  # "serving <name> on http://127.0.0.1:<port>/...", once the model is loaded
+            line = lines.get(timeout=self.timeout)
+        except queue.Empty:
+            line = ""
         if not line.startswith("serving "):
             self.stop()
-            raise ModelError(f"the model server did not start (it said {line.strip()!r}); "
-                             f"try: python -m tflab.serving --model {self.model_path}")
+            raise ModelError(f"the model server did not start within {self.timeout:.0f} s: "
+                             f"{self._error_output() or 'no message'}")
         self.port = int(line.rsplit(":", 1)[1].split("/")[0])
         while time.monotonic() < deadline:
             try:
@@ -558,6 +593,13 @@ class ServerProcess:
                 time.sleep(0.1)
         self.stop()
         raise ModelError(f"the model server did not answer within {self.timeout:.0f} s")
+
+    def _error_output(self) -> str:
+        """The last lines the server wrote to stderr (TensorFlow's log noise left out)."""
+        self._stderr.seek(0)
+        lines = [ln.strip() for ln in self._stderr if ln.strip()]
+        errors = [ln for ln in lines if ln.startswith("error:")]
+        return " ".join(errors or lines[-3:])
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
