@@ -27,3 +27,10 @@ def test_scoring_benchmark_prints_training_memory_and_throughput():
     for text in ["training: 20 steps", "peak memory after training", "one image per call",
                  "batches of 1000", "8 threads, one image per call", "batched : per-image"]:
         assert text in out, text
+
+
+def test_style_benchmark_prints_steps_and_inference():
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "style.py"), "--sizes", "64",
+                          "--steps", "1"], capture_output=True, text=True, check=True,
+                         env=os.environ.copy(), timeout=600).stdout
+    assert "optimisation step at 64 px" in out and "fast network, one 64 px photo" in out
