@@ -5,7 +5,7 @@ and the time of one forward pass of the fast transform network on a 512 px photo
 at most 1 s on 2 cores). Uses the random-weight VGG19 unless ``--weights imagenet``
 (which needs the Keras download or its cache); both have the same cost.
 
-    .venv/bin/python benchmarks/style.py [--sizes 128 256 512] [--steps 5]
+    .venv/bin/python benchmarks/style.py [--sizes 128 256 512] [--steps 20]
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from tflab import data, style
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512])
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per size (default 5)")
+    parser.add_argument("--steps", type=int, default=20,
+                        help="timed steps per size, tracing included (default 20)")
     parser.add_argument("--weights", choices=["random", "imagenet"], default="random")
     args = parser.parse_args()
 
