@@ -434,21 +434,23 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, message: str) -> None:
         self._reply(status, {"error": message})
 
-    def _model_name(self, suffix: str = "") -> str | None:
+    def _is_our_model(self, suffix: str = "") -> bool:
+        """True if the path is /v1/models/<our model><suffix>; otherwise reply 404."""
         prefix = "/v1/models/"
         path = self.path.split("?", 1)[0]
-        if not path.startswith(prefix) or not path.endswith(suffix):
-            return None
-        return path[len(prefix):len(path) - len(suffix)] or None
+        name = path[len(prefix):len(path) - len(suffix)] if \
+            path.startswith(prefix) and path.endswith(suffix) else ""
+        if not name:
+            self._error(HTTPStatus.NOT_FOUND, f"unknown path {self.path!r}; use "
+                        f"/v1/models/<name>{suffix}")
+        elif name != self.server.model_name:
+            self._error(HTTPStatus.NOT_FOUND, f"model {name!r} is not served here; "
+                        f"this server has {self.server.model_name!r}")
+        return name == self.server.model_name
 
     def do_GET(self):
-        name = self._model_name()
-        if name is None:
-            return self._error(HTTPStatus.NOT_FOUND, f"unknown path {self.path!r}; use "
-                               "/v1/models/<name>")
-        if name != self.server.model_name:
-            return self._error(HTTPStatus.NOT_FOUND, f"model {name!r} is not served here; "
-                               f"this server has {self.server.model_name!r}")
+        if not self._is_our_model():
+            return
         self._reply(HTTPStatus.OK, {"model_version_status": [{
             "version": "1", "state": "AVAILABLE",
             "status": {"error_code": "OK", "error_message": ""}}]})
@@ -468,13 +470,8 @@ class _Handler(BaseHTTPRequestHandler):
                                f"request body of {length} bytes is over the limit of "
                                f"{self.server.max_body} bytes")
         body = self.rfile.read(length)
-        name = self._model_name(":predict")
-        if name is None:
-            return self._error(HTTPStatus.NOT_FOUND, f"unknown path {self.path!r}; use "
-                               "/v1/models/<name>:predict")
-        if name != self.server.model_name:
-            return self._error(HTTPStatus.NOT_FOUND, f"model {name!r} is not served here; "
-                               f"this server has {self.server.model_name!r}")
+        if not self._is_our_model(":predict"):
+            return
         try:
             request = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
