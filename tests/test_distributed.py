@@ -1,0 +1,85 @@
+"""tflab.distributed: local clusters that always clean up, and synchronous training."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tflab import distributed
+
+HERE = Path(__file__).resolve().parent
+ENV = {"PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is not running; our Popen objects reap them, so this is a real process
+    return True
+
+
+def test_launcher_runs_the_target_in_every_worker_and_cleans_up():
+    results = distributed.launch_local_cluster("cluster_targets:answer", workers=2, args=(7,),
+                                               timeout=120, env=ENV)
+    assert [(r.task_type, r.index, r.returncode) for r in results] == [("worker", 0, 0),
+                                                                       ("worker", 1, 0)]
+    assert all(r.value["x"] == 7 for r in results)
+    assert not any(alive(r.pid) for r in results)
+
+
+def test_a_crashing_worker_stops_the_whole_cluster():
+    with pytest.raises(distributed.ClusterError, match="worker:1 failed") as info:
+        distributed.launch_local_cluster("cluster_targets:crash_on_worker_1", workers=2,
+                                         timeout=120, env=ENV)
+    assert "fails on purpose" in str(info.value)
+    assert not any(alive(r.pid) for r in info.value.results)
+
+
+def test_a_timeout_stops_every_task():
+    with pytest.raises(distributed.ClusterError, match="did not finish within 3 s") as info:
+        distributed.launch_local_cluster("cluster_targets:sleep_forever", workers=2, ps=1,
+                                         timeout=3, env=ENV)
+    assert {r.task_type for r in info.value.results} == {"chief", "worker", "ps"}
+    assert not any(alive(r.pid) for r in info.value.results)
+
+
+def test_cluster_addresses_are_loopback_and_distinct():
+    ports = distributed.free_ports(5)
+    assert len(set(ports)) == 5
+    results = distributed.launch_local_cluster("tflab.distributed:tf_config", workers=2,
+                                               timeout=120, env=ENV)
+    cluster = results[0].value["cluster"]
+    addresses = [a for task in cluster.values() for a in task]
+    assert all(a.startswith("127.0.0.1:") for a in addresses) and len(set(addresses)) == 2
+    with pytest.raises(ValueError, match="module:function"):
+        distributed.launch_local_cluster("nothing", workers=1)
+
+
+def test_mirrored_strategy_equals_one_device():
+    code = "import json; from tflab import distributed; " \
+           "print(json.dumps(distributed.mirrored_vs_single(20)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=300).stdout.strip().splitlines()[-1]
+    result = json.loads(out)
+    assert len(result["devices"]) == 2 and result["max_difference"] < 1e-5
+
+
+def test_two_workers_end_identical_and_equal_to_one_process(tmp_path):
+    export = tmp_path / "model"
+    results = distributed.launch_local_cluster(
+        "tflab.distributed:multi_worker_train", workers=2, args=(20, str(export)), timeout=300,
+        env=ENV)
+    w0, w1 = ([np.array(w) for w in r.value["weights"]] for r in results)
+    assert all(np.array_equal(a, b) for a, b in zip(w0, w1))
+    single = [np.array(w) for w in distributed.single_process_train(20)]
+    assert max(float(np.max(np.abs(a - b))) for a, b in zip(w0, single)) < 1e-5
+    assert (export / "saved_model.pb").is_file()  # the chief's export
+    assert not list(tmp_path.glob("tflab_worker_*"))
