@@ -79,7 +79,34 @@ def test_two_workers_end_identical_and_equal_to_one_process(tmp_path):
         env=ENV)
     w0, w1 = ([np.array(w) for w in r.value["weights"]] for r in results)
     assert all(np.array_equal(a, b) for a, b in zip(w0, w1))
-    single = [np.array(w) for w in distributed.single_process_train(20)]
+    single = [np.array(w) for w in distributed.single_process_train(20)["weights"]]
     assert max(float(np.max(np.abs(a - b))) for a, b in zip(w0, single)) < 1e-5
     assert (export / "saved_model.pb").is_file()  # the chief's export
     assert not list(tmp_path.glob("tflab_worker_*"))
+
+
+def test_parameter_server_training_finishes_with_a_worker_killed():
+    (chief, *others) = distributed.launch_local_cluster(
+        "tflab.distributed:parameter_server_train", workers=2, ps=1, args=(200, 50),
+        timeout=300, env=ENV)
+    assert chief.task_type == "chief" and chief.value["steps"] == 200
+    assert chief.value["accuracy"] > 0.9
+    killed = chief.value["killed_worker_pid"]
+    assert killed in [r.pid for r in others if r.task_type == "worker"]
+    assert not any(alive(r.pid) for r in [chief, *others])
+
+
+def test_every_node_verifies_the_model_checksum(tmp_path):
+    from tflab import serving
+
+    export = tmp_path / "model"
+    distributed.launch_local_cluster("tflab.distributed:multi_worker_train", workers=2,
+                                     args=(5, str(export)), timeout=300, env=ENV)
+    digest = serving.folder_sha256(export)
+    results = distributed.launch_local_cluster("tflab.distributed:score_shared_model",
+                                               workers=2, args=(str(export), digest),
+                                               timeout=300, env=ENV)
+    assert all(r.value["accuracy"] > 0.5 for r in results)
+    with pytest.raises(distributed.ClusterError, match="refusing to use this copy"):
+        distributed.launch_local_cluster("tflab.distributed:score_shared_model", workers=2,
+                                         args=(str(export), "0" * 64), timeout=300, env=ENV)

@@ -268,11 +268,14 @@ def mirrored_vs_single(steps: int = 20, devices: int = 2) -> dict:
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(devices)])
     names = [d.name for d in tf.config.list_logical_devices("CPU")]
+    start = time.perf_counter()
     mirrored = train_synchronously(tf.distribute.MirroredStrategy(names), steps)
+    mirrored_seconds = time.perf_counter() - start
     single = train_synchronously(tf.distribute.OneDeviceStrategy(names[0]), steps)
     diff = max(float(np.max(np.abs(a.numpy() - b.numpy())))
                for a, b in zip(mirrored.weights, single.weights))
-    return {"devices": names, "max_difference": diff}
+    return {"devices": names, "max_difference": diff, "seconds": mirrored_seconds,
+            "accuracy": _accuracy(mirrored)}
 
 
 def multi_worker_train(steps: int, export_dir: str | None = None) -> dict:
@@ -288,7 +291,9 @@ def multi_worker_train(steps: int, export_dir: str | None = None) -> dict:
     import tensorflow as tf
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    start = time.perf_counter()
     model = train_synchronously(strategy, steps)
+    seconds = time.perf_counter() - start
     task = tf_config()["task"]
     is_chief = task["index"] == 0
     if export_dir is not None:
@@ -296,12 +301,102 @@ def multi_worker_train(steps: int, export_dir: str | None = None) -> dict:
         model.export(target, verbose=False)
         if not is_chief:
             shutil.rmtree(target, ignore_errors=True)
-    return {"task": task, "weights": [w.numpy().tolist() for w in model.weights]}
+    return {"task": task, "weights": [w.numpy().tolist() for w in model.weights],
+            "seconds": seconds, "accuracy": _accuracy(model)}
 
 
-def single_process_train(steps: int) -> list:
+def single_process_train(steps: int) -> dict:
     """The same training in this process on one device, for comparison."""
     import tensorflow as tf
 
+    start = time.perf_counter()
     model = train_synchronously(tf.distribute.get_strategy(), steps)
-    return [w.numpy().tolist() for w in model.weights]
+    return {"weights": [w.numpy().tolist() for w in model.weights],
+            "seconds": time.perf_counter() - start, "accuracy": _accuracy(model)}
+
+
+def _accuracy(model) -> float:
+    import numpy as np
+
+    x, y = toy_data()
+    return float(np.mean(np.argmax(model(x), axis=1) == y))
+
+
+def score_shared_model(path: str, sha256: str) -> dict:
+    """A cluster task: verify the SavedModel's checksum, then load it once and score.
+
+    Every node needs the model file; here it reads it from a shared path and refuses
+    a copy whose checksum differs from the one the chief published.
+    """
+    from tflab import serving
+
+    found = serving.folder_sha256(path)
+    if found != sha256:
+        raise serving.ModelError(f"{path}: checksum {found[:12]}… is not the expected "
+                                 f"{sha256[:12]}…; refusing to use this copy")
+    import numpy as np
+    import tensorflow as tf
+
+    module = tf.saved_model.load(path)
+    x, y = toy_data()
+    logits = module.serve(tf.constant(x)).numpy()
+    return {"task": tf_config()["task"], "accuracy": float(np.mean(logits.argmax(1) == y))}
+
+
+def parameter_server_train(steps: int, kill_worker_at: int | None = None) -> dict:
+    """The coordinator of a ParameterServerStrategy cluster (run it as the chief task).
+
+    Schedules ``steps`` asynchronous training steps on the workers with
+    ``ClusterCoordinator``; at step ``kill_worker_at`` it kills worker 1 (SIGKILL) to
+    show the coordinator finishing the work on the others. Returns the steps run, the
+    final accuracy on the training data and the seconds taken.
+    """
+    import signal as signals
+    import time as timing
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+    strategy = tf.distribute.ParameterServerStrategy(resolver)
+    coordinator = tf.distribute.coordinator.ClusterCoordinator(strategy)
+    x, y = toy_data()
+    with strategy.scope():
+        model = _toy_model(0)
+        optimizer = keras.optimizers.SGD(0.1)
+        counter = tf.Variable(0, dtype=tf.int64)
+
+    def dataset_fn():
+        return tf.data.Dataset.from_tensor_slices((x, y)).shuffle(512, seed=0).repeat() \
+            .batch(GLOBAL_BATCH)
+
+    iterator = iter(coordinator.create_per_worker_dataset(dataset_fn))
+
+    @tf.function
+    def step(iterator):
+        def replica_step(xb, yb):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
+                    yb, model(xb), from_logits=True))
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            counter.assign_add(1)
+            return loss
+
+        return strategy.run(replica_step, args=next(iterator))
+
+    start = timing.perf_counter()
+    killed = None
+    for i in range(steps):
+        coordinator.schedule(step, args=(iterator,))
+        if kill_worker_at is not None and i == kill_worker_at:
+            coordinator.join()  # let the first steps land, then pull the plug
+            killed = task_pids()["worker"][1]
+            os.kill(killed, signals.SIGKILL)
+    coordinator.join()
+    seconds = timing.perf_counter() - start
+    logits = model(x)
+    accuracy = float(np.mean(np.argmax(logits, axis=1) == y))
+    return {"steps": int(counter.numpy()), "accuracy": accuracy, "seconds": seconds,
+            "killed_worker_pid": killed}

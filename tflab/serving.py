@@ -37,7 +37,7 @@ import numpy as np
 
 __all__ = [
     "SIGNATURE", "INPUT", "OUTPUT", "ModelError",
-    "model_dir", "export_saved_model", "save_keras", "load_keras", "save_checkpoint", "restore_checkpoint",
+    "model_dir", "folder_sha256", "export_saved_model", "save_keras", "load_keras", "save_checkpoint", "restore_checkpoint",
     "load", "ModelHandle", "loaded_paths", "load_count",
     "score_per_image", "score_batched", "score_threads",
     "save_digit_image", "preprocess_image", "postprocess",
@@ -116,6 +116,22 @@ def export_saved_model(model, path: str | os.PathLike) -> Path:
     with _replace_atomically(path) as tmp:
         archive.write_out(str(tmp), verbose=False)
     return path
+
+
+def folder_sha256(path: str | os.PathLike) -> str:
+    """One SHA-256 over every file of a folder (names and contents, in sorted order)."""
+    import hashlib
+
+    path = Path(path)
+    if not path.is_dir():
+        raise ModelError(f"{path}: no such model folder")
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        with open(file, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
 
 
 def save_keras(model, path: str | os.PathLike) -> Path:
