@@ -110,3 +110,17 @@ def test_every_node_verifies_the_model_checksum(tmp_path):
     with pytest.raises(distributed.ClusterError, match="refusing to use this copy"):
         distributed.launch_local_cluster("tflab.distributed:score_shared_model", workers=2,
                                          args=(str(export), "0" * 64), timeout=300, env=ENV)
+
+
+def test_mnist_on_two_workers_exports_a_model_lesson_5_can_score(tmp_path):
+    from tflab import data, serving
+
+    export = tmp_path / "mnist"
+    results = distributed.launch_local_cluster(
+        "tflab.distributed:multi_worker_train", workers=2, args=(100, str(export), "mnist"),
+        timeout=300, env=ENV)
+    assert results[0].value["weights"] == results[1].value["weights"]
+    with serving.load(export, scope="block") as model:
+        validation = data.mnist(flatten=True).validation
+        scores = serving.score_batched(model, validation.images)
+    assert np.mean(scores.argmax(1) == validation.labels) > 0.8

@@ -210,16 +210,36 @@ def toy_data(n: int = 512, seed: int = 0):
     return x, y
 
 
-def _toy_model(seed: int):
+def _problem(name: str):
+    """(x, y, model builder) for "toy" (8 features, 2 classes) or "mnist" (an MLP)."""
     import keras
 
-    keras.utils.set_random_seed(seed)
-    return keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
-                             keras.layers.Dense(2)])
+    if name == "toy":
+        x, y = toy_data()
+        inputs, hidden, classes = 8, 16, 2
+    elif name == "mnist":
+        from tflab import data
+
+        x, y = data.mnist(flatten=True).train
+        x, y = x[:20_000], y[:20_000].astype("int32")
+        inputs, hidden, classes = 784, 128, 10
+    else:
+        raise ValueError(f"problem must be 'toy' or 'mnist', not {name!r}")
+
+    def build(seed: int):  # new layers every time: models must not share them
+        keras.utils.set_random_seed(seed)
+        return keras.Sequential([keras.Input((inputs,)),
+                                 keras.layers.Dense(hidden, activation="relu"),
+                                 keras.layers.Dense(classes, activation="softmax")])
+
+    return x, y, build
 
 
-def train_synchronously(strategy, steps: int, seed: int = 0, learning_rate: float = 0.1):
-    """SGD on :func:`toy_data` under ``strategy`` with a global batch of 32, ``steps`` steps.
+def train_synchronously(strategy, steps: int, seed: int = 0, learning_rate: float = 0.1,
+                        problem: str = "toy"):
+    """SGD under ``strategy`` with a global batch of 32 for ``steps`` steps.
+
+    ``problem`` is "toy" (:func:`toy_data`) or "mnist" (a 128-unit MLP on 20,000 digits).
 
     The loss is summed over each replica's examples and divided by the *global* batch,
     so the all-reduced gradient equals the single-device gradient of the whole batch.
@@ -228,9 +248,9 @@ def train_synchronously(strategy, steps: int, seed: int = 0, learning_rate: floa
     import keras
     import tensorflow as tf
 
-    x, y = toy_data()
+    x, y, build = _problem(problem)
     with strategy.scope():
-        model = _toy_model(seed)
+        model = build(seed)
         optimizer = keras.optimizers.SGD(learning_rate)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
@@ -239,7 +259,7 @@ def train_synchronously(strategy, steps: int, seed: int = 0, learning_rate: floa
 
     def replica_step(xb, yb):
         with tf.GradientTape() as tape:
-            losses = keras.losses.sparse_categorical_crossentropy(yb, model(xb), from_logits=True)
+            losses = keras.losses.sparse_categorical_crossentropy(yb, model(xb))
             loss = tf.reduce_sum(losses) / GLOBAL_BATCH
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
@@ -278,7 +298,7 @@ def mirrored_vs_single(steps: int = 20, devices: int = 2) -> dict:
             "accuracy": _accuracy(mirrored)}
 
 
-def multi_worker_train(steps: int, export_dir: str | None = None) -> dict:
+def multi_worker_train(steps: int, export_dir: str | None = None, problem: str = "toy") -> dict:
     """A cluster task: train with MultiWorkerMirroredStrategy, return the final weights.
 
     The chief (worker 0) exports a SavedModel to ``export_dir``; the others write to a
@@ -288,21 +308,28 @@ def multi_worker_train(steps: int, export_dir: str | None = None) -> dict:
     import shutil
     import tempfile
 
+    import numpy as np
     import tensorflow as tf
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     start = time.perf_counter()
-    model = train_synchronously(strategy, steps)
+    model = train_synchronously(strategy, steps, problem=problem)
     seconds = time.perf_counter() - start
     task = tf_config()["task"]
     is_chief = task["index"] == 0
     if export_dir is not None:
         target = export_dir if is_chief else tempfile.mkdtemp(prefix="tflab_worker_")
-        model.export(target, verbose=False)
+        if problem == "mnist":  # lesson 05's signature: images -> scores
+            from tflab import serving
+            serving.export_saved_model(model, target)
+        else:
+            model.export(target, verbose=False)
         if not is_chief:
             shutil.rmtree(target, ignore_errors=True)
-    return {"task": task, "weights": [w.numpy().tolist() for w in model.weights],
-            "seconds": seconds, "accuracy": _accuracy(model)}
+    weights = [w.numpy().tolist() for w in model.weights] if problem == "toy" else \
+        [float(np.sum(w.numpy())) for w in model.weights]  # MNIST: a fingerprint per tensor
+    return {"task": task, "weights": weights, "seconds": seconds,
+            "accuracy": _accuracy(model, problem)}
 
 
 def single_process_train(steps: int) -> dict:
@@ -315,10 +342,10 @@ def single_process_train(steps: int) -> dict:
             "seconds": time.perf_counter() - start, "accuracy": _accuracy(model)}
 
 
-def _accuracy(model) -> float:
+def _accuracy(model, problem: str = "toy") -> float:
     import numpy as np
 
-    x, y = toy_data()
+    x, y, _ = _problem(problem)
     return float(np.mean(np.argmax(model(x), axis=1) == y))
 
 
@@ -363,7 +390,7 @@ def parameter_server_train(steps: int, kill_worker_at: int | None = None) -> dic
     coordinator = tf.distribute.coordinator.ClusterCoordinator(strategy)
     x, y = toy_data()
     with strategy.scope():
-        model = _toy_model(0)
+        model = _problem("toy")[2](0)
         optimizer = keras.optimizers.SGD(0.1)
         counter = tf.Variable(0, dtype=tf.int64)
 
@@ -377,8 +404,7 @@ def parameter_server_train(steps: int, kill_worker_at: int | None = None) -> dic
     def step(iterator):
         def replica_step(xb, yb):
             with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
-                    yb, model(xb), from_logits=True))
+                loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(yb, model(xb)))
             grads = tape.gradient(loss, model.trainable_variables)
             optimizer.apply_gradients(zip(grads, model.trainable_variables))
             counter.assign_add(1)
