@@ -101,7 +101,7 @@ def test_every_node_verifies_the_model_checksum(tmp_path):
 
     export = tmp_path / "model"
     distributed.launch_local_cluster("tflab.distributed:multi_worker_train", workers=2,
-                                     args=(5, str(export)), timeout=300, env=ENV)
+                                     args=(20, str(export), "mnist"), timeout=300, env=ENV)
     digest = serving.folder_sha256(export)
     results = distributed.launch_local_cluster("tflab.distributed:score_shared_model",
                                                workers=2, args=(str(export), digest),

@@ -350,7 +350,7 @@ def _accuracy(model, problem: str = "toy") -> float:
 
 
 def score_shared_model(path: str, sha256: str) -> dict:
-    """A cluster task: verify the SavedModel's checksum, then load it once and score.
+    """A cluster task: verify an MNIST SavedModel's checksum, then load it and score.
 
     Every node needs the model file; here it reads it from a shared path and refuses
     a copy whose checksum differs from the one the chief published.
@@ -362,12 +362,14 @@ def score_shared_model(path: str, sha256: str) -> dict:
         raise serving.ModelError(f"{path}: checksum {found[:12]}… is not the expected "
                                  f"{sha256[:12]}…; refusing to use this copy")
     import numpy as np
-    import tensorflow as tf
 
-    module = tf.saved_model.load(path)
-    x, y = toy_data()
-    logits = module.serve(tf.constant(x)).numpy()
-    return {"task": tf_config()["task"], "accuracy": float(np.mean(logits.argmax(1) == y))}
+    from tflab import data
+
+    validation = data.mnist(flatten=True).validation
+    with serving.load(path, scope="block") as model:  # lesson 05's loader
+        scores = serving.score_batched(model, validation.images)
+    return {"task": tf_config()["task"],
+            "accuracy": float(np.mean(scores.argmax(1) == validation.labels))}
 
 
 def parameter_server_train(steps: int, kill_worker_at: int | None = None) -> dict:
@@ -426,3 +428,24 @@ def parameter_server_train(steps: int, kill_worker_at: int | None = None) -> dic
     accuracy = float(np.mean(np.argmax(logits, axis=1) == y))
     return {"steps": int(counter.numpy()), "accuracy": accuracy, "seconds": seconds,
             "killed_worker_pid": killed}
+
+
+def try_keras_fit(steps: int = 20) -> dict:
+    """A cluster task: does Keras 3's ``fit`` train under MultiWorkerMirroredStrategy?
+
+    Returns ``{"ok": True}`` or ``{"ok": False, "error": the first line of the error}``.
+    """
+    import keras
+    import tensorflow as tf
+
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    x, y, build = _problem("toy")
+    with strategy.scope():
+        model = build(0)
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(GLOBAL_BATCH)
+    try:
+        model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
+        return {"ok": True}
+    except Exception as err:  # report what Keras says, whatever it is
+        return {"ok": False, "error": f"{type(err).__name__}: {str(err).splitlines()[0]}"}
