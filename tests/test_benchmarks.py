@@ -34,3 +34,11 @@ def test_style_benchmark_prints_steps_and_inference():
                           "--steps", "1"], capture_output=True, text=True, check=True,
                          env=os.environ.copy(), timeout=600).stdout
     assert "optimisation step at 64 px" in out and "fast network, one 64 px photo" in out
+
+
+def test_distributed_benchmark_prints_all_four_set_ups():
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "distributed.py"), "--steps",
+                          "20"], capture_output=True, text=True, check=True,
+                         env=os.environ.copy(), timeout=600).stdout
+    for name in ["1 process", "MirroredStrategy", "MultiWorkerMirrored", "ParameterServer"]:
+        assert name in out, name

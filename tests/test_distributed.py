@@ -124,3 +124,9 @@ def test_mnist_on_two_workers_exports_a_model_lesson_5_can_score(tmp_path):
         validation = data.mnist(flatten=True).validation
         scores = serving.score_batched(model, validation.images)
     assert np.mean(scores.argmax(1) == validation.labels) > 0.8
+
+
+def test_time_to_a_target_accuracy_is_recorded():
+    result = distributed.single_process_train(100, target_accuracy=0.9)
+    assert result["seconds_to_target"] is not None and result["seconds_to_target"] > 0
+    assert distributed.single_process_train(10, target_accuracy=1.01)["seconds_to_target"] is None

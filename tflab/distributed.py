@@ -236,14 +236,16 @@ def _problem(name: str):
 
 
 def train_synchronously(strategy, steps: int, seed: int = 0, learning_rate: float = 0.1,
-                        problem: str = "toy"):
+                        problem: str = "toy", target_accuracy: float | None = None):
     """SGD under ``strategy`` with a global batch of 32 for ``steps`` steps.
 
     ``problem`` is "toy" (:func:`toy_data`) or "mnist" (a 128-unit MLP on 20,000 digits).
 
     The loss is summed over each replica's examples and divided by the *global* batch,
     so the all-reduced gradient equals the single-device gradient of the whole batch.
-    Returns the model.
+    With ``target_accuracy``, the training accuracy is checked every 10 steps and the
+    seconds until it is first reached are stored as ``model.seconds_to_target`` (None if
+    never). Returns the model.
     """
     import keras
     import tensorflow as tf
@@ -270,8 +272,13 @@ def train_synchronously(strategy, steps: int, seed: int = 0, learning_rate: floa
         xb, yb = next(iterator)
         return strategy.reduce("SUM", strategy.run(replica_step, args=(xb, yb)), axis=None)
 
-    for _ in range(steps):
+    model.seconds_to_target = None
+    start = time.perf_counter()
+    for i in range(steps):
         step(batches)
+        if target_accuracy is not None and model.seconds_to_target is None and i % 10 == 9:
+            if _accuracy(model, problem) >= target_accuracy:
+                model.seconds_to_target = time.perf_counter() - start
     return model
 
 
@@ -298,7 +305,8 @@ def mirrored_vs_single(steps: int = 20, devices: int = 2) -> dict:
             "accuracy": _accuracy(mirrored)}
 
 
-def multi_worker_train(steps: int, export_dir: str | None = None, problem: str = "toy") -> dict:
+def multi_worker_train(steps: int, export_dir: str | None = None, problem: str = "toy",
+                       target_accuracy: float | None = None) -> dict:
     """A cluster task: train with MultiWorkerMirroredStrategy, return the final weights.
 
     The chief (worker 0) exports a SavedModel to ``export_dir``; the others write to a
@@ -313,7 +321,8 @@ def multi_worker_train(steps: int, export_dir: str | None = None, problem: str =
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     start = time.perf_counter()
-    model = train_synchronously(strategy, steps, problem=problem)
+    model = train_synchronously(strategy, steps, problem=problem,
+                                target_accuracy=target_accuracy)
     seconds = time.perf_counter() - start
     task = tf_config()["task"]
     is_chief = task["index"] == 0
@@ -329,17 +338,19 @@ def multi_worker_train(steps: int, export_dir: str | None = None, problem: str =
     weights = [w.numpy().tolist() for w in model.weights] if problem == "toy" else \
         [float(np.sum(w.numpy())) for w in model.weights]  # MNIST: a fingerprint per tensor
     return {"task": task, "weights": weights, "seconds": seconds,
-            "accuracy": _accuracy(model, problem)}
+            "accuracy": _accuracy(model, problem), "seconds_to_target": model.seconds_to_target}
 
 
-def single_process_train(steps: int) -> dict:
+def single_process_train(steps: int, target_accuracy: float | None = None) -> dict:
     """The same training in this process on one device, for comparison."""
     import tensorflow as tf
 
     start = time.perf_counter()
-    model = train_synchronously(tf.distribute.get_strategy(), steps)
+    model = train_synchronously(tf.distribute.get_strategy(), steps,
+                                target_accuracy=target_accuracy)
     return {"weights": [w.numpy().tolist() for w in model.weights],
-            "seconds": time.perf_counter() - start, "accuracy": _accuracy(model)}
+            "seconds": time.perf_counter() - start, "accuracy": _accuracy(model),
+            "seconds_to_target": model.seconds_to_target}
 
 
 def _accuracy(model, problem: str = "toy") -> float:
