@@ -23,7 +23,7 @@ JUPYTER_ENV := JUPYTER_DATA_DIR="$(CURDIR)/$(VENV)/share/jupyter" \
                JUPYTERLAB_SETTINGS_DIR="$(CURDIR)/$(VENV)/etc/jupyter/lab/user-settings" \
                JUPYTERLAB_WORKSPACES_DIR="$(CURDIR)/$(VENV)/etc/jupyter/lab/workspaces"
 
-.PHONY: lab test venv clean-venv
+.PHONY: lab test course venv clean-venv
 
 venv: $(STAMP) $(KERNEL_CONFIG)
 
@@ -49,6 +49,10 @@ lab: $(STAMP) $(KERNEL_CONFIG)
 test: $(STAMP) $(KERNEL_CONFIG)
 	$(JUPYTER_ENV) $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=900 $(PYTEST_ARGS)
+
+# Run every notebook in a fresh kernel; executed copies, HTML and summary.md in reports/.
+course: $(STAMP) $(KERNEL_CONFIG)
+	$(JUPYTER_ENV) $(PY) -m tflab run $(ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

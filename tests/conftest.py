@@ -10,6 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# tests/fixtures holds notebooks the runner tests execute on purpose (one fails); nbval
+# must not collect them.
+collect_ignore_glob = ["fixtures/*"]
+
 
 def write_idx(path: Path, array: np.ndarray, magic: int | None = None, compress: bool = True) -> Path:
     """Write ``array`` (uint8) as an IDX file; ``magic`` overrides the header."""

@@ -1,11 +1,15 @@
-"""Command line: ``python -m tflab doctor`` and ``python -m tflab fetch``."""
+"""Command line: ``python -m tflab doctor``, ``fetch`` and ``run``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from tflab import data, doctor
+
+
+_REPO = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,6 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     fetch = sub.add_parser("fetch", help="download datasets into the data directory")
     fetch.add_argument("names", nargs="*", help=f"datasets to fetch ({', '.join(data.DATASETS)})")
     fetch.add_argument("--all", action="store_true", help="fetch every dataset")
+    run = sub.add_parser("run", help="run every notebook in a fresh kernel; reports in reports/")
+    run.add_argument("--only", nargs="+", help="notebooks to run (names or prefixes, e.g. 01 02)")
+    run.add_argument("--notebooks", default=str(_REPO / "notebooks"), help="notebook folder")
+    run.add_argument("--reports", default=str(_REPO / "reports"),
+                     help="where executed copies, HTML and summary.md go")
     for p in sub.choices.values():
         p.add_argument("--data-dir", default=None, help="data directory (default: TFLAB_DATA_DIR "
                                                         "or the repository's data/)")
@@ -23,6 +32,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "doctor":
         print(doctor.report(args.data_dir))
         return 0
+    if args.command == "run":
+        from tflab import runner
+
+        if args.data_dir:
+            import os
+            os.environ["TFLAB_DATA_DIR"] = str(Path(args.data_dir).resolve())
+        try:
+            runs = runner.run_course(Path(args.notebooks), Path(args.reports), args.only)
+        except ValueError as err:
+            parser.error(str(err))
+        print(runner.summary_table(runs))
+        print(f"reports in {args.reports}")
+        return 0 if all(r.passed for r in runs) else 1
 
     names = list(data.DATASETS) if args.all else args.names
     if not names:
