@@ -18,7 +18,8 @@ from tflab import data, doctor, plots  # noqa: E402
 def test_doctor_reports_versions_devices_and_datasets(capsys):
     assert cli.main(["doctor"]) == 0
     out = capsys.readouterr().out
-    for word in ("tensorflow", "keras", "python", "cpus", "gpus", "data dir", "mnist/train-images"):
+    for word in ("tensorflow", "keras", "python", "cpus", "gpus", "data dir", "mnist/train-images",
+                 "vgg19 imagenet (lesson 08)"):
         assert word in out
     assert doctor.versions()["tensorflow"].startswith("2.21")
 
@@ -51,11 +52,35 @@ def test_fetch_against_the_mirror(capsys):
     assert all(line.startswith("present ") for line in lines)
 
 
-def test_fetch_all_fetches_every_dataset(tmp_path, monkeypatch, capsys):
+def test_fetch_all_fetches_every_dataset_and_the_weights(tmp_path, monkeypatch, capsys):
     fetched = []
     monkeypatch.setattr(data, "fetch", lambda name, data_dir=None: fetched.append(name) or tmp_path)
+    from tflab import style
+
+    weights = tmp_path / "keras" / "models" / "vgg19.h5"
+    monkeypatch.setattr(style, "weights_path", lambda: weights)
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"cached")
     assert cli.main(["fetch", "--all"]) == 0
     assert fetched == list(data.DATASETS)
+    assert "present  vgg19 imagenet weights" in capsys.readouterr().out
+
+
+def test_fetch_all_offline_says_the_weights_failed(tmp_path, monkeypatch, capsys):
+    import keras
+
+    from tflab import style
+
+    monkeypatch.setattr(data, "fetch", lambda name, data_dir=None: tmp_path)
+    monkeypatch.setattr(style, "weights_path", lambda: tmp_path / "keras" / "models" / "w.h5")
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure: Name or service not known")
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    assert cli.main(["fetch", "--all"]) == 1
+    err = capsys.readouterr().err
+    assert "FAILED   vgg19 imagenet weights" in err and "weights='random'" in err
 
 
 def test_fetch_failure_is_reported_and_exit_code_nonzero(tmp_path, monkeypatch, capsys):

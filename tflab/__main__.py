@@ -18,7 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("doctor", help="print versions, devices, data directory and datasets")
     fetch = sub.add_parser("fetch", help="download datasets into the data directory")
     fetch.add_argument("names", nargs="*", help=f"datasets to fetch ({', '.join(data.DATASETS)})")
-    fetch.add_argument("--all", action="store_true", help="fetch every dataset")
+    fetch.add_argument("--all", action="store_true",
+                       help="fetch every dataset and the VGG19 ImageNet weights")
     run = sub.add_parser("run", help="run every notebook in a fresh kernel; reports in reports/")
     run.add_argument("--only", nargs="+", help="notebooks to run (names or prefixes, e.g. 01 02)")
     run.add_argument("--notebooks", default=str(_REPO / "notebooks"), help="notebook folder")
@@ -62,6 +63,15 @@ def main(argv: list[str] | None = None) -> int:
             failed += 1
             continue
         print(f"{'present ' if present[name] else 'fetched '} {name:<28} {path}")
+    if args.all:  # the pretrained weights lesson 08 uses when it can
+        from tflab import style
+
+        try:
+            state, path = style.fetch_weights()
+            print(f"{state:<8} {'vgg19 imagenet weights':<28} {path}")
+        except style.WeightsUnavailableError as exc:
+            print(f"FAILED   vgg19 imagenet weights: {exc}", file=sys.stderr)
+            failed += 1
     return 1 if failed else 0
 
 

@@ -58,4 +58,11 @@ def report(data_dir: str | os.PathLike | None = None) -> str:
     for row in data.dataset_status(data_dir):
         where = str(row.path) if row.present else f"missing, would download {row.url}"
         lines.append(f"  {'ok ' if row.present else '-- '} {row.name:<28} {where}")
+    from tflab import style
+
+    weights = style.weights_path()
+    where = str(weights) if weights.is_file() else \
+        "missing (lesson 08 then uses weights='random'; `python -m tflab fetch --all` gets it)"
+    lines += ["", "weights:", f"  {'ok ' if weights.is_file() else '-- '} "
+              f"{'vgg19 imagenet (lesson 08)':<28} {where}"]
     return "\n".join(lines)

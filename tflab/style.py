@@ -27,7 +27,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["STYLE_LAYERS", "CONTENT_LAYERS", "WeightsUnavailableError", "feature_extractor",
+__all__ = ["STYLE_LAYERS", "CONTENT_LAYERS", "WeightsUnavailableError", "VGG19_WEIGHTS_URL",
+           "weights_path", "fetch_weights", "feature_extractor",
            "gram_matrix", "StyleLoss", "Result", "transfer", "resize", "transform_net",
            "train_fast"]
 
@@ -37,6 +38,39 @@ CONTENT_LAYERS = ("block5_conv2",)
 
 class WeightsUnavailableError(RuntimeError):
     """The pretrained ImageNet weights could not be loaded (offline, or a damaged cache)."""
+
+
+VGG19_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/vgg19/"
+                     "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5")
+VGG19_WEIGHTS_MD5 = "253f8cb515780f3b799900260a226db6"  # Keras's own check for this file
+
+
+def weights_path():
+    """Where Keras keeps the VGG19 ImageNet weights (``$KERAS_HOME/models`` or ``~/.keras``)."""
+    from pathlib import Path
+
+    from keras.src.backend.config import keras_home
+
+    return Path(keras_home()) / "models" / VGG19_WEIGHTS_URL.rsplit("/", 1)[1]
+
+
+def fetch_weights() -> tuple[str, object]:
+    """Download the VGG19 ImageNet weights into Keras's cache unless already there.
+
+    Returns ``("present" | "fetched", path)``; raises :class:`WeightsUnavailableError`
+    with the reason when the download fails.
+    """
+    path = weights_path()
+    if path.is_file():
+        return "present", path
+    try:
+        keras.utils.get_file(path.name, VGG19_WEIGHTS_URL, cache_dir=str(path.parent.parent),
+                             cache_subdir="models", file_hash=VGG19_WEIGHTS_MD5)
+    except Exception as err:
+        raise WeightsUnavailableError(
+            f"could not download the VGG19 weights from {VGG19_WEIGHTS_URL} "
+            f"({type(err).__name__}: {err}); lesson 08 then uses weights='random'") from err
+    return "fetched", path
 
 
 def feature_extractor(weights: str = "imagenet", *, style_layers=STYLE_LAYERS,
