@@ -57,6 +57,7 @@ __all__ = [
     "Split",
     "MnistSplits",
     "BatchIterator",
+    "scale_images",
     "make_dataset",
     "style_image",
     "content_image",
@@ -702,7 +703,7 @@ def mnist(
         if flatten:
             images = images.reshape(len(images), -1)
         if dtype == "float32":
-            images = images.astype(np.float32) / np.float32(255.0)
+            images = scale_images(images)
         if one_hot:
             labels = np.eye(10, dtype=np.float32)[labels]
         return Split(images, labels)
@@ -712,6 +713,13 @@ def mnist(
         validation=convert(Split(train.images[:validation_size], train.labels[:validation_size])),
         test=convert(test),
     )
+
+
+def scale_images(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels (0–255) → float32 in [0, 1]; float images are returned as float32."""
+    if images.dtype == np.uint8:
+        return images.astype(np.float32) / np.float32(255.0)
+    return np.asarray(images, dtype=np.float32)
 
 
 class BatchIterator:

@@ -469,7 +469,7 @@ class Estimator:
         a TF1 graph (so feature columns' lookup tables come along), saved with the
         ``serving_default`` signature; load it with ``tf.saved_model.load``.
         """
-        from tflab.serving import _replace_atomically
+        from tflab.serving import replace_atomically
 
         if self._checkpoint is None:  # a new Estimator on a trained model_dir: build it
             example = {name: tf.zeros([1 if d is None else d for d in spec.shape], spec.dtype)
@@ -499,7 +499,7 @@ class Estimator:
                     variable.load(values[name], sess)
                 signature = v1.saved_model.signature_def_utils.predict_signature_def(
                     inputs=inputs, outputs=predictions)
-                with _replace_atomically(target) as tmp:
+                with replace_atomically(target) as tmp:
                     builder = v1.saved_model.Builder(str(tmp))
                     builder.add_meta_graph_and_variables(
                         sess, [v1.saved_model.tag_constants.SERVING],

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
-from tflab.data import BatchIterator
+from tflab.data import BatchIterator, scale_images
 
 __all__ = ["seed_cnn", "mlp", "TrainLog", "train_steps", "scale_images", "accuracy",
            "tf1_classifier"]
@@ -113,13 +113,6 @@ def train_steps(model: keras.Model, images: np.ndarray, labels: np.ndarray, *, s
         model.train_on_batch(xb, yb)
     log.seconds = time.perf_counter() - start
     return log
-
-
-def scale_images(images: np.ndarray) -> np.ndarray:
-    """uint8 pixels (0–255) → float32 in [0, 1]; float images are returned as float32."""
-    if images.dtype == np.uint8:
-        return images.astype(np.float32) / np.float32(255.0)
-    return np.asarray(images, dtype=np.float32)
 
 
 def accuracy(model: keras.Model, images: np.ndarray, labels: np.ndarray, *,

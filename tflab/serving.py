@@ -37,7 +37,7 @@ import numpy as np
 
 __all__ = [
     "SIGNATURE", "INPUT", "OUTPUT", "ModelError",
-    "model_dir", "folder_sha256", "export_saved_model", "save_keras", "load_keras", "save_checkpoint", "restore_checkpoint",
+    "model_dir", "replace_atomically", "folder_sha256", "export_saved_model", "save_keras", "load_keras", "save_checkpoint", "restore_checkpoint",
     "load", "ModelHandle", "loaded_paths", "load_count",
     "score_per_image", "score_batched", "score_threads",
     "save_digit_image", "preprocess_image", "postprocess",
@@ -70,7 +70,7 @@ def model_dir() -> Path:
 
 
 @contextmanager
-def _replace_atomically(path: Path):
+def replace_atomically(path: Path):
     """Yield a temporary path next to ``path``; on success, move it into place.
 
     On any error the temporary path is removed and whatever was at ``path`` is
@@ -113,7 +113,7 @@ def export_saved_model(model, path: str | os.PathLike) -> Path:
         input_signature=[tf.TensorSpec([None, PIXELS], tf.float32, name=INPUT)],
     )
     path = Path(path)
-    with _replace_atomically(path) as tmp:
+    with replace_atomically(path) as tmp:
         archive.write_out(str(tmp), verbose=False)
     return path
 
@@ -139,7 +139,7 @@ def save_keras(model, path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"a Keras model file must end in .keras, not {path.name!r}")
-    with _replace_atomically(path) as tmp:
+    with replace_atomically(path) as tmp:
         model.save(tmp)
     return path
 
@@ -166,7 +166,7 @@ def save_checkpoint(model, path: str | os.PathLike) -> Path:
     import tensorflow as tf
 
     path = Path(path)
-    with _replace_atomically(path) as tmp:
+    with replace_atomically(path) as tmp:
         tf.train.Checkpoint(model=model).write(str(tmp / "ckpt"))
     return path / "ckpt"
 

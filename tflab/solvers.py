@@ -13,7 +13,9 @@ import math
 import time
 from dataclasses import dataclass, replace
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 __all__ = [
     "LinearFit",
@@ -113,6 +115,11 @@ def _hessian(x: np.ndarray) -> np.ndarray:
     return 2.0 * xa.T @ xa / len(x)
 
 
+def _hessian_eigenvalues(x) -> np.ndarray:
+    """Eigenvalues of the Hessian of the mean squared error, ascending."""
+    return np.linalg.eigvalsh(_hessian(np.asarray(x, dtype=np.float64)))
+
+
 def _epoch_map(x: np.ndarray, y: np.ndarray | None, learning_rate: float,
                batch_size: int | None) -> tuple[np.ndarray, np.ndarray]:
     """One epoch of plain gradient descent as an affine map θ → M·θ + c (float64)."""
@@ -175,7 +182,7 @@ def stability_bound(x, batch_size: int | None = None) -> float:
     x = np.asarray(x, dtype=np.float64)
     if x.size == 0:
         raise ValueError("x is empty")
-    full = float(2.0 / np.linalg.eigvalsh(_hessian(x)).max())
+    full = float(2.0 / _hessian_eigenvalues(x).max())
     if batch_size is None:
         return full
     grid = np.geomspace(full * 1e-4, full * 2, 400)
@@ -246,8 +253,6 @@ def gradient_descent(
       starting value, stop and raise :class:`DivergenceError`, naming the learning rate
       and the stability bound.
     """
-    import tensorflow as tf
-
     x, y = _check_xy(x, y)
     one_feature = x.ndim == 1
     x2 = x.reshape(len(x), -1)
@@ -372,8 +377,6 @@ def line_search_descent(x, y, *, method: str = "steepest", target: LinearFit | N
     rounding, in as many steps as there are parameters. Float64 throughout. Stops when
     the gradient vanishes or, with ``target``, when every parameter is within ``tol``.
     """
-    import tensorflow as tf
-
     if method not in ("steepest", "conjugate"):
         raise ValueError(f"method must be 'steepest' or 'conjugate', not {method!r}")
     if max_iter < 1:
@@ -443,17 +446,11 @@ def optimal_rate(x) -> float:
     (κ − 1) / (κ + 1) with κ = λ_max / λ_min; the rate is just below the stability
     bound 2 / λ_max when κ is large.
     """
-    eig = np.linalg.eigvalsh(_hessian(np.asarray(x, dtype=np.float64)))
+    eig = _hessian_eigenvalues(x)
     return float(2.0 / (eig[0] + eig[-1]))
 
 
-def _keras_schedule_base():
-    import keras
-
-    return keras.optimizers.schedules.LearningRateSchedule
-
-
-class EigenvalueSchedule(_keras_schedule_base()):
+class EigenvalueSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """A learning-rate schedule that cycles through 1/λ for each Hessian eigenvalue λ.
 
     On a quadratic, a step at rate 1/λ removes the error along that eigenvector
@@ -472,11 +469,9 @@ class EigenvalueSchedule(_keras_schedule_base()):
 
     @classmethod
     def from_data(cls, x) -> "EigenvalueSchedule":
-        return cls(np.linalg.eigvalsh(_hessian(np.asarray(x, dtype=np.float64))))
+        return cls(_hessian_eigenvalues(x))
 
     def __call__(self, step):
-        import tensorflow as tf
-
         rates = tf.constant(1.0 / self.eigenvalues, tf.float64)
         return tf.gather(rates, tf.cast(step, tf.int32) % len(self.eigenvalues))
 
@@ -536,8 +531,6 @@ def remedies(x, y, *, tol: float = 1e-4) -> list[Remedy]:
     ``updates`` counts parameter updates (0 for the closed form); ``seconds`` includes
     TensorFlow's tracing of the loop.
     """
-    import keras
-
     x, y = _check_xy(x, y)
     if x.ndim != 1:
         raise ValueError("remedies() is for one input column; x must be 1-D")
