@@ -24,6 +24,31 @@ def test_doctor_reports_versions_devices_and_datasets(capsys):
     assert doctor.versions()["tensorflow"].startswith("2.21")
 
 
+def test_setup_seeds_checks_versions_and_says_so(capsys):
+    import random
+
+    import tensorflow as tf
+
+    doctor.setup(7)
+    first = (random.random(), np.random.rand(), float(tf.random.uniform([])))
+    doctor.setup(7)
+    assert (random.random(), np.random.rand(), float(tf.random.uniform([]))) == first
+    out = capsys.readouterr().out
+    assert "seed 7" in out and "versions OK" in out and doctor.versions()["tensorflow"] in out
+
+
+def test_version_problems_are_named(monkeypatch):
+    from importlib import metadata
+
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version",
+                        lambda name: "2.15.0" if name == "tensorflow" else real(name))
+    problems = doctor.check_versions()
+    assert problems == ["tensorflow 2.15.0 is installed, but the course needs tensorflow<2.22,>=2.21"]
+    with pytest.warns(UserWarning, match="tensorflow 2.15.0 is installed.*run `make venv`"):
+        doctor.setup(0)
+
+
 def test_doctor_shows_missing_datasets(tmp_path, monkeypatch):
     monkeypatch.delenv("TFLAB_DATA_DIR", raising=False)
     text = doctor.report(tmp_path)

@@ -33,6 +33,57 @@ def versions() -> dict[str, str]:
     }
 
 
+def check_versions() -> list[str]:
+    """What differs from the versions tflab requires (pyproject.toml); empty when all is well."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    try:
+        requirements = metadata.requires("tflab") or []
+    except metadata.PackageNotFoundError:
+        return ["tflab is not installed, so its required versions are unknown: run `make venv`"]
+    problems = []
+    for text in requirements:
+        requirement = Requirement(text)
+        if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+            continue  # an optional extra, such as the test tools
+        try:
+            installed = metadata.version(requirement.name)
+        except metadata.PackageNotFoundError:
+            problems.append(f"{requirement.name} is not installed (needs {requirement})")
+            continue
+        if not requirement.specifier.contains(installed, prereleases=True):
+            problems.append(f"{requirement.name} {installed} is installed, but the course needs "
+                            f"{requirement}")
+    return problems
+
+
+def setup(seed: int = 42, *, deterministic: bool = False) -> None:
+    """The first cell of every notebook: seed everything, check versions, say what runs.
+
+    Seeds Python, NumPy and TensorFlow (``keras.utils.set_random_seed``); with
+    ``deterministic`` also makes TensorFlow's ops deterministic. Version problems are
+    warnings naming the package and the range needed (``make venv`` fixes them).
+    """
+    import warnings
+
+    import keras
+    import tensorflow as tf
+
+    from tflab import __version__
+
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    problems = check_versions()
+    for problem in problems:
+        warnings.warn(f"{problem}; run `make venv` to install the course's versions", stacklevel=2)
+    print(f"tflab {__version__} · Python {platform.python_version()} · TensorFlow {tf.__version__} · "
+          f"Keras {keras.__version__} · seed {seed}" + (" · deterministic ops" if deterministic else "")
+          + (" · versions OK" if not problems else f" · {len(problems)} version problem(s)"))
+
+
 def devices() -> dict[str, object]:
     """CPU count and the GPUs TensorFlow can see (an empty list on most laptops)."""
     import tensorflow as tf

@@ -1,0 +1,46 @@
+"""Lesson 00's exercises: typical wrong answers fail with a helpful message."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tflab import data, exercises
+
+
+def failed_with(exercise, answer, message):
+    status, text = exercise.judge(answer)
+    assert status == "failed", text
+    assert message in text, text
+
+
+def test_sevens_wrong_answers():
+    ex = exercises.get("00", 1)
+    train_sevens = int(np.sum(data.mnist(dtype="uint8").train.labels == 7))
+    failed_with(ex, train_sevens, "in the train split")
+    failed_with(ex, 549, "too few: off by 1")
+    failed_with(ex, "seven", "a count")
+
+
+def test_one_hot_wrong_answers():
+    ex = exercises.get("00", 2)
+    failed_with(ex, lambda labels: np.eye(10, dtype=np.float32)[labels].T, "should have shape")
+    failed_with(ex, lambda labels: np.eye(10, dtype=np.float32)[(labels + 1) % 10],
+                "1 column(s) to the right")
+    failed_with(ex, lambda labels: np.eye(10)[labels], "dtype is float64")
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda x, y, n: tf.data.Dataset.from_tensor_slices((x, y)).batch(n), "original order"),
+    (lambda x, y, n: tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=1)
+     .batch(n, drop_remainder=True), "exactly once"),
+    (lambda x, y, n: tf.data.Dataset.from_tensor_slices((x, y))
+     .shuffle(len(x), seed=1, reshuffle_each_iteration=False).batch(n), "same order"),
+    (lambda x, y, n: tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices(x).shuffle(len(x)),
+                                          tf.data.Dataset.from_tensor_slices(y))).batch(n),
+     "no longer paired"),
+    (lambda x, y, n: list(zip(x, y)), "should return a tf.data.Dataset"),
+])
+def test_pipeline_wrong_answers(make, message):
+    failed_with(exercises.get("00", 3), make, message)

@@ -1,0 +1,66 @@
+"""Lesson 01's exercises: typical wrong answers fail with a helpful message."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from tflab import data, exercises, solvers
+
+
+def failed_with(exercise, answer, message):
+    status, text = exercise.judge(answer)
+    assert status == "failed", text
+    assert message in text, text
+
+
+def test_exact_wrong_answers():
+    ex = exercises.get("01", 1)
+    x, y = data.fire_theft()
+    exact = solvers.exact_least_squares(x, y)
+    failed_with(ex, (exact.intercept, exact.coef), "wrong way round")
+    failed_with(ex, tuple(np.polyfit(y, x, 1)), "predicts fires from thefts")
+    failed_with(ex, (1.3, 17.0), "away from the least-squares answer")
+    failed_with(ex, 1.3135, "should be a pair")
+
+
+def test_gradient_wrong_answers():
+    ex = exercises.get("01", 2)
+
+    def residual(w, b, x, y):
+        return w * x + b - y
+
+    failed_with(ex, lambda w, b, x, y: (np.mean(residual(w, b, x, y) * x),
+                                        np.mean(residual(w, b, x, y))), "half the right size")
+    failed_with(ex, lambda w, b, x, y: (-2 * np.mean(residual(w, b, x, y) * x),
+                                        -2 * np.mean(residual(w, b, x, y))), "signs are flipped")
+    failed_with(ex, lambda w, b, x, y: (2 * np.sum(residual(w, b, x, y) * x),
+                                        2 * np.sum(residual(w, b, x, y))), "summed error")
+
+
+def test_tf_least_squares_wrong_answers():
+    ex = exercises.get("01", 3)
+    failed_with(ex, lambda x, y: tuple(np.polyfit(x, y, 1)), "use TensorFlow ops only")
+
+    def swapped(x, y):  # regresses x on y
+        dx, dy = x - tf.reduce_mean(x), y - tf.reduce_mean(y)
+        slope = tf.reduce_sum(dx * dy) / tf.reduce_sum(dy * dy)
+        return slope, tf.reduce_mean(x) - slope * tf.reduce_mean(y)
+
+    failed_with(ex, swapped, "the least-squares line is")
+
+
+def test_tape_descent_wrong_answers():
+    ex = exercises.get("01", 4)
+
+    def closed_form(x, y, learning_rate, epochs):
+        fit = solvers.exact_least_squares(x, y)
+        return fit.coef, fit.intercept
+
+    def one_step_short(x, y, learning_rate, epochs):
+        run = solvers.gradient_descent(x, y, learning_rate=learning_rate, epochs=epochs - 1,
+                                       batch_size=None, dtype="float64")
+        return run.fit.coef, run.fit.intercept
+
+    failed_with(ex, closed_form, "not a closed form")
+    failed_with(ex, one_step_short, "gradient descent is at")

@@ -1,0 +1,54 @@
+"""Lesson 02's exercises: typical wrong answers fail with a helpful message."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tflab import exercises, solvers
+
+
+@pytest.mark.parametrize("answer, message", [
+    (0.005, "too large"), (0.003, "below the largest stable rate"), ("fast", "a number"),
+    (-1.0, "positive"),
+])
+def test_largest_rate_wrong_answers(answer, message):
+    status, text = exercises.get("02", 1).judge(answer)
+    assert status == "failed" and message in text
+
+
+def test_fast_fit_wrong_answers():
+    ex = exercises.get("02", 2)
+
+    def seed_gd(x, y):  # the original program: far from exact
+        run = solvers.gradient_descent(x, y, learning_rate=0.001, epochs=100)
+        return run.fit.coef, run.fit.intercept, run.updates
+
+    def slow_but_exact(x, y):
+        exact = solvers.exact_least_squares(x, y)
+        return exact.coef, exact.intercept, 5000
+
+    def crashes(x, y):
+        return x[1000]
+
+    for answer, message in [(seed_gd, "away from the exact answer"),
+                            (slow_but_exact, "updates (needs ≤ 100)"),
+                            (crashes, "raised IndexError"), (42, "should be a function"),
+                            (lambda x, y: (1.0, 2.0), "three numbers")]:
+        status, text = ex.judge(answer)
+        assert status == "failed" and message in text, (answer, text)
+
+
+def test_condition_number_wrong_answers():
+    ex = exercises.get("02", 3)
+
+    def centred(x):  # forgets the intercept: variance only, a 1x1 "Hessian"
+        return float(np.var(x) / np.var(x))
+
+    def inverted(x):
+        low, high = np.linalg.eigvalsh(2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1]]))
+        return low / high
+
+    for answer in (centred, inverted):
+        status, text = ex.judge(answer)
+        assert status == "failed" and "condition number is" in text

@@ -1,0 +1,43 @@
+"""Lesson 08's exercises: typical wrong answers fail with a helpful message."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from tflab import exercises
+
+
+def failed_with(exercise, answer, message):
+    status, text = exercise.judge(answer)
+    assert status == "failed", text
+    assert message in text, text
+
+
+def test_gram_wrong_answers():
+    ex = exercises.get("08", 1)
+    failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f), "divide by the number of positions")
+    failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f)[0], "should have shape")
+
+
+def test_variation_wrong_answers():
+    ex = exercises.get("08", 2)
+    failed_with(ex, lambda im: np.abs(np.diff(im, axis=0)).sum() + np.abs(np.diff(im, axis=1)).sum(),
+                "divide by the number of values")
+    failed_with(ex, lambda im: np.abs(np.diff(im, axis=0)).sum() / im.size, "across columns")
+    failed_with(ex, lambda im: (np.square(np.diff(im, axis=0)).sum()
+                                + np.square(np.diff(im, axis=1)).sum()) / im.size,
+                "not squares")
+
+
+def test_resize_wrong_answers():
+    ex = exercises.get("08", 3)
+    failed_with(ex, lambda im, side: tf.image.resize(im, (side, side)).numpy(), "aspect ratio kept")
+    failed_with(ex, lambda im, side: im[:side, :side], "aspect ratio kept")
+
+    def unclipped(im, side):
+        h, w = im.shape[:2]
+        s = side / max(h, w)
+        return tf.image.resize(im, (round(h * s), round(w * s)), method="bicubic").numpy()
+
+    failed_with(ex, unclipped, "in [0, 1]")

@@ -1,0 +1,115 @@
+"""The exercise framework: :class:`Exercise`, the ``___`` placeholder and the checking helpers.
+
+A checker is a function ``checker(answer) -> str`` that returns a success message or raises
+:class:`Failed` with what is wrong and by how much. Checkers judge behaviour (values within a
+tolerance, a function's results on inputs the learner has not seen, a saved model's outputs),
+never the answer's text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+__all__ = ["___", "Failed", "NotAttempted", "Exercise", "call", "require_callable", "number"]
+
+
+class _Placeholder:
+    def __repr__(self) -> str:
+        return "___"
+
+
+___ = _Placeholder()
+
+
+class Failed(Exception):
+    """An answer did not behave like the reference; the message says how."""
+
+
+class NotAttempted(Exception):
+    """The answer still holds (or returns) the placeholder ``___``."""
+
+
+def _holds_placeholder(value: Any) -> bool:
+    if value is ___:
+        return True
+    if isinstance(value, (tuple, list)):
+        return any(item is ___ for item in value)
+    if isinstance(value, dict):
+        return any(item is ___ for item in value.values())
+    return False
+
+
+def require_callable(answer: Any, expected: str) -> None:
+    """Fail unless ``answer`` is a function; ``expected`` describes its signature."""
+    if not callable(answer):
+        raise Failed(f"the answer should be a function {expected}, not {type(answer).__name__}")
+
+
+def call(function: Callable, *args, **kwargs) -> Any:
+    """Call the learner's function; its exceptions become :class:`Failed`, ``___`` NotAttempted."""
+    try:
+        result = function(*args, **kwargs)
+    except (NotAttempted, Failed):
+        raise
+    except Exception as err:  # the learner's bug, reported instead of a traceback
+        raise Failed(f"your function raised {type(err).__name__}: {err}") from None
+    if _holds_placeholder(result):
+        raise NotAttempted
+    return result
+
+
+def number(answer: Any, what: str) -> float:
+    """``answer`` as a float, or :class:`Failed` saying that ``what`` should be a number."""
+    try:
+        return float(answer)
+    except (TypeError, ValueError):
+        raise Failed(f"the answer should be {what} (a number), not {answer!r}") from None
+
+
+@dataclass
+class Exercise:
+    """One exercise: its question, a checker, hints and the reference solution.
+
+    ``solution_code`` is runnable on its own and defines ``answer``.
+    """
+
+    lesson: str
+    number: int
+    question: str
+    checker: Callable[[Any], str]
+    hints: list[str] = field(default_factory=list)
+    solution_code: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"Exercise {self.lesson}.{self.number}"
+
+    def judge(self, answer: Any = ___) -> tuple[str, str]:
+        """("passed" | "failed" | "not attempted", message) for ``answer``, printing nothing."""
+        if _holds_placeholder(answer):
+            return "not attempted", "replace ___ with your answer and run the cell again."
+        try:
+            return "passed", self.checker(answer)
+        except NotAttempted:
+            return "not attempted", "your function still returns ___; finish it and run the cell again."
+        except Failed as err:
+            return "failed", str(err)
+
+    def check(self, answer: Any = ___) -> None:
+        """Judge ``answer`` and print the verdict: correct, not yet (and why) or not attempted."""
+        status, message = self.judge(answer)
+        verdict = {"passed": "correct!", "failed": "not yet.", "not attempted": "not attempted —"}
+        print(f"{self.label}: {verdict[status]} {message}")
+
+    def hint(self, level: int = 1) -> None:
+        """Print hint number ``level`` (1 is the gentlest)."""
+        if not self.hints:
+            print("No hint for this one.")
+            return
+        level = min(max(1, level), len(self.hints))
+        print(f"Hint {level} of {len(self.hints)}: {self.hints[level - 1]}")
+
+    def solution(self) -> None:
+        """Print the reference solution."""
+        print(self.solution_code.strip())

@@ -1,0 +1,159 @@
+"""Exercises of lesson 01, linear regression: the exact answer, the gradient, TensorFlow code."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tflab.exercises.core import Exercise, Failed, call, number, require_callable
+
+
+def _toy(seed: int, n: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-3, 5, n)
+    return x, -2.5 * x + 4.0 + rng.normal(0, 0.5, n)
+
+
+def _pair(result, what: str) -> tuple[float, float]:
+    try:
+        first, second = result
+        return float(first), float(second)
+    except (TypeError, ValueError):
+        raise Failed(f"the answer should be a pair {what}, not {result!r}") from None
+
+
+def _exact_fire(answer) -> str:
+    from tflab import data, solvers
+
+    x, y = data.fire_theft()
+    w, b = _pair(answer, "(slope, intercept)")
+    exact = solvers.exact_least_squares(x, y)
+    if abs(w - exact.intercept) < 1e-3 and abs(b - exact.coef) < 1e-3:
+        raise Failed("you have the intercept and the slope the wrong way round: (slope, intercept)")
+    error = max(abs(w - exact.coef), abs(b - exact.intercept))
+    if error > 1e-4:
+        swapped = solvers.exact_least_squares(y, x)
+        if abs(w - swapped.coef) < 1e-3:
+            raise Failed("that is the line that predicts fires from thefts; regress thefts (y) "
+                         "on fires (x)")
+        raise Failed(f"your line is {error:.3g} away from the least-squares answer (needs ≤ 1e-4)")
+    return f"slope {exact.coef:.4f}, intercept {exact.intercept:.4f}."
+
+
+def _gradient(answer) -> str:
+    require_callable(answer, "mse_gradient(w, b, x, y) returning (dw, db)")
+    for seed, (w, b) in [(1, (0.5, -1.0)), (2, (3.0, 2.0))]:
+        x, y = _toy(seed)
+        residual = w * x + b - y
+        want = (2 * np.mean(residual * x), 2 * np.mean(residual))
+        got = _pair(call(answer, w, b, x.copy(), y.copy()), "(dw, db)")
+        if np.allclose(got, want, rtol=1e-4):
+            continue
+        if np.allclose(got, [-v for v in want], rtol=1e-4):
+            raise Failed("your gradient points the wrong way (the signs are flipped): "
+                         "differentiate (w·x + b − y)², not (y − w·x − b) with the sign dropped")
+        ratio = got[1] / want[1] if want[1] else float("nan")
+        if np.isclose(ratio, 0.5, rtol=1e-3):
+            raise Failed("your gradient is half the right size: the derivative of r² is 2r")
+        if np.isclose(ratio, len(x), rtol=1e-3) or np.isclose(ratio, len(x) / 2, rtol=1e-3):
+            raise Failed("your gradient is the gradient of the summed error; the loss is the mean")
+        raise Failed(f"at w = {w}, b = {b} the gradient is ({want[0]:.4g}, {want[1]:.4g}); "
+                     f"yours is ({got[0]:.4g}, {got[1]:.4g})")
+    return "right at two points of two data sets you had not seen."
+
+
+def _tf_least_squares(answer) -> str:
+    import tensorflow as tf
+
+    require_callable(answer, "tf_least_squares(x, y) returning (slope, intercept) as tensors")
+    graph_fn = tf.function(answer)
+    for seed in (3, 4):
+        x, y = _toy(seed, 40)
+        want = np.polyfit(x, y, 1)
+        try:
+            result = graph_fn(tf.constant(x), tf.constant(y))
+        except Exception as err:
+            raise Failed(f"inside tf.function your function raised {type(err).__name__}: "
+                         f"{str(err).splitlines()[0][:200]} — use TensorFlow ops only (tf.reduce_mean, "
+                         "...), not NumPy, so that it can run as a graph") from None
+        got = _pair(result, "(slope, intercept)")
+        if not np.allclose(got, want, rtol=1e-6, atol=1e-6):
+            raise Failed(f"the least-squares line is ({want[0]:.5f}, {want[1]:.5f}); "
+                         f"yours is ({got[0]:.5f}, {got[1]:.5f})")
+    return "exact on two data sets you had not seen, and it runs as a graph."
+
+
+def _tape_descent(answer) -> str:
+    from tflab import solvers
+
+    require_callable(answer, "train(x, y, learning_rate, epochs) returning (w, b)")
+    x, y = _toy(5, 30)
+    for rate, epochs in [(0.05, 20), (0.01, 7)]:
+        want = solvers.gradient_descent(x, y, learning_rate=rate, epochs=epochs,
+                                        batch_size=None, dtype="float64").fit
+        got = _pair(call(answer, x.copy(), y.copy(), rate, epochs), "(w, b)")
+        if not np.allclose(got, (want.coef, want.intercept), rtol=1e-4, atol=1e-6):
+            exact = solvers.exact_least_squares(x, y)
+            close = np.allclose(got, (exact.coef, exact.intercept), rtol=1e-4)
+            raise Failed(f"after {epochs} full-batch steps at rate {rate} from w = b = 0, gradient "
+                         f"descent is at ({want.coef:.5f}, {want.intercept:.5f}); yours is at "
+                         f"({got[0]:.5f}, {got[1]:.5f})" +
+                         (" — the exact answer: run exactly `epochs` steps of descent, "
+                          "not a closed form" if close else ""))
+    return "matches full-batch gradient descent step for step."
+
+
+EXERCISES = [
+    Exercise("01", 1, "Give the least-squares (slope, intercept) of thefts against fires for the "
+             "fire/theft data, within 1e-4.", _exact_fire,
+             ["Section 4 computes it three ways; any of them will do.",
+              "np.polyfit(x, y, 1) returns (slope, intercept)."],
+             """import numpy as np
+from tflab import data
+
+x, y = data.fire_theft()
+slope, intercept = np.polyfit(x, y, 1)
+answer = (slope, intercept)"""),
+    Exercise("01", 2, "Write mse_gradient(w, b, x, y) returning (dL/dw, dL/db) for the loss "
+             "L = mean((w·x + b − y)²), with NumPy.", _gradient,
+             ["Write r = w·x + b − y; the derivative of r² is 2r times the derivative of r.",
+              "dL/dw = 2·mean(r·x) and dL/db = 2·mean(r)."],
+             """import numpy as np
+
+def mse_gradient(w, b, x, y):
+    r = w * x + b - y
+    return 2 * np.mean(r * x), 2 * np.mean(r)
+
+answer = mse_gradient"""),
+    Exercise("01", 3, "Write tf_least_squares(x, y) returning the exact (slope, intercept) with "
+             "TensorFlow ops only, so that it also works inside tf.function.", _tf_least_squares,
+             ["slope = Σ(x − x̄)(y − ȳ) / Σ(x − x̄)², intercept = ȳ − slope·x̄.",
+              "tf.reduce_mean and tf.reduce_sum work on tensors in eager and graph mode alike."],
+             """import tensorflow as tf
+
+def tf_least_squares(x, y):
+    dx, dy = x - tf.reduce_mean(x), y - tf.reduce_mean(y)
+    slope = tf.reduce_sum(dx * dy) / tf.reduce_sum(dx * dx)
+    return slope, tf.reduce_mean(y) - slope * tf.reduce_mean(x)
+
+answer = tf_least_squares"""),
+    Exercise("01", 4, "Write train(x, y, learning_rate, epochs): full-batch gradient descent on "
+             "the mean squared error from w = b = 0 with tf.GradientTape, returning (w, b) "
+             "after `epochs` steps.", _tape_descent,
+             ["Make w and b tf.Variable(0.0, dtype=tf.float64); compute the loss under "
+              "`with tf.GradientTape() as tape:`.",
+              "tape.gradient(loss, [w, b]) gives both derivatives; w.assign_sub(rate * dw)."],
+             """import tensorflow as tf
+
+def train(x, y, learning_rate, epochs):
+    w = tf.Variable(0.0, dtype=tf.float64)
+    b = tf.Variable(0.0, dtype=tf.float64)
+    for _ in range(epochs):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(w * x + b - y))
+        dw, db = tape.gradient(loss, [w, b])
+        w.assign_sub(learning_rate * dw)
+        b.assign_sub(learning_rate * db)
+    return float(w), float(b)
+
+answer = train"""),
+]

@@ -1,0 +1,165 @@
+"""Exercises of lesson 03, graphs and sessions: building a graph, leaks, retracing, caching."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tflab.exercises.core import Exercise, Failed, call, require_callable
+
+
+def _build_graph(answer) -> str:
+    import tensorflow as tf
+
+    require_callable(answer, "build() returning a tf.Graph")
+    graph = call(answer)
+    if not isinstance(graph, tf.Graph):
+        raise Failed(f"build() should return a tf.Graph, not {type(graph).__name__}")
+    try:
+        x, y = graph.get_tensor_by_name("x:0"), graph.get_tensor_by_name("y:0")
+    except (KeyError, ValueError) as err:
+        raise Failed(f"{err}; name the placeholder 'x' and the result 'y' (name=...)") from None
+    if x.op.type != "Placeholder":
+        raise Failed(f"x should be a placeholder (tf.compat.v1.placeholder), not a {x.op.type}")
+    values = np.random.default_rng(3).normal(size=7).astype(np.float32)
+    try:
+        with tf.compat.v1.Session(graph=graph) as sess:
+            got = np.asarray(sess.run(y, {x: values}))
+    except Exception as err:
+        raise Failed(f"running y with x fed raised {type(err).__name__}: "
+                     f"{str(err).splitlines()[0][:200]}") from None
+    if got.shape != values.shape:
+        raise Failed(f"feeding 7 values of x should give 7 values of y, not shape {got.shape}: "
+                     "give x the shape [None]")
+    if not np.allclose(got, 3 * values + 2, rtol=1e-5):
+        raise Failed(f"for x = {values[0]:.3f} y should be {3 * values[0] + 2:.3f}, yours is "
+                     f"{got[0]:.3f}")
+    return "y = 3x + 2 for any number of x values, and nothing runs until a session does."
+
+
+def _no_leak(answer) -> str:
+    import tensorflow as tf
+
+    require_callable(answer, "make_predictor(graph, w, b) returning predict(values)")
+    graph = tf.Graph()
+    predict = call(answer, graph, 1.5, -2.0)
+    require_callable(predict, "predict(values)")
+    rng = np.random.default_rng(4)
+    sizes = []
+    for i in range(30):
+        values = rng.normal(size=5)
+        got = np.asarray(call(predict, values))
+        if not np.allclose(got, 1.5 * values - 2.0, rtol=1e-5):
+            raise Failed(f"predict({values[0]:.3f}, ...) should give {1.5 * values[0] - 2:.3f} "
+                         f"first; yours gives {np.ravel(got)[0]:.3f}")
+        sizes.append(len(graph.get_operations()))
+    if sizes[-1] > sizes[0]:
+        raise Failed(f"the graph grew from {sizes[0]} to {sizes[-1]} operations over 30 calls: "
+                     "build the ops once, outside predict")
+    if not sizes[0]:
+        raise Failed("build the operations in the graph you are given (with graph.as_default())")
+    if not graph.finalized:
+        raise Failed("the graph does not grow, but it is not finalized: call graph.finalize() so "
+                     "that a future leak raises at once")
+    return f"{sizes[0]} operations after 30 calls, and the graph is finalized."
+
+
+def _one_trace(answer) -> str:
+    import tensorflow as tf
+
+    if not hasattr(answer, "experimental_get_tracing_count"):
+        raise Failed("the answer should be a tf.function (decorate predict with @tf.function)")
+    before = answer.experimental_get_tracing_count()
+    for value in np.linspace(-3, 7, 25):
+        got = float(call(answer, float(value)))
+        if not np.isclose(got, 2 * value + 1, rtol=1e-5, atol=1e-5):
+            raise Failed(f"predict({value:g}) should be {2 * value + 1:g}; yours gives {got:g}")
+    traces = answer.experimental_get_tracing_count() - before
+    if traces > 1 or answer.experimental_get_tracing_count() > 1:
+        raise Failed(f"25 calls with Python floats traced it {traces} more times: fix the "
+                     "signature with input_signature=[tf.TensorSpec([], tf.float32)]")
+    return "25 calls with Python floats, one trace."
+
+
+def _cached(answer) -> str:
+    from tflab import pipelines
+
+    require_callable(answer, "faster(ds) returning a tf.data.Dataset")
+    n = 12
+    counter: list = []
+    ds = call(answer, pipelines.slow_source(n, 0.0, counter))
+    epochs = []
+    for _ in range(3):
+        try:
+            epochs.append(sorted(int(v) for v in ds))
+        except Exception as err:
+            raise Failed(f"iterating over your dataset raised {type(err).__name__}: {err}") from None
+    if any(epoch != list(range(n)) for epoch in epochs):
+        raise Failed(f"each epoch should yield the items 0 … {n - 1} once; yours yielded "
+                     f"{[len(e) for e in epochs]} items")
+    if len(counter) > n:
+        raise Failed(f"the source produced {len(counter)} items in 3 epochs of {n}: the slow "
+                     "work still runs every epoch. Cache the results.")
+    return f"{len(counter)} items produced for 3 epochs of {n}: the slow work runs once."
+
+
+EXERCISES = [
+    Exercise("03", 1, "Write build(): a new tf.Graph with a float32 placeholder named 'x' of "
+             "shape [None] and a tensor named 'y' equal to 3x + 2.", _build_graph,
+             ["Build inside `with graph.as_default():`; every op takes name=....",
+              "tf.compat.v1.placeholder(tf.float32, [None], name='x'); "
+              "tf.add(3.0 * x, 2.0, name='y')."],
+             """import tensorflow as tf
+
+def build():
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+        tf.add(3.0 * x, 2.0, name="y")
+    return graph
+
+answer = build"""),
+    Exercise("03", 2, "Fix the leak of section 4: write make_predictor(graph, w, b) that builds "
+             "y = w·x + b in `graph` once, finalizes it, and returns predict(values) that runs it "
+             "in one reused session.", _no_leak,
+             ["Everything that adds an op (placeholder, multiply, add) must happen before "
+              "predict is defined.", "Open one tf.compat.v1.Session(graph=graph) after "
+              "graph.finalize(); predict only calls sess.run."],
+             """import tensorflow as tf
+
+def make_predictor(graph, w, b):
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float64, [None], name="x")
+        y = x * w + b
+    graph.finalize()
+    sess = tf.compat.v1.Session(graph=graph)
+
+    def predict(values):
+        return sess.run(y, {x: values})
+
+    return predict
+
+answer = make_predictor"""),
+    Exercise("03", 3, "Write a tf.function predict(value) returning 2·value + 1 that is traced "
+             "only once even when called with many different Python floats.", _one_trace,
+             ["A Python number is part of the call's signature; a tensor is not.",
+              "@tf.function(input_signature=[tf.TensorSpec([], tf.float32)]) converts every "
+              "call's argument to a scalar float32 tensor."],
+             """import tensorflow as tf
+
+@tf.function(input_signature=[tf.TensorSpec([], tf.float32)])
+def predict(value):
+    return 2.0 * value + 1.0
+
+answer = predict"""),
+    Exercise("03", 4, "Write faster(ds): given a dataset whose items are slow to produce, return "
+             "a dataset with the same items per epoch in which each item is produced only once "
+             "over three epochs.", _cached,
+             ["One of the two transformations of section 6 remembers the items after the "
+              "first epoch.", "return ds.cache().prefetch(tf.data.AUTOTUNE)"],
+             """import tensorflow as tf
+
+def faster(ds):
+    return ds.cache().prefetch(tf.data.AUTOTUNE)
+
+answer = faster"""),
+]

@@ -1,0 +1,5 @@
+"""Exercises of lesson 05 (to come)."""
+
+from __future__ import annotations
+
+EXERCISES = []

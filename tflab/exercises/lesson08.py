@@ -1,0 +1,113 @@
+"""Exercises of lesson 08, neural style transfer: Gram matrices, total variation, resizing."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tflab.exercises.core import Exercise, Failed, call, number, require_callable
+
+
+def _gram(answer) -> str:
+    from tflab import style
+
+    require_callable(answer, "gram(features) for (B, H, W, C) arrays")
+    rng = np.random.default_rng(8)
+    for shape in [(1, 4, 5, 3), (2, 7, 3, 6)]:
+        f = rng.normal(size=shape).astype(np.float32)
+        got = np.asarray(call(answer, f), dtype=np.float64)
+        want = np.asarray(style.gram_matrix(f), dtype=np.float64)
+        if got.shape != want.shape:
+            raise Failed(f"for features of shape {shape} the Gram matrix should have shape "
+                         f"{want.shape}, yours has {got.shape}")
+        if not np.allclose(got, want, rtol=1e-4, atol=1e-4):
+            ratio = float(np.median(got / np.where(want == 0, 1, want)))
+            raise Failed(f"the values differ (yours are about {ratio:.3g} × the reference): "
+                         "did you divide by the number of positions H·W?")
+    return "matches the reference on inputs you have not seen."
+
+
+def _variation(answer) -> str:
+    require_callable(answer, "variation(image) for one (H, W, C) image")
+    rng = np.random.default_rng(80)
+    for shape in [(5, 7, 3), (9, 4, 1)]:
+        image = rng.uniform(0, 1, shape).astype(np.float32)
+        down = np.abs(np.diff(image, axis=0)).sum()
+        across = np.abs(np.diff(image, axis=1)).sum()
+        want = (down + across) / image.size
+        got = number(call(answer, image.copy()), "the variation")
+        if np.isclose(got, want, rtol=1e-4):
+            continue
+        for wrong, why in [(down + across, "divide by the number of values H·W·C"),
+                           (down / image.size, "add the differences across columns too"),
+                           (across / image.size, "add the differences down rows too"),
+                           ((np.square(np.diff(image, axis=0)).sum() +
+                             np.square(np.diff(image, axis=1)).sum()) / image.size,
+                            "use absolute differences, not squares")]:
+            if np.isclose(got, wrong, rtol=1e-4):
+                raise Failed(f"for a {shape} image you return {got:.4g}, the reference "
+                             f"{want:.4g}: {why}")
+        raise Failed(f"for a {shape} image the variation is {want:.4g}; yours is {got:.4g}")
+    return "matches on two images you have not seen; it is what StyleLoss calls variation."
+
+
+def _resize(answer) -> str:
+    require_callable(answer, "resize(image, max_side) returning (H', W', C)")
+    rng = np.random.default_rng(81)
+    for (h, w), side in [((60, 90), 30), ((80, 40), 50), ((33, 33), 11)]:
+        image = rng.uniform(0, 1, (h, w, 3)).astype(np.float32)
+        got = np.asarray(call(answer, image, side))
+        scale = side / max(h, w)
+        want = (round(h * scale), round(w * scale), 3)
+        if got.shape != want:
+            raise Failed(f"a {h} × {w} image resized to a longer side of {side} should be "
+                         f"{want[0]} × {want[1]} (aspect ratio kept); yours is "
+                         f"{' × '.join(map(str, got.shape[:2]))}")
+        if got.dtype.kind != "f" or got.min() < -1e-3 or got.max() > 1 + 1e-3:
+            raise Failed("the pixels should stay floats in [0, 1] (clip after bicubic resizing)")
+        if abs(float(got.mean()) - float(image.mean())) > 0.05:
+            raise Failed("the resized image's mean brightness changed: resize, do not crop or pad")
+    return "right sizes for landscape, portrait and square images."
+
+
+EXERCISES = [
+    Exercise("08", 1, "Write gram(features) for feature maps of shape (B, H, W, C), returning "
+             "(B, C, C) channel correlations divided by H·W.", _gram,
+             ["Flatten the H and W axes into one axis of positions.",
+              "np.einsum('bijc,bijd->bcd', f, f) / (H * W)."],
+             """import numpy as np
+
+def gram(f):
+    b, h, w, c = f.shape
+    return np.einsum("bijc,bijd->bcd", f, f) / (h * w)
+
+answer = gram"""),
+    Exercise("08", 2, "Write variation(image) for one (H, W, C) image: the sum of the absolute "
+             "differences between vertically and horizontally neighbouring pixels, divided by "
+             "H·W·C (the variation term of StyleLoss).", _variation,
+             ["np.diff(image, axis=0) gives the differences down the rows.",
+              "(np.abs(np.diff(image, axis=0)).sum() + np.abs(np.diff(image, axis=1)).sum()) "
+              "/ image.size"],
+             """import numpy as np
+
+def variation(image):
+    down = np.abs(np.diff(image, axis=0)).sum()
+    across = np.abs(np.diff(image, axis=1)).sum()
+    return (down + across) / image.size
+
+answer = variation"""),
+    Exercise("08", 3, "Write resize(image, max_side) for one (H, W, 3) image in [0, 1]: scale it "
+             "so that its longer side is max_side pixels, keep the aspect ratio (round each side "
+             "to the nearest pixel) and the values in [0, 1].", _resize,
+             ["The scale factor is max_side / max(H, W); apply it to both sides.",
+              "tf.image.resize(image, (round(h * s), round(w * s)), method='bicubic'), then "
+              "tf.clip_by_value(..., 0.0, 1.0)."],
+             """import tensorflow as tf
+
+def resize(image, max_side):
+    h, w = image.shape[:2]
+    s = max_side / max(h, w)
+    out = tf.image.resize(image, (round(h * s), round(w * s)), method="bicubic")
+    return tf.clip_by_value(out, 0.0, 1.0).numpy()
+
+answer = resize"""),
+]
