@@ -60,3 +60,27 @@ def test_every_lesson_has_three_to_five_exercises_in_its_notebook(lesson):
 def test_unknown_exercise():
     with pytest.raises(KeyError, match="02.1"):
         exercises.get("99", 1)
+
+
+
+def plain_function(exercise) -> bool:
+    """Whether the answer is a function the notebook starts as `def f(...): return ___`."""
+    code = exercise.solution_code
+    match = re.search(r"^def (\w+)\(", code, re.M)
+    return bool(match and re.search(rf"^answer = {match.group(1)}$", code, re.M)
+                and not re.search(rf"^@.*\ndef {match.group(1)}\b", code, re.M))
+
+
+FUNCTIONS = [e for e in exercises.EXERCISES if plain_function(e)]
+
+
+def test_most_answers_are_functions():
+    assert len(FUNCTIONS) >= 20
+
+
+@pytest.mark.parametrize("exercise", FUNCTIONS, ids=lambda e: f"{e.lesson}.{e.number}")
+def test_a_function_that_returns_the_placeholder_is_not_attempted(exercise):
+    def unfinished(*args, **kwargs):
+        return ___
+
+    assert exercise.judge(unfinished)[0] == "not attempted"

@@ -39,6 +39,24 @@ def test_notebook_reads_like_a_chapter(path):
     for heading in ("What you will learn", "Prerequisites", "Run time", "## Exercises",
                     "## Further reading"):
         assert heading in text, f"{path.name} lacks '{heading}'"
+    setup = next(c for c in nb.cells if c.cell_type == "code")
+    assert "doctor.setup(SEED" in setup.source, "the first code cell should call doctor.setup(SEED)"
+    assert "versions OK" in "".join(o.get("text", "") for o in setup.outputs), \
+        "the committed run's setup cell should report 'versions OK'"
+    headings = [c.source.split("\n", 1)[0] for c in nb.cells if c.cell_type == "markdown"]
+    assert headings.index("## Exercises") < headings.index("## Further reading")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_exercise_cells_are_untouched_placeholders(path):
+    """Committed answer cells hold ___, so their checked output is 'not attempted'."""
+    nb = nbformat.read(path, as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code" and "exercises.get(" in c.source]
+    assert cells, f"{path.name} has no exercise cells"
+    for cell in cells:
+        assert "# NBVAL_CHECK_OUTPUT" in cell.source and "___" in cell.source
+        text = "".join(o.get("text", "") for o in cell.outputs)
+        assert ": not attempted" in text, text
 
 
 def test_scoring_notebook_says_to_run_the_training_notebook_first(tmp_path, monkeypatch):

@@ -1,5 +1,246 @@
-"""Exercises of lesson 05 (to come)."""
+"""Exercises of lesson 05, load once and score many: image files, batches, the REST API."""
 
 from __future__ import annotations
 
-EXERCISES = []
+import http.client
+import json
+import math
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from tflab.exercises.core import Exercise, Failed, call, require_callable
+
+# (width, height, Pillow mode, ink colour, paper colour) of the pictures 05.1 is judged on
+_PICTURES = [(28, 28, "L", (0, 0, 0), (255, 255, 255)),
+             (200, 200, "L", (30, 30, 30), (255, 255, 255)),
+             (64, 64, "RGB", (20, 40, 160), (255, 255, 255)),
+             (150, 100, "RGB", (0, 0, 0), (240, 236, 225)),
+             (90, 160, "L", (0, 0, 0), (250, 250, 250))]
+_MEAN_TOLERANCE = 0.012  # bilinear, bicubic, Lanczos and box filters all stay below 0.011
+
+
+def _draw_digit(path: Path, rng: np.random.Generator, width: int, height: int, mode: str,
+                ink: tuple, paper: tuple) -> Path:
+    """A digit-like loop and stroke in ``ink`` on ``paper``, saved as a PNG."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (width, height), paper)
+    draw = ImageDraw.Draw(image)
+    side = min(width, height)
+    cx = width / 2 + rng.uniform(-0.08, 0.08) * side
+    cy = height / 2 + rng.uniform(-0.08, 0.08) * side
+    rx, ry = rng.uniform(0.12, 0.22) * side, rng.uniform(0.25, 0.35) * side
+    stroke = max(2, round(side / 12))
+    draw.ellipse([cx - rx, cy - ry, cx + rx, cy + ry * 0.2], outline=ink, width=stroke)
+    draw.line([cx + rx, cy - ry * 0.4, cx + rx * rng.uniform(-1, 1), cy + ry], fill=ink,
+              width=stroke)
+    image.convert(mode).save(path)
+    return path
+
+
+def _preprocess(answer) -> str:
+    from tflab import serving
+
+    require_callable(answer, "preprocess(path) returning 784 float32 pixels")
+    rng = np.random.default_rng(505)
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (width, height, mode, ink, paper) in enumerate(_PICTURES):
+            what = f"the {width}×{height} {mode} picture"
+            path = _draw_digit(Path(tmp) / f"digit{i}.png", rng, width, height, mode, ink, paper)
+            want = serving.preprocess_image(path)
+            got = call(answer, path)
+            if not isinstance(got, np.ndarray):
+                raise Failed(f"preprocess should return a NumPy array, not {type(got).__name__}")
+            if got.shape != (784,):
+                raise Failed(f"for {what} your array has shape {got.shape}; return the 784 "
+                             "pixels as shape (784,) (.reshape(784))")
+            if got.dtype != np.float32:
+                raise Failed(f"your pixels are {got.dtype}; the model's signature takes float32 "
+                             "(.astype(np.float32))")
+            if got.max() > 1.0 or got.min() < 0.0:
+                raise Failed(f"for {what} your pixels go from {got.min():.3g} to {got.max():.3g}; "
+                             "they should be in [0, 1]: divide the 0–255 grey levels by 255")
+            error = float(np.abs(got - want).mean())
+            if error <= _MEAN_TOLERANCE:
+                continue
+            if np.abs((1 - got) - want).mean() < error / 2:
+                raise Failed(f"for {what} your digit is dark on a light background; MNIST digits "
+                             "are white on black: use 1 − pixels")
+            if width != height:
+                raise Failed(f"for {what} your pixels differ from the reference by {error:.3f} "
+                             f"on average (allowed {_MEAN_TOLERANCE}): pad the picture to a "
+                             "square, digit centred, before resizing, or the digit is stretched")
+            raise Failed(f"for {what} your pixels differ from the reference by {error:.3f} on "
+                         f"average (allowed {_MEAN_TOLERANCE}): convert to grey, resize to "
+                         "28×28 with a smoothing filter (e.g. Image.Resampling.BILINEAR), invert")
+    return f"within {_MEAN_TOLERANCE} of serving.preprocess_image on {len(_PICTURES)} new pictures."
+
+
+class _CountingPredict:
+    """A stand-in for ``model.predict`` that records the size of every batch it is given."""
+
+    def __init__(self, weights: np.ndarray):
+        self.weights = weights
+        self.sizes: list[int] = []
+
+    def __call__(self, images) -> np.ndarray:
+        batch = np.asarray(images, dtype=np.float32)
+        self.sizes.append(len(batch))
+        return batch.reshape(len(batch), 784) @ self.weights
+
+
+def _batches(answer) -> str:
+    require_callable(answer, "score_in_batches(predict, images, batch_size) returning scores")
+    rng = np.random.default_rng(5050)
+    weights = rng.normal(size=(784, 10)).astype(np.float32)
+    for n, batch_size in [(23, 5), (20, 4), (3, 10)]:
+        images = rng.uniform(0, 1, (n, 784)).astype(np.float32)
+        predict = _CountingPredict(weights)
+        result = call(answer, predict, images, batch_size)
+        try:
+            scores = np.asarray(result, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise Failed("return one array of shape (N, 10), not a list of the batches' "
+                         "scores: np.concatenate them") from None
+        case = f"{n} images in batches of {batch_size}"
+        if scores.shape != (n, 10):
+            missing = n % batch_size if scores.shape[:1] == (n - n % batch_size,) else 0
+            raise Failed(f"for {case} the scores have shape {scores.shape}, not ({n}, 10)"
+                         + (f": the last, partial batch of {missing} is missing" if missing else
+                            ": one row of 10 scores per image, in one array"))
+        if not np.allclose(scores, images @ weights, rtol=1e-5, atol=1e-4):
+            raise Failed(f"for {case} the rows are not the scores of the images in their order: "
+                         "score images[start:start + batch_size] for start = 0, batch_size, …")
+        if max(predict.sizes) > batch_size:
+            raise Failed(f"for {case} predict got {max(predict.sizes)} images at once; at most "
+                         f"batch_size ({batch_size}) at a time")
+        calls = math.ceil(n / batch_size)
+        if len(predict.sizes) != calls:
+            raise Failed(f"for {case} you called predict {len(predict.sizes)} times (batches of "
+                         f"{predict.sizes}); {calls} full batches, the last one partial, will do")
+    return "every image scored once, in order, in as few calls as the batch size allows."
+
+
+_SERVED_FOLDER: tempfile.TemporaryDirectory | None = None
+
+
+def _served_model() -> Path:
+    """A small SavedModel with the lesson's signature, written once per process."""
+    global _SERVED_FOLDER
+    import keras
+
+    from tflab import serving
+
+    if _SERVED_FOLDER is None:
+        folder = tempfile.TemporaryDirectory(prefix="tflab-exercise-05-")
+        rng = np.random.default_rng(5005)
+        model = keras.Sequential([keras.Input((784,), name="images"),
+                                  keras.layers.Dense(10, activation="softmax")])
+        model.layers[-1].set_weights([rng.normal(0, 0.1, (784, 10)).astype(np.float32),
+                                      rng.normal(0, 0.1, 10).astype(np.float32)])
+        serving.export_saved_model(model, Path(folder.name) / "mnist")
+        _SERVED_FOLDER = folder
+    return Path(_SERVED_FOLDER.name) / "mnist"
+
+
+def _post(server, body: bytes) -> tuple[int, dict]:
+    host, port = server.server_address[:2]
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        connection.request("POST", "/v1/models/mnist:predict", body=body,
+                           headers={"Content-Type": "application/json"})
+        reply = connection.getresponse()
+        return reply.status, json.loads(reply.read())
+    finally:
+        connection.close()
+
+
+def _request_body(answer) -> str:
+    from tflab import serving
+
+    require_callable(answer, "request_body(images) returning JSON text")
+    rng = np.random.default_rng(5055)
+    server = serving.make_server(_served_model(), name="mnist", port=0)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                     daemon=True).start()
+    try:
+        for n in (3, 1):
+            images = rng.uniform(0, 1, (n, 784)).astype(np.float32)
+            body = call(answer, images.copy())
+            if isinstance(body, str):
+                body = body.encode()
+            if not isinstance(body, bytes):
+                raise Failed(f"request_body should return the JSON text (a str, e.g. from "
+                             f"json.dumps), not {type(body).__name__}")
+            status, reply = _post(server, body)
+            if status != 200:
+                raise Failed(f"for {n} image(s) the server answered {status}: "
+                             f"{reply.get('error', reply)}")
+            got = np.asarray(reply["predictions"], dtype=np.float64)
+            want = server.model.predict(images)
+            if got.shape != want.shape:
+                raise Failed(f"the server scored {len(got)} images when you sent {n}: one "
+                             "instance per image")
+            error = float(np.abs(got - want).max())
+            if error > 1e-5:
+                raise Failed(f"the server's scores differ from those of your images by up to "
+                             f"{error:.3g}: send every pixel as it is (images.tolist())")
+    finally:
+        server.shutdown()
+        server.server_close()
+    return "the lesson's server accepted your requests and scored exactly the images you sent."
+
+
+EXERCISES = [
+    Exercise("05", 1, "Write preprocess(path) for a PNG of a dark digit on a light background "
+             "(grey or colour, any size, not always square): return its 784 pixels as a float32 "
+             "array of shape (784,), in [0, 1], white digit on black, padded to a square "
+             "(digit centred) and resized to 28×28.", _preprocess,
+             ["Pillow does most of it: Image.open(path).convert('L') gives grey levels 0–255; "
+              "np.asarray turns it into numbers.",
+              "Invert (255 − grey), paste it in the middle of a black square of side "
+              "max(width, height), then .resize((28, 28), Image.Resampling.BILINEAR); "
+              "serving.preprocess_image shows one way."],
+             """import numpy as np
+from PIL import Image
+
+def preprocess(path):
+    grey = Image.open(path).convert("L")
+    ink = Image.fromarray(255 - np.asarray(grey))  # white digit on black
+    side = max(ink.size)
+    square = Image.new("L", (side, side), 0)
+    square.paste(ink, ((side - ink.width) // 2, (side - ink.height) // 2))
+    small = square.resize((28, 28), Image.Resampling.BILINEAR)
+    return (np.asarray(small, dtype=np.float32) / 255).reshape(784)
+
+answer = preprocess"""),
+    Exercise("05", 2, "Write score_in_batches(predict, images, batch_size): call predict on "
+             "consecutive slices of at most batch_size images (the last may be smaller) and "
+             "return all the scores, in order, as one array of shape (N, 10).", _batches,
+             ["There are ceil(N / batch_size) batches; the last one holds what is left.",
+              "np.concatenate([predict(images[i:i + batch_size]) for i in "
+              "range(0, len(images), batch_size)])"],
+             """import numpy as np
+
+def score_in_batches(predict, images, batch_size):
+    return np.concatenate([predict(images[i:i + batch_size])
+                           for i in range(0, len(images), batch_size)])
+
+answer = score_in_batches"""),
+    Exercise("05", 3, "Write request_body(images): the JSON text (a str) of a TensorFlow Serving "
+             "REST predict request that the lesson's server scores, for float32 images of shape "
+             "(N, 784).", _request_body,
+             ["Section 6 posts one; the body is a JSON object whose \"instances\" hold one list "
+              "of 784 numbers per image.",
+              "json.dumps({\"instances\": images.tolist()}) — .tolist() turns NumPy floats into "
+              "numbers json can write."],
+             """import json
+
+def request_body(images):
+    return json.dumps({"instances": images.tolist()})
+
+answer = request_body"""),
+]

@@ -1,0 +1,129 @@
+"""Lesson 04's exercises: typical wrong answers fail with a helpful message."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tflab import exercises, serving
+
+
+def _archive(model, path, *, input_shape=(None, 784), classes_type="int64"):
+    import keras
+    import tensorflow as tf
+
+    def serve(images):
+        scores = model(tf.reshape(images, (-1, 784)), training=False)
+        return {"scores": scores,
+                "classes": tf.argmax(scores, axis=1, output_type=tf.dtypes.as_dtype(classes_type))}
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(name="serving_default", fn=serve,
+                         input_signature=[tf.TensorSpec(input_shape, tf.float32, name="images")])
+    archive.write_out(str(path), verbose=False)
+
+
+def test_export_with_classes_wrong_answers():
+    ex = exercises.get("04", 1)
+
+    def keras_default(model, path):  # Keras's own export: default input and output names
+        model.export(str(path), verbose=False)
+
+    def int32_classes(model, path):
+        _archive(model, path, classes_type="int32")
+
+    def images_28x28(model, path):
+        _archive(model, path, input_shape=(None, 28, 28))
+
+    def version_folder(model, path):  # TF Serving's layout, but not what was asked
+        _archive(model, path / "1")
+
+    for answer, message in [(keras_default, "no 'scores' output (it has ['output_0'])"),
+                            (serving.export_saved_model, "no 'classes' output"),
+                            (int32_classes, "'classes' is int32 [None]"),
+                            (images_28x28, "'images' is float32 [None, 28, 28]"),
+                            (version_folder, "no SavedModel at path"),
+                            ("model.export", "should be a function")]:
+        status, text = ex.judge(answer)
+        assert status == "failed" and message in text, (answer, text)
+
+
+def test_safe_save_wrong_answers():
+    ex = exercises.get("04", 2)
+
+    def direct(model, path):  # the failed save overwrites the good file
+        model.save(path)
+
+    def tmp_suffix(model, path):  # Keras refuses a name that does not end in .keras
+        tmp = str(path) + ".tmp"
+        model.save(tmp)
+        os.replace(tmp, path)
+
+    def no_cleanup(model, path):
+        tmp = path.with_name("tmp-" + path.name)
+        model.save(tmp)
+        os.replace(tmp, path)
+
+    def hides_error(model, path):
+        tmp = path.with_name("tmp-" + path.name)
+        try:
+            model.save(tmp)
+            os.replace(tmp, path)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            print("could not save:", err)
+
+    for answer, message in [(direct, "destroyed the good model"),
+                            (tmp_suffix, "raised ValueError: Invalid filepath extension"),
+                            (no_cleanup, "after a failed save, the folder also holds"),
+                            (hides_error, "let the error reach the caller")]:
+        status, text = ex.judge(answer)
+        assert status == "failed" and message in text, (answer, text)
+
+
+def test_safe_save_accepts_the_library_function():
+    assert exercises.get("04", 2).judge(serving.save_keras)[0] == "passed"
+
+
+def test_tf1_by_name_wrong_answers():
+    ex = exercises.get("04", 3)
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+
+    def eager(prefix, images):  # no graph: import_meta_graph refuses in eager mode
+        v1.train.import_meta_graph(prefix + ".meta")
+
+    def initialised(prefix, images):  # runs the initializer instead of restoring
+        graph = tf.Graph()
+        with graph.as_default(), v1.Session(graph=graph) as sess:
+            v1.train.import_meta_graph(prefix + ".meta")
+            sess.run(v1.global_variables_initializer())
+            return sess.run("output:0", {"input:0": images})
+
+    def dropout_on(prefix, images):
+        graph = tf.Graph()
+        with graph.as_default(), v1.Session(graph=graph) as sess:
+            v1.train.import_meta_graph(prefix + ".meta").restore(sess, prefix)
+            return sess.run("output:0", {"input:0": images, "keep_prob:0": 0.5})
+
+    def classes(prefix, images):
+        graph = tf.Graph()
+        with graph.as_default(), v1.Session(graph=graph) as sess:
+            v1.train.import_meta_graph(prefix + ".meta").restore(sess, prefix)
+            return sess.run(tf.argmax(graph.get_tensor_by_name("output:0"), 1),
+                            {"input:0": images})
+
+    for answer, message in [(eager, "raised RuntimeError"),
+                            (initialised, "probabilities of the initial weights"),
+                            (dropout_on, "keep_prob at 1.0"),
+                            (classes, "yours has shape (6,)")]:
+        status, text = ex.judge(answer)
+        assert status == "failed" and message in text, (answer, text)
+
+
+@pytest.mark.parametrize("number", [1, 2, 3])
+def test_function_returning_the_placeholder_is_not_attempted(number):
+    assert exercises.get("04", number).judge(lambda *args: exercises.___)[0] == "not attempted"

@@ -1,0 +1,111 @@
+"""Lesson 05's exercises: typical wrong answers fail with a helpful message."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tflab import exercises, serving
+
+
+def _grey(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255
+
+
+def _small(pixels: np.ndarray, resample=Image.Resampling.BILINEAR) -> np.ndarray:
+    image = Image.fromarray(np.round(pixels * 255).astype(np.uint8))
+    return np.asarray(image.resize((28, 28), resample), dtype=np.float32) / 255
+
+
+def test_preprocess_wrong_answers():
+    ex = exercises.get("05", 1)
+
+    def not_inverted(path):  # a dark digit on white, unlike MNIST
+        return _small(_grey(path)).reshape(784)
+
+    def grey_levels(path):  # 0–255, not scaled
+        return (_small(1 - _grey(path)) * 255).reshape(784)
+
+    def stretched(path):  # no padding: a wide picture is squeezed
+        return _small(1 - _grey(path)).reshape(784)
+
+    def float64(path):
+        return serving.preprocess_image(path).astype(np.float64)
+
+    def image_shaped(path):
+        return serving.preprocess_image(path).reshape(28, 28)
+
+    for answer, message in [(not_inverted, "white on black: use 1 − pixels"),
+                            (grey_levels, "divide the 0–255 grey levels by 255"),
+                            (stretched, "pad the picture to a square"),
+                            (float64, "your pixels are float64"),
+                            (image_shaped, "shape (28, 28); return the 784 pixels")]:
+        status, text = ex.judge(answer)
+        assert status == "failed" and message in text, (answer, text)
+
+
+def test_preprocess_accepts_the_library_function():
+    assert exercises.get("05", 1).judge(serving.preprocess_image)[0] == "passed"
+
+
+def test_batches_wrong_answers():
+    ex = exercises.get("05", 2)
+
+    def one_at_a_time(predict, images, batch_size):  # the original load.py
+        return np.concatenate([predict(images[i:i + 1]) for i in range(len(images))])
+
+    def drops_remainder(predict, images, batch_size):
+        return np.concatenate([predict(images[i * batch_size:(i + 1) * batch_size])
+                               for i in range(len(images) // batch_size)])
+
+    def all_at_once(predict, images, batch_size):
+        return predict(images)
+
+    def list_of_batches(predict, images, batch_size):
+        return [predict(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+
+    for answer, message in [(one_at_a_time, "you called predict 23 times"),
+                            (drops_remainder, "the last, partial batch of 3 is missing"),
+                            (all_at_once, "predict got 23 images at once"),
+                            (list_of_batches, "np.concatenate them")]:
+        status, text = ex.judge(answer)
+        assert status == "failed" and message in text, (answer, text)
+
+
+def test_request_body_wrong_answers():
+    ex = exercises.get("05", 3)
+
+    def columnar(images):  # TF Serving's other format, which the lesson's server does not take
+        return json.dumps({"inputs": images.tolist()})
+
+    def numpy_inside(images):
+        return json.dumps({"instances": images})
+
+    def python_repr(images):
+        return str({"instances": images.tolist()})
+
+    def flattened(images):
+        return json.dumps({"instances": images.ravel().tolist()})
+
+    def rounded(images):
+        return json.dumps({"instances": np.round(images, 2).tolist()})
+
+    def a_dict(images):
+        return {"instances": images.tolist()}
+
+    for answer, message in [(columnar, 'answered 400: expected a JSON object with "instances"'),
+                            (numpy_inside, "raised TypeError"),
+                            (python_repr, "the body is not valid JSON"),
+                            (flattened, "images must have shape (N, 784)"),
+                            (rounded, "send every pixel as it is"),
+                            (a_dict, "not dict")]:
+        status, text = ex.judge(answer)
+        assert status == "failed" and message in text, (answer, text)
+
+
+@pytest.mark.parametrize("number", [1, 2, 3])
+def test_function_returning_the_placeholder_is_not_attempted(number):
+    assert exercises.get("05", number).judge(lambda *args: exercises.___)[0] == "not attempted"
