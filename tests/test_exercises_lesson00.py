@@ -6,13 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from exercise_checks import failed_with
 from tflab import data, exercises
-
-
-def failed_with(exercise, answer, message):
-    status, text = exercise.judge(answer)
-    assert status == "failed", text
-    assert message in text, text
 
 
 def test_sevens_wrong_answers():

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from exercise_checks import failed_with
 from tflab import exercises
-
-
-def failed_with(exercise, answer, message):
-    status, text = exercise.judge(answer)
-    assert status == "failed", text
-    assert message in text, text
 
 
 def test_build_graph_wrong_answers():

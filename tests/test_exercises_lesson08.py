@@ -5,13 +5,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from exercise_checks import failed_with
 from tflab import exercises
-
-
-def failed_with(exercise, answer, message):
-    status, text = exercise.judge(answer)
-    assert status == "failed", text
-    assert message in text, text
 
 
 def test_gram_wrong_answers():

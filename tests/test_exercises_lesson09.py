@@ -7,13 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from exercise_checks import failed_with
 from tflab import exercises
-
-
-def failed_with(exercise, answer, message):
-    status, text = exercise.judge(answer)
-    assert status == "failed", text
-    assert message in text, text
 
 
 def test_tf_config_wrong_answers():

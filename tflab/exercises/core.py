@@ -53,7 +53,10 @@ def call(function: Callable, *args, **kwargs) -> Any:
     except (NotAttempted, Failed):
         raise
     except Exception as err:  # the learner's bug, reported instead of a traceback
-        raise Failed(f"your function raised {type(err).__name__}: {err}") from None
+        first_line = (str(err).strip().splitlines() or [""])[0]
+        if len(first_line) > 300:
+            first_line = first_line[:300] + " …"
+        raise Failed(f"your function raised {type(err).__name__}: {first_line}") from None
     if _holds_placeholder(result):
         raise NotAttempted
     return result

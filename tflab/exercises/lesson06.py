@@ -1,5 +1,192 @@
-"""Exercises of lesson 06 (to come)."""
+"""Exercises of lesson 06, Estimators and feature columns: their Keras layers, and hooks."""
 
 from __future__ import annotations
 
-EXERCISES = []
+import tempfile
+from contextlib import contextmanager
+
+import numpy as np
+
+from tflab.exercises.core import Exercise, Failed, call, require_callable
+
+BOUNDARIES = [18.0, 35.0, 50.0, 65.0]
+HASH_BINS = 20
+
+
+@contextmanager
+def _quiet_tensorflow():
+    """Hide feature columns' deprecation notices while a checker runs them."""
+    import tensorflow as tf
+
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _same_encoding(got, want: np.ndarray, inputs: np.ndarray, what: str, slots: str) -> None:
+    """Fail unless the learner's output ``got`` equals the column's ``want`` row by row."""
+    got = np.asarray(got)
+    if got.shape != want.shape:
+        looks_like = (" (one number per row: that is the bucket index; ask for one-hot rows with "
+                      "output_mode='one_hot')" if got.ndim == 2 and got.shape[1] == 1 else "")
+        raise Failed(f"for {len(inputs)} {what} of shape {inputs.shape} your layer gives shape "
+                     f"{got.shape}; the feature column gives {want.shape}, {slots}{looks_like}")
+    wrong = np.flatnonzero(np.any(got.astype(np.float64) != want, axis=1))
+    if len(wrong):
+        i = wrong[0]
+        ones = np.flatnonzero(got[i] == 1)
+        yours = (f"in slot {ones[0]}" if len(ones) == 1 and np.sum(got[i] != 0) == 1 else
+                 f"the row {np.round(got[i].astype(float), 3).tolist()}")
+        raise Failed(f"{len(wrong)} of {len(inputs)} rows differ; for {inputs[i, 0].item()!r} the "
+                     f"feature column puts a 1 in slot {np.argmax(want[i])}, your layer {yours}")
+
+
+def _bucketized(answer) -> str:
+    """The answer is a layer (or function) mapping ages (N, 1) to the column's one-hot rows."""
+    import tensorflow as tf
+
+    from tflab import features
+
+    require_callable(answer, "(a Keras layer) mapping ages of shape (N, 1) to one-hot buckets")
+    fc = tf.feature_column
+    rng = np.random.default_rng(606)
+    edges = np.array(BOUNDARIES, np.float32)
+    just_below = np.nextafter(edges, np.float32(0))
+    ages = np.concatenate([edges, just_below, [-3.0, 0.0, 120.0], rng.uniform(0, 100, 40)])
+    ages = ages.astype(np.float32).reshape(-1, 1)
+    with _quiet_tensorflow():
+        column = fc.bucketized_column(fc.numeric_column("age"), BOUNDARIES)
+        want = features.feature_column_output(column, {"age": ages})
+    _same_encoding(call(answer, ages), want, ages, "ages",
+                   f"one 0/1 slot per bucket ({len(BOUNDARIES)} boundaries make "
+                   f"{len(BOUNDARIES) + 1} buckets)")
+    return (f"the same one-hot buckets as the feature column on {len(ages)} ages you had not "
+            "seen, each boundary and the values just below it included.")
+
+
+def _random_words(rng: np.random.Generator, n: int) -> np.ndarray:
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ -"))
+    return np.array(["".join(rng.choice(letters, rng.integers(1, 12))) for _ in range(n)])
+
+
+def _hash_bucket(answer) -> str:
+    """The answer is a layer (or function) mapping strings (N, 1) to the column's one-hot rows."""
+    import tensorflow as tf
+
+    from tflab import features
+
+    require_callable(answer, "(a Keras layer) mapping strings of shape (N, 1) to one-hot rows")
+    fc = tf.feature_column
+    rng = np.random.default_rng(62)
+    words = np.concatenate([["Paris", "paris", "Lima", "Absent", "Present"],
+                            _random_words(rng, 60)]).reshape(-1, 1)
+    with _quiet_tensorflow():
+        column = fc.indicator_column(fc.categorical_column_with_hash_bucket("city", HASH_BINS))
+        want = features.feature_column_output(column, {"city": words})
+    _same_encoding(call(answer, words), want, words, "strings",
+                   f"one 0/1 slot per hash bucket ({HASH_BINS})")
+    return (f"the same hash buckets as the feature column on {len(words)} strings you had not "
+            "seen.")
+
+
+def _regressor(model_dir: str):
+    """A seeded LinearRegressor on y = 2x + 1 whose loss falls unevenly, and its input_fn."""
+    import tensorflow as tf
+
+    from tflab import estimator
+
+    rng = np.random.default_rng(63)
+    x = rng.uniform(-1, 1, 64).astype(np.float32)
+    y = (2 * x + 1 + rng.normal(0, 0.1, 64)).astype(np.float32)
+
+    def input_fn():
+        return tf.data.Dataset.from_tensor_slices(({"x": x.reshape(-1, 1)}, y)).repeat().batch(16)
+
+    config = estimator.RunConfig(tf_random_seed=0, log_step_count_steps=0, save_checkpoints_steps=0)
+    regressor = estimator.LinearRegressor([tf.feature_column.numeric_column("x")],
+                                          model_dir=model_dir, learning_rate=0.5, config=config)
+    return regressor, input_fn
+
+
+def _stop_below(answer) -> str:
+    """The answer is a hook class StopBelow(threshold); judged on real Estimator runs."""
+    from tflab import estimator
+
+    require_callable(answer, "StopBelow(threshold) (a class) making a SessionRunHook")
+    max_steps = 60
+    for threshold in (0.3, 0.1):
+        hook = call(answer, threshold)
+        if not isinstance(hook, estimator.SessionRunHook):
+            raise Failed(f"StopBelow({threshold}) should make an estimator.SessionRunHook, not "
+                         f"{type(hook).__name__}: subclass estimator.SessionRunHook")
+        with tempfile.TemporaryDirectory() as model_dir, _quiet_tensorflow():
+            regressor, input_fn = _regressor(model_dir)
+            call(regressor.train, input_fn, steps=max_steps, hooks=[hook])
+        losses = [values.loss for values in regressor.history]
+        stopped = len(losses)
+        below = [step for step, loss in enumerate(losses, 1) if loss < threshold]
+        if below and below[0] == stopped:
+            continue
+        if not below or below[0] > stopped:
+            raise Failed(f"with threshold {threshold} your hook stopped training after step "
+                         f"{stopped}, whose loss {losses[-1]:.3f} is not below {threshold}")
+        first = below[0]
+        if stopped == max_steps:
+            raise Failed(f"with threshold {threshold} step {first} had loss {losses[first - 1]:.3f}"
+                         f", but training ran all {max_steps} steps: call "
+                         "run_context.request_stop() in after_run")
+        late = stopped - first
+        raise Failed(f"with threshold {threshold} step {first} had loss {losses[first - 1]:.3f}, "
+                     f"but training went on to step {stopped} ({late} step{'s' * (late > 1)} "
+                     "late): request the stop in after_run of the step whose loss is below")
+    return ("stopped right after the first step whose loss was below the threshold, for "
+            "thresholds 0.3 and 0.1.")
+
+
+EXERCISES = [
+    Exercise("06", 1, "Give a Keras layer that encodes ages (float32, shape (N, 1)) exactly like "
+             f"tf.feature_column.bucketized_column(numeric_column('age'), {BOUNDARIES}).",
+             _bucketized,
+             ["Look at the bucketized_column pair in features.column_pairs: which layer replaces "
+              "it, and which output_mode makes one 0/1 slot per bucket?",
+              "keras.layers.Discretization(bin_boundaries=..., output_mode='one_hot'): four "
+              "boundaries make five buckets."],
+             """import keras
+
+answer = keras.layers.Discretization(bin_boundaries=[18.0, 35.0, 50.0, 65.0],
+                                     output_mode="one_hot")"""),
+    Exercise("06", 2, "Give a Keras layer that encodes non-empty strings (shape (N, 1)) exactly "
+             "like tf.feature_column.indicator_column(categorical_column_with_hash_bucket('city', "
+             f"{HASH_BINS})).", _hash_bucket,
+             ["No vocabulary here: the bucket is a hash of the string modulo the number of "
+              "buckets. Which Keras layer hashes?",
+              f"keras.layers.Hashing(num_bins={HASH_BINS}, output_mode='one_hot') uses the same "
+              "FarmHash64 as the feature column."],
+             """import keras
+
+answer = keras.layers.Hashing(num_bins=20, output_mode="one_hot")"""),
+    Exercise("06", 3, "Write a hook class StopBelow(threshold), a subclass of "
+             "tflab.estimator.SessionRunHook, that stops Estimator training right after the "
+             "first step whose loss is below threshold.", _stop_below,
+             ["After every step the Estimator calls hook.after_run(run_context, run_values); "
+              "run_values.loss is that step's loss.",
+              "In after_run: if run_values.loss < self.threshold: run_context.request_stop(). "
+              "The Estimator stops after the step that asked."],
+             """from tflab import estimator
+
+
+class StopBelow(estimator.SessionRunHook):
+    def __init__(self, threshold):
+        self.threshold = threshold
+
+    def after_run(self, run_context, run_values):
+        if run_values.loss < self.threshold:
+            run_context.request_stop()
+
+
+answer = StopBelow"""),
+]

@@ -1,5 +1,224 @@
-"""Exercises of lesson 07 (to come)."""
+"""Exercises of lesson 07, Keras: initialisation in deep networks, input scaling, callbacks."""
 
 from __future__ import annotations
 
-EXERCISES = []
+import numpy as np
+
+from tflab.exercises.core import Exercise, Failed, call, require_callable
+
+INPUTS = 32
+DEPTHS = (16, 32)
+EPOCHS = 12
+
+
+def _deep_net(answer) -> str:
+    """The answer is build(depth) -> a deep classifier; judged by its signal and gradients."""
+    import keras
+
+    from tflab import probes
+
+    require_callable(answer, "build(depth) returning a keras.Sequential")
+    rng = np.random.default_rng(71)
+    x = rng.normal(size=(256, INPUTS)).astype(np.float32)
+    y = rng.integers(0, 10, 256)
+    for depth in DEPTHS:
+        keras.utils.set_random_seed(depth)
+        model = call(answer, depth)
+        if not isinstance(model, keras.Model):
+            raise Failed(f"build({depth}) should return a keras.Sequential, not "
+                         f"{type(model).__name__}")
+        dense = probes.dense_layers(model)
+        if len(dense) != depth + 1:
+            raise Failed(f"build({depth}) has {len(dense)} Dense layers; it should have "
+                         f"{depth + 1}: {depth} hidden ones and the output")
+        try:
+            probabilities = np.asarray(model(x[:8]))
+        except Exception as err:
+            raise Failed(f"build({depth}) cannot take inputs of shape (N, {INPUTS}): "
+                         f"{type(err).__name__}: {str(err).splitlines()[0][:200]}") from None
+        if probabilities.shape != (8, 10) or not np.allclose(probabilities.sum(axis=1), 1,
+                                                               atol=1e-4):
+            raise Failed(f"build({depth}) should output 10 probabilities per row (a softmax "
+                         f"Dense(10) last); it gives shape {probabilities.shape}")
+        spread = probes.activation_stats(model, x)[1]
+        ratio = spread[depth - 1] / spread[0]
+        if not 0.1 <= ratio <= 10:
+            trend = "fades" if ratio < 0.1 else "grows"
+            raise Failed(f"at depth {depth} the signal {trend}: the last hidden layer's outputs "
+                         f"spread {ratio:.1e} times as much as the first's (needs within 10×). "
+                         "Match the initialiser's scale to the activation: He for ReLU, Glorot "
+                         "for tanh.")
+        grads = probes.gradient_norms(model, x, y)
+        ratio = grads[0] / grads[-1]
+        if not 0.01 <= ratio <= 100:
+            trend = "explodes" if ratio > 100 else "vanishes"  # 0/0 = nan: vanished
+            raise Failed(f"at depth {depth} the gradient {trend}: the first layer's gradient "
+                         f"norm is {ratio:.1e} times the output layer's (needs within 100×). "
+                         "Choose an activation whose derivative stays near 1.")
+    return (f"at depths {DEPTHS[0]} and {DEPTHS[1]} the signal keeps its size layer after layer "
+            "and the first layer's gradient does not vanish.")
+
+
+def _scaler_data(rng: np.random.Generator, n: int, shift: float) -> np.ndarray:
+    """Four features on very different scales; ``shift`` moves every mean by that many stds."""
+    means, stds = np.array([120.0, -5.0, 0.5, 2000.0]), np.array([30.0, 0.2, 0.01, 400.0])
+    return (means + stds * (shift + rng.normal(size=(n, 4)))).astype(np.float32)
+
+
+def _standardise(answer) -> str:
+    """The answer is make_scaler(x_train) -> scaler; judged on x_train and on shifted new data."""
+    require_callable(answer, "make_scaler(x_train) returning a function (or layer) scaler(x)")
+    rng = np.random.default_rng(72)
+    x_train, x_new = _scaler_data(rng, 300, 0.0), _scaler_data(rng, 80, 0.7)
+    mean, std = x_train.astype(np.float64).mean(axis=0), x_train.astype(np.float64).std(axis=0)
+    scaler = call(answer, x_train.copy())
+    if not callable(scaler):
+        raise Failed("make_scaler should return a function or a layer that scales data, not "
+                     f"{type(scaler).__name__}")
+    z = np.asarray(call(scaler, x_train.copy()), dtype=np.float64)
+    if z.shape != x_train.shape:
+        raise Failed(f"scaler(x_train) has shape {z.shape}; it should keep x_train's "
+                     f"{x_train.shape}")
+    z_mean, z_std = z.mean(axis=0), z.std(axis=0)
+    bad = np.flatnonzero((np.abs(z_mean) > 0.01) | (np.abs(z_std - 1) > 0.02))
+    if len(bad):
+        k = bad[0]
+        message = (f"on x_train feature {k} has mean {z_mean[k]:.3g} and std {z_std[k]:.3g} after "
+                   "scaling; every feature needs mean 0 and std 1.")
+        if np.allclose(z.min(axis=0), 0, atol=1e-3) and np.allclose(z.max(axis=0), 1, atol=1e-3):
+            message += " Your values fill [0, 1]: that is min-max scaling, not standardisation."
+        elif np.allclose(z, x_train, rtol=1e-5):
+            message += (" Your scaler returned the data unchanged: a Normalization layer learns "
+                        "its statistics in layer.adapt(x_train).")
+        elif abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.02:
+            message += (" Over the whole array they are 0 and 1: use one mean and std per "
+                        "feature (column), not one for everything.")
+        raise Failed(message)
+    want = (x_new - mean) / std
+    got = np.asarray(call(scaler, x_new.copy()), dtype=np.float64)
+    if got.shape != want.shape:
+        raise Failed(f"scaler(x_new) has shape {got.shape}; it should keep {want.shape}")
+    error = np.max(np.abs(got - want))
+    if error > 0.02:
+        message = (f"on new data your scaler is up to {error:.2g} away from "
+                   "(x - mean of x_train) / (std of x_train).")
+        if np.all(np.abs(got.mean(axis=0)) < 0.01):
+            message += (" Its output has mean 0 there too: it re-learnt the statistics from the "
+                        "new data. Learn them once, from x_train, and apply them unchanged.")
+        raise Failed(message)
+    return ("mean 0 and std 1 per feature on the training data, and the training data's "
+            "transform applied unchanged to new data.")
+
+
+def _blobs(rng: np.random.Generator, n: int, separation: float) -> tuple[np.ndarray, np.ndarray]:
+    y = rng.integers(0, 2, n)
+    x = rng.normal(size=(n, 2)) + separation * (2 * y[:, None] - 1) * np.array([1.0, 0.5])
+    return x.astype(np.float32), y
+
+
+def _stop_at_accuracy(answer) -> str:
+    """The answer is a callback class StopAtAccuracy(target); judged on a real fit's History."""
+    import keras
+    import tensorflow as tf
+
+    require_callable(answer, "StopAtAccuracy(target) (a class) making a keras callback")
+    target = 0.85
+    callback = call(answer, target)
+    if not isinstance(callback, keras.callbacks.Callback):
+        raise Failed(f"StopAtAccuracy({target}) should make a keras.callbacks.Callback, not "
+                     f"{type(callback).__name__}: subclass keras.callbacks.Callback")
+    keras.utils.set_random_seed(73)
+    rng = np.random.default_rng(73)
+    train = tf.data.Dataset.from_tensor_slices(_blobs(rng, 256, 2.0)).batch(64)
+    val = tf.data.Dataset.from_tensor_slices(_blobs(rng, 64, 1.0)).batch(64)  # harder
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(0.02), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"], jit_compile=False)
+    history = call(model.fit, train, epochs=EPOCHS, validation_data=val, callbacks=[callback],
+                   shuffle=False, verbose=0).history
+    val_accuracy, accuracy = history["val_accuracy"], history["accuracy"]
+    stopped = len(val_accuracy)
+    reached = [epoch for epoch, v in enumerate(val_accuracy, 1) if v >= target]
+    if reached and reached[0] == stopped:
+        return (f"stopped after epoch {stopped}, the first whose val_accuracy "
+                f"({val_accuracy[-1]:.3f}) reached {target}.")
+    if not reached and stopped < EPOCHS:
+        message = (f"your callback stopped training after epoch {stopped}, when val_accuracy was "
+                   f"only {val_accuracy[-1]:.3f} (< {target})")
+        if accuracy[-1] >= target:
+            message += (f"; the training accuracy ({accuracy[-1]:.3f}) had reached it: watch "
+                        "logs['val_accuracy'], not logs['accuracy']")
+        raise Failed(message)
+    if not reached:
+        raise Failed(f"val_accuracy never reached {target} in {EPOCHS} epochs (best "
+                     f"{max(val_accuracy):.3f}): does your callback change the training?")
+    first = reached[0]
+    if stopped == EPOCHS:
+        raise Failed(f"epoch {first} reached val_accuracy {val_accuracy[first - 1]:.3f} ≥ "
+                     f"{target}, but training ran all {EPOCHS} epochs: in on_epoch_end, set "
+                     "self.model.stop_training = True")
+    late = stopped - first
+    raise Failed(f"epoch {first} reached val_accuracy {val_accuracy[first - 1]:.3f} ≥ {target}, "
+                 f"but training went on to epoch {stopped} ({late} epoch{'s' * (late > 1)} "
+                 "late): stop in on_epoch_end of the epoch that reaches it")
+
+
+EXERCISES = [
+    Exercise("07", 1, f"Write build(depth) returning a keras.Sequential for {INPUTS} input "
+             "features with depth hidden Dense layers and a Dense(10, softmax) output. At depths "
+             f"{DEPTHS[0]} and {DEPTHS[1]} the last hidden layer's output spread must stay within "
+             "10× of the first's, and the first layer's gradient norm within 100× of the last's.",
+             _deep_net,
+             ["Section 4.2 measures the spread per layer, section 4.4 the gradient norm per layer "
+              "(probes.activation_stats and probes.gradient_norms); which pairs kept both?",
+              "ReLU with He initialisation: models.mlp((32,), hidden=[100] * depth, "
+              "activation='relu', kernel_initializer='he_normal')."],
+             """from tflab import models
+
+
+def build(depth):
+    return models.mlp((32,), hidden=[100] * depth, activation="relu",
+                      kernel_initializer="he_normal")
+
+
+answer = build"""),
+    Exercise("07", 2, "Write make_scaler(x_train) returning a function (or Keras layer) "
+             "scaler(x) that standardises every feature with x_train's statistics: "
+             "scaler(x_train) has mean 0 and std 1 per column, and new data gets the same "
+             "transform.", _standardise,
+             ["Learn one mean and one standard deviation per column from x_train, once; then "
+              "(x - mean) / std for any x.",
+              "keras.layers.Normalization() learns them with layer.adapt(x_train); return the "
+              "layer."],
+             """import keras
+
+
+def make_scaler(x_train):
+    layer = keras.layers.Normalization()
+    layer.adapt(x_train)
+    return layer
+
+
+answer = make_scaler"""),
+    Exercise("07", 3, "Write a callback class StopAtAccuracy(target), a subclass of "
+             "keras.callbacks.Callback, that stops fit at the end of the first epoch whose "
+             "validation accuracy (logs['val_accuracy']) is at least target.", _stop_at_accuracy,
+             ["Keras calls on_epoch_end(epoch, logs) after each epoch, validation included; "
+              "logs holds 'val_accuracy'.",
+              "In on_epoch_end: if logs['val_accuracy'] >= self.target: "
+              "self.model.stop_training = True (remember super().__init__())."],
+             """import keras
+
+
+class StopAtAccuracy(keras.callbacks.Callback):
+    def __init__(self, target):
+        super().__init__()
+        self.target = target
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (logs or {}).get("val_accuracy", 0.0) >= self.target:
+            self.model.stop_training = True
+
+
+answer = StopAtAccuracy"""),
+]

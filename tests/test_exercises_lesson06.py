@@ -1,0 +1,104 @@
+"""Lesson 06's exercises: typical wrong answers fail with a helpful message."""
+
+from __future__ import annotations
+
+import keras
+import pytest
+
+from tflab import estimator, exercises, features
+
+
+@pytest.mark.parametrize("answer, message", [
+    (keras.layers.Discretization(bin_boundaries=[18.0, 35.0, 50.0, 65.0]),
+     "output_mode='one_hot'"),  # bucket indices, not one-hot rows
+    (keras.layers.Discretization(bin_boundaries=features.AGE_BOUNDARIES, output_mode="one_hot"),
+     "for 18.0 the feature column puts a 1 in slot 1, your layer in slot 0"),  # the lesson's
+    (keras.layers.Discretization(bin_boundaries=[18.0, 35.0, 50.0], output_mode="one_hot"),
+     "4 boundaries make 5 buckets"),
+    (keras.layers.CategoryEncoding(5, output_mode="one_hot"), "rows differ"),
+    ([18.0, 35.0, 50.0, 65.0], "should be a function"),
+])
+def test_bucketized_wrong_answers(answer, message):
+    status, text = exercises.get("06", 1).judge(answer)
+    assert status == "failed" and message in text, text
+
+
+@pytest.mark.parametrize("answer, message", [
+    (keras.layers.Hashing(num_bins=8, output_mode="one_hot"), "one 0/1 slot per hash bucket (20)"),
+    (keras.layers.Hashing(num_bins=20), "output_mode='one_hot'"),
+    (keras.layers.Hashing(num_bins=20, output_mode="one_hot", salt=7),
+     "for 'Paris' the feature column puts a 1 in slot"),  # another hash
+    (keras.layers.StringLookup(vocabulary=["Paris", "Lima"], output_mode="one_hot"),
+     "gives shape (65, 3)"),
+    (keras.layers.StringLookup(max_tokens=20, output_mode="one_hot"), "raised RuntimeError"),
+])
+def test_hash_bucket_wrong_answers(answer, message):
+    status, text = exercises.get("06", 2).judge(answer)
+    assert status == "failed" and message in text, text
+
+
+class StopsAbove(estimator.SessionRunHook):
+    """Compares the wrong way round: stops after the first step."""
+
+    def __init__(self, threshold):
+        self.threshold = threshold
+
+    def after_run(self, run_context, run_values):
+        if run_values.loss > self.threshold:
+            run_context.request_stop()
+
+
+class SetsAFlag(estimator.SessionRunHook):
+    """Notices the loss but never asks the Estimator to stop."""
+
+    def __init__(self, threshold):
+        self.threshold = threshold
+        self.stop = False
+
+    def after_run(self, run_context, run_values):
+        if run_values.loss < self.threshold:
+            self.stop = True
+
+
+class StopsInBeforeRun(estimator.SessionRunHook):
+    """Asks before the next step, which then still runs: one step late."""
+
+    def __init__(self, threshold):
+        self.threshold = threshold
+        self.below = False
+
+    def before_run(self, run_context):
+        if self.below:
+            run_context.request_stop()
+
+    def after_run(self, run_context, run_values):
+        self.below = run_values.loss < self.threshold
+
+
+class FixedThreshold(estimator.SessionRunHook):
+    """Ignores its argument: the notes' 0.4."""
+
+    def __init__(self, threshold):
+        pass
+
+    def after_run(self, run_context, run_values):
+        if run_values.loss < 0.4:
+            run_context.request_stop()
+
+
+class NotAHook:
+    def __init__(self, threshold):
+        self.threshold = threshold
+
+
+@pytest.mark.parametrize("answer, message", [
+    (StopsAbove, "stopped training after step 1, whose loss"),
+    (SetsAFlag, "training ran all 60 steps: call run_context.request_stop()"),
+    (StopsInBeforeRun, "(1 step late)"),
+    (FixedThreshold, "with threshold 0.1 your hook stopped training after step 5"),
+    (NotAHook, "subclass estimator.SessionRunHook"),
+    (StopsAbove(0.4), "should be a function"),  # an instance, not the class
+])
+def test_stop_below_wrong_answers(answer, message):
+    status, text = exercises.get("06", 3).judge(answer)
+    assert status == "failed" and message in text, text
