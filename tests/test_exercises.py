@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tflab import exercises
@@ -84,3 +85,26 @@ def test_a_function_that_returns_the_placeholder_is_not_attempted(exercise):
         return ___
 
     assert exercise.judge(unfinished)[0] == "not attempted"
+
+
+JUNK = [None, 42, "x", float("nan"), [1, 2], {"a": 1}, lambda *a, **k: None,
+        lambda *a, **k: "x", lambda *a, **k: float("nan"), lambda *a, **k: {"a": 1},
+        lambda *a, **k: [None] * 10, lambda *a, **k: np.full((6, 10), np.nan),
+        lambda *a, **k: exec("raise SystemExit(3)")]
+
+
+@pytest.mark.parametrize("exercise", exercises.EXERCISES, ids=lambda e: f"{e.lesson}.{e.number}")
+def test_junk_answers_fail_with_a_message_and_never_crash_the_checker(exercise):
+    for answer in JUNK:
+        status, message = exercise.judge(answer)
+        assert status == "failed" and message, (answer, status, message)
+
+
+def test_checks_leave_the_learners_random_generators_alone():
+    import random
+
+    random.seed(5)
+    np.random.seed(5)
+    exercises.get("07", 3).judge(reference(exercises.get("07", 3)))
+    assert (random.random(), np.random.rand()) == (random.Random(5).random(),
+                                                   np.random.RandomState(5).rand())

@@ -70,7 +70,7 @@ def test_batches_wrong_answers():
     for answer, message in [(one_at_a_time, "you called predict 23 times"),
                             (drops_remainder, "the last, partial batch of 3 is missing"),
                             (all_at_once, "predict got 23 images at once"),
-                            (list_of_batches, "np.concatenate them")]:
+                            (list_of_batches, "np.concatenate the batches")]:
         status, text = ex.judge(answer)
         assert status == "failed" and message in text, (answer, text)
 

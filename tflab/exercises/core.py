@@ -8,10 +8,15 @@ never the answer's text.
 
 from __future__ import annotations
 
+import contextlib
+import random
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-__all__ = ["___", "Failed", "NotAttempted", "Exercise", "call", "require_callable", "number"]
+import numpy as np
+
+__all__ = ["___", "Failed", "NotAttempted", "Exercise", "call", "require_callable", "number",
+           "numbers"]
 
 
 class _Placeholder:
@@ -52,7 +57,7 @@ def call(function: Callable, *args, **kwargs) -> Any:
         result = function(*args, **kwargs)
     except (NotAttempted, Failed):
         raise
-    except Exception as err:  # the learner's bug, reported instead of a traceback
+    except (Exception, SystemExit) as err:  # the learner's bug, reported instead of a traceback
         first_line = (str(err).strip().splitlines() or [""])[0]
         if len(first_line) > 300:
             first_line = first_line[:300] + " …"
@@ -63,11 +68,36 @@ def call(function: Callable, *args, **kwargs) -> Any:
 
 
 def number(answer: Any, what: str) -> float:
-    """``answer`` as a float, or :class:`Failed` saying that ``what`` should be a number."""
+    """``answer`` as a finite float, or :class:`Failed` saying that ``what`` should be one."""
     try:
-        return float(answer)
+        value = float(answer)
     except (TypeError, ValueError):
-        raise Failed(f"the answer should be {what} (a number), not {answer!r}") from None
+        raise Failed(f"the answer should be {what} (a number), not {answer!r}"[:300]) from None
+    if not np.isfinite(value):
+        raise Failed(f"{what} came out as {value}: a diverged or undefined result")
+    return value
+
+
+def numbers(answer: Any, what: str) -> np.ndarray:
+    """``answer`` (a NumPy array, tensor or nested list) as finite float64 values."""
+    try:
+        values = np.asarray(answer, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise Failed(f"{what} should be an array of numbers, not {type(answer).__name__}") from None
+    if not np.all(np.isfinite(values)):
+        raise Failed(f"{what} contains NaN or infinite values: a diverged or undefined result")
+    return values
+
+
+@contextlib.contextmanager
+def kept_random_state() -> Iterator[None]:
+    """Run a check that seeds Python's and NumPy's generators, then give the learner theirs back."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
 
 
 @dataclass
@@ -93,11 +123,16 @@ class Exercise:
         if _holds_placeholder(answer):
             return "not attempted", "replace ___ with your answer and run the cell again."
         try:
-            return "passed", self.checker(answer)
+            with kept_random_state():  # a checker may seed; the learner's generators stay theirs
+                return "passed", self.checker(answer)
         except NotAttempted:
             return "not attempted", "your function still returns ___; finish it and run the cell again."
         except Failed as err:
             return "failed", str(err)
+        except (Exception, SystemExit) as err:  # an answer of a shape the checker did not foresee
+            first_line = (str(err).strip().splitlines() or [""])[0][:300]
+            return "failed", (f"this answer could not be judged ({type(err).__name__}: {first_line}); "
+                              "check what your answer returns against the question")
 
     def check(self, answer: Any = ___) -> None:
         """Judge ``answer`` and print the verdict: correct, not yet (and why) or not attempted."""

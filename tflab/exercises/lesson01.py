@@ -13,19 +13,20 @@ def _toy(seed: int, n: int = 50) -> tuple[np.ndarray, np.ndarray]:
     return x, -2.5 * x + 4.0 + rng.normal(0, 0.5, n)
 
 
-def _pair(result, what: str) -> tuple[float, float]:
+def _pair(result, first: str, second: str) -> tuple[float, float]:
+    """``result`` unpacked as two finite numbers named ``first`` and ``second``."""
     try:
-        first, second = result
-        return float(first), float(second)
+        a, b = result
     except (TypeError, ValueError):
-        raise Failed(f"the answer should be a pair {what}, not {result!r}") from None
+        raise Failed(f"the answer should be a pair ({first}, {second}), not {result!r}"[:300]) from None
+    return number(a, first), number(b, second)
 
 
 def _exact_fire(answer) -> str:
     from tflab import data, solvers
 
     x, y = data.fire_theft()
-    w, b = _pair(answer, "(slope, intercept)")
+    w, b = _pair(answer, "slope", "intercept")
     exact = solvers.exact_least_squares(x, y)
     if abs(w - exact.intercept) < 1e-3 and abs(b - exact.coef) < 1e-3:
         raise Failed("you have the intercept and the slope the wrong way round: (slope, intercept)")
@@ -45,7 +46,7 @@ def _gradient(answer) -> str:
         x, y = _toy(seed)
         residual = w * x + b - y
         want = (2 * np.mean(residual * x), 2 * np.mean(residual))
-        got = _pair(call(answer, w, b, x.copy(), y.copy()), "(dw, db)")
+        got = _pair(call(answer, w, b, x.copy(), y.copy()), "dw", "db")
         if np.allclose(got, want, rtol=1e-4):
             continue
         if np.allclose(got, [-v for v in want], rtol=1e-4):
@@ -65,18 +66,17 @@ def _tf_least_squares(answer) -> str:
     import tensorflow as tf
 
     require_callable(answer, "tf_least_squares(x, y) returning (slope, intercept) as tensors")
-    graph_fn = tf.function(answer)
     for seed in (3, 4):
         x, y = _toy(seed, 40)
         want = np.polyfit(x, y, 1)
         call(answer, tf.constant(x), tf.constant(y))  # eagerly first: is it attempted at all?
         try:
-            result = graph_fn(tf.constant(x), tf.constant(y))
+            result = tf.function(answer)(tf.constant(x), tf.constant(y))
         except Exception as err:
             raise Failed(f"inside tf.function your function raised {type(err).__name__}: "
                          f"{str(err).splitlines()[0][:200]} — use TensorFlow ops only (tf.reduce_mean, "
                          "...), not NumPy, so that it can run as a graph") from None
-        got = _pair(result, "(slope, intercept)")
+        got = _pair(result, "slope", "intercept")
         if not np.allclose(got, want, rtol=1e-6, atol=1e-6):
             raise Failed(f"the least-squares line is ({want[0]:.5f}, {want[1]:.5f}); "
                          f"yours is ({got[0]:.5f}, {got[1]:.5f})")
@@ -91,7 +91,7 @@ def _tape_descent(answer) -> str:
     for rate, epochs in [(0.05, 20), (0.01, 7)]:
         want = solvers.gradient_descent(x, y, learning_rate=rate, epochs=epochs,
                                         batch_size=None, dtype="float64").fit
-        got = _pair(call(answer, x.copy(), y.copy(), rate, epochs), "(w, b)")
+        got = _pair(call(answer, x.copy(), y.copy(), rate, epochs), "w", "b")
         if not np.allclose(got, (want.coef, want.intercept), rtol=1e-4, atol=1e-6):
             exact = solvers.exact_least_squares(x, y)
             close = np.allclose(got, (exact.coef, exact.intercept), rtol=1e-4)

@@ -42,10 +42,12 @@ def _fast_fit(answer) -> str:
         exact = solvers.exact_least_squares(x, y)
         result = call(answer, np.array(x), np.array(y))
         try:
-            coef, intercept, updates = (float(result[0]), float(result[1]), int(result[2]))
-        except (TypeError, ValueError, IndexError):
+            coef, intercept, updates = result
+        except (TypeError, ValueError):
             raise Failed("fit should return three numbers: (slope, intercept, updates), "
-                         f"not {result!r}") from None
+                         f"not {result!r}"[:300]) from None
+        coef, intercept = number(coef, "the slope"), number(intercept, "the intercept")
+        updates = int(number(updates, "the number of updates"))
         error = max(abs(coef - exact.coef), abs(intercept - exact.intercept))
         if error > 1e-4:
             raise Failed(f"on data set {i + 1} your line is {error:.2g} away from the exact "

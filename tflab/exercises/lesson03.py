@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tflab.exercises.core import Exercise, Failed, call, require_callable
+from tflab.exercises.core import Exercise, Failed, call, number, numbers, require_callable
 
 
 def _build_graph(answer) -> str:
@@ -47,10 +47,15 @@ def _no_leak(answer) -> str:
     sizes = []
     for i in range(30):
         values = rng.normal(size=5)
-        got = np.asarray(call(predict, values))
-        if not np.allclose(got, 1.5 * values - 2.0, rtol=1e-5):
-            raise Failed(f"predict({values[0]:.3f}, ...) should give {1.5 * values[0] - 2:.3f} "
-                         f"first; yours gives {np.ravel(got)[0]:.3f}")
+        got = numbers(call(predict, values), "what predict returns")
+        want = 1.5 * values - 2.0
+        if got.shape != want.shape:
+            raise Failed(f"predict of {len(values)} values should return {len(values)} values, "
+                         f"not shape {got.shape}")
+        if not np.allclose(got, want, rtol=1e-5, atol=1e-5):
+            worst = int(np.argmax(np.abs(got - want)))
+            raise Failed(f"for x = {values[worst]:.4f} predict should give {want[worst]:.4f}; "
+                         f"yours gives {got[worst]:.4f}")
         sizes.append(len(graph.get_operations()))
     if sizes[-1] > sizes[0]:
         raise Failed(f"the graph grew from {sizes[0]} to {sizes[-1]} operations over 30 calls: "
@@ -70,7 +75,7 @@ def _one_trace(answer) -> str:
         raise Failed("the answer should be a tf.function (decorate predict with @tf.function)")
     before = answer.experimental_get_tracing_count()
     for value in np.linspace(-3, 7, 25):
-        got = float(call(answer, float(value)))
+        got = number(call(answer, float(value)), f"predict({value:g})")
         if not np.isclose(got, 2 * value + 1, rtol=1e-5, atol=1e-5):
             raise Failed(f"predict({value:g}) should be {2 * value + 1:g}; yours gives {got:g}")
     traces = answer.experimental_get_tracing_count() - before
@@ -81,12 +86,16 @@ def _one_trace(answer) -> str:
 
 
 def _cached(answer) -> str:
+    import tensorflow as tf
+
     from tflab import pipelines
 
     require_callable(answer, "faster(ds) returning a tf.data.Dataset")
     n = 12
     counter: list = []
     ds = call(answer, pipelines.slow_source(n, 0.0, counter))
+    if not isinstance(ds, tf.data.Dataset):
+        raise Failed(f"faster should return a tf.data.Dataset, not {type(ds).__name__}")
     epochs = []
     for _ in range(3):
         try:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tflab.exercises.core import Exercise, Failed, call, require_callable
+from tflab.exercises.core import Exercise, Failed, call, numbers, require_callable
 
 _DISK_FULL = "no space left on device (simulated by the checker)"
 
@@ -127,7 +127,8 @@ def _safe_save(answer) -> str:
             call(answer, _HalfSave(), target)
         except Failed as err:
             if _DISK_FULL not in str(err):
-                raise
+                raise Failed(f"{err} — when model.save fails, clean up and let the original "
+                             "error through (a bare `raise`)") from None
         else:
             raise Failed("when model.save failed (OSError: disk full) your function returned as "
                          "if all was well: let the error reach the caller")
@@ -167,11 +168,7 @@ def _tf1_by_name(answer) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         prefix, images, saved, initial = _tf1_model(Path(tmp), rng)
         got = call(answer, prefix, images.copy())
-    try:
-        got = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise Failed(f"predict_by_name should return an array of probabilities, not "
-                     f"{type(got).__name__}") from None
+    got = numbers(got, "what predict_by_name returns")
     if got.shape != saved.shape:
         raise Failed(f"for 6 images the result should have shape (6, 10), the values of "
                      f"'output:0'; yours has shape {got.shape}")

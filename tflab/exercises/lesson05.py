@@ -52,6 +52,8 @@ def _preprocess(answer) -> str:
             path = _draw_digit(Path(tmp) / f"digit{i}.png", rng, width, height, mode, ink, paper)
             want = serving.preprocess_image(path)
             got = call(answer, path)
+            if hasattr(got, "numpy") and not isinstance(got, np.ndarray):
+                got = got.numpy()  # a tf.Tensor is fine too
             if not isinstance(got, np.ndarray):
                 raise Failed(f"preprocess should return a NumPy array, not {type(got).__name__}")
             if got.shape != (784,):
@@ -75,7 +77,8 @@ def _preprocess(answer) -> str:
                              "square, digit centred, before resizing, or the digit is stretched")
             raise Failed(f"for {what} your pixels differ from the reference by {error:.3f} on "
                          f"average (allowed {_MEAN_TOLERANCE}): convert to grey, resize to "
-                         "28×28 with a smoothing filter (e.g. Image.Resampling.BILINEAR), invert")
+                         "28×28 with a smoothing filter (Image.Resampling.BILINEAR, or "
+                         "tf.image.resize with antialias=True), invert")
     return f"within {_MEAN_TOLERANCE} of serving.preprocess_image on {len(_PICTURES)} new pictures."
 
 
@@ -86,7 +89,7 @@ class _CountingPredict:
         self.weights = weights
         self.sizes: list[int] = []
 
-    def __call__(self, images) -> np.ndarray:
+    def __call__(self, images, *args, **kwargs) -> np.ndarray:  # accepts verbose=0 and such
         batch = np.asarray(images, dtype=np.float32)
         self.sizes.append(len(batch))
         return batch.reshape(len(batch), 784) @ self.weights
@@ -103,8 +106,9 @@ def _batches(answer) -> str:
         try:
             scores = np.asarray(result, dtype=np.float32)
         except (TypeError, ValueError):
-            raise Failed("return one array of shape (N, 10), not a list of the batches' "
-                         "scores: np.concatenate them") from None
+            raise Failed(f"return one array of shape (N, 10), not {type(result).__name__}"
+                         + (": np.concatenate the batches' scores"
+                            if isinstance(result, (list, tuple)) else "")) from None
         case = f"{n} images in batches of {batch_size}"
         if scores.shape != (n, 10):
             missing = n % batch_size if scores.shape[:1] == (n - n % batch_size,) else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tflab.exercises.core import Exercise, Failed, call, require_callable
+from tflab.exercises.core import Exercise, Failed, call, numbers, require_callable
 
 INPUTS = 32
 DEPTHS = (16, 32)
@@ -30,7 +30,8 @@ def _deep_net(answer) -> str:
         dense = probes.dense_layers(model)
         if len(dense) != depth + 1:
             raise Failed(f"build({depth}) has {len(dense)} Dense layers; it should have "
-                         f"{depth + 1}: {depth} hidden ones and the output")
+                         f"{depth + 1}: {depth} hidden ones and the output, put directly in "
+                         "the Sequential (not nested in another model)")
         try:
             probabilities = np.asarray(model(x[:8]))
         except Exception as err:
@@ -75,7 +76,7 @@ def _standardise(answer) -> str:
     if not callable(scaler):
         raise Failed("make_scaler should return a function or a layer that scales data, not "
                      f"{type(scaler).__name__}")
-    z = np.asarray(call(scaler, x_train.copy()), dtype=np.float64)
+    z = numbers(call(scaler, x_train.copy()), "scaler(x_train)")
     if z.shape != x_train.shape:
         raise Failed(f"scaler(x_train) has shape {z.shape}; it should keep x_train's "
                      f"{x_train.shape}")
@@ -95,7 +96,7 @@ def _standardise(answer) -> str:
                         "feature (column), not one for everything.")
         raise Failed(message)
     want = (x_new - mean) / std
-    got = np.asarray(call(scaler, x_new.copy()), dtype=np.float64)
+    got = numbers(call(scaler, x_new.copy()), "scaler(x_new)")
     if got.shape != want.shape:
         raise Failed(f"scaler(x_new) has shape {got.shape}; it should keep {want.shape}")
     error = np.max(np.abs(got - want))

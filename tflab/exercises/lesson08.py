@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tflab.exercises.core import Exercise, Failed, call, number, require_callable
+from tflab.exercises.core import Exercise, Failed, call, number, numbers, require_callable
 
 
 def _gram(answer) -> str:
@@ -14,7 +14,7 @@ def _gram(answer) -> str:
     rng = np.random.default_rng(8)
     for shape in [(1, 4, 5, 3), (2, 7, 3, 6)]:
         f = rng.normal(size=shape).astype(np.float32)
-        got = np.asarray(call(answer, f), dtype=np.float64)
+        got = numbers(call(answer, f), "the Gram matrix")
         want = np.asarray(style.gram_matrix(f), dtype=np.float64)
         if got.shape != want.shape:
             raise Failed(f"for features of shape {shape} the Gram matrix should have shape "
@@ -53,16 +53,16 @@ def _variation(answer) -> str:
 def _resize(answer) -> str:
     require_callable(answer, "resize(image, max_side) returning (H', W', C)")
     rng = np.random.default_rng(81)
-    for (h, w), side in [((60, 90), 30), ((80, 40), 50), ((33, 33), 11)]:
+    for (h, w), side in [((60, 90), 30), ((80, 40), 50), ((33, 33), 11), ((47, 71), 30)]:
         image = rng.uniform(0, 1, (h, w, 3)).astype(np.float32)
-        got = np.asarray(call(answer, image, side))
+        got = numbers(call(answer, image, side), "the resized image")
         scale = side / max(h, w)
         want = (round(h * scale), round(w * scale), 3)
         if got.shape != want:
             raise Failed(f"a {h} × {w} image resized to a longer side of {side} should be "
-                         f"{want[0]} × {want[1]} (aspect ratio kept); yours is "
-                         f"{' × '.join(map(str, got.shape[:2]))}")
-        if got.dtype.kind != "f" or got.min() < -1e-3 or got.max() > 1 + 1e-3:
+                         f"{want[0]} × {want[1]} (aspect ratio kept, each side rounded to the "
+                         f"nearest pixel), shape {want}; yours has shape {got.shape}")
+        if got.min() < -1e-3 or got.max() > 1 + 1e-3:
             raise Failed("the pixels should stay floats in [0, 1] (clip after bicubic resizing)")
         if abs(float(got.mean()) - float(image.mean())) > 0.05:
             raise Failed("the resized image's mean brightness changed: resize, do not crop or pad")

@@ -17,6 +17,9 @@ def _tf_config(answer) -> str:
     require_callable(answer, "tf_config(ports, index) returning a dict")
     for ports, index in [([23456, 23457, 23458], 2), ([40001, 40002], 0)]:
         result = call(answer, list(ports), index)
+        if isinstance(result, str):
+            raise Failed("return the dict itself; it becomes JSON text only when it is put in "
+                         "the TF_CONFIG environment variable")
         try:
             config = json.loads(json.dumps(result))
         except (TypeError, ValueError):
@@ -55,12 +58,16 @@ def _replica_loss(answer) -> str:
     return "summed over the replicas it is the mean of the global batch, for 2 and 4 replicas."
 
 
-def _tree(root: Path) -> None:
-    (root / "variables").mkdir(parents=True)
-    (root / "saved_model.pb").write_bytes(b"graph" * 100)
-    (root / "variables" / "variables.data-00000-of-00001").write_bytes(bytes(range(256)) * 40)
-    (root / "variables" / "variables.index").write_bytes(b"index")
-    (root / "fingerprint.pb").write_bytes(b"fp")
+_FILES = {"saved_model.pb": b"graph" * 100, "fingerprint.pb": b"fp",
+          "variables/variables.data-00000-of-00001": bytes(range(256)) * 40,
+          "variables/variables.index": b"index"}
+
+
+def _tree(root: Path, reverse: bool = False) -> None:
+    """A SavedModel-like folder; ``reverse`` creates the files in the opposite order."""
+    for name in sorted(_FILES, reverse=reverse):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(_FILES[name])
 
 
 def _checksum(answer) -> str:
@@ -68,7 +75,7 @@ def _checksum(answer) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         a, b = Path(tmp) / "a", Path(tmp) / "b"
         _tree(a)
-        _tree(b)
+        _tree(b, reverse=True)
         first = call(answer, str(a))
         if not isinstance(first, str):
             raise Failed(f"folder_checksum should return a string (a hex digest), not "
