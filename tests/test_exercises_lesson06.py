@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import pytest
 
+from exercise_checks import failed_with
 from tflab import estimator, exercises, features
 
 
@@ -19,8 +20,7 @@ from tflab import estimator, exercises, features
     ([18.0, 35.0, 50.0, 65.0], "should be a function"),
 ])
 def test_bucketized_wrong_answers(answer, message):
-    status, text = exercises.get("06", 1).judge(answer)
-    assert status == "failed" and message in text, text
+    failed_with(exercises.get("06", 1), answer, message)
 
 
 @pytest.mark.parametrize("answer, message", [
@@ -33,8 +33,7 @@ def test_bucketized_wrong_answers(answer, message):
     (keras.layers.StringLookup(max_tokens=20, output_mode="one_hot"), "raised RuntimeError"),
 ])
 def test_hash_bucket_wrong_answers(answer, message):
-    status, text = exercises.get("06", 2).judge(answer)
-    assert status == "failed" and message in text, text
+    failed_with(exercises.get("06", 2), answer, message)
 
 
 class StopsAbove(estimator.SessionRunHook):
@@ -100,5 +99,4 @@ class NotAHook:
     (StopsAbove(0.4), "should be a function"),  # an instance, not the class
 ])
 def test_stop_below_wrong_answers(answer, message):
-    status, text = exercises.get("06", 3).judge(answer)
-    assert status == "failed" and message in text, text
+    failed_with(exercises.get("06", 3), answer, message)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from sklearn.preprocessing import MinMaxScaler
 
+from exercise_checks import failed_with
 from tflab import exercises, models
 
 
@@ -29,8 +30,7 @@ def deep(activation, initializer, hidden=100):
                               output_activation=None), "10 probabilities per row"),
 ])
 def test_deep_net_wrong_answers(answer, message):
-    status, text = exercises.get("07", 1).judge(answer)
-    assert status == "failed" and message in text, text
+    failed_with(exercises.get("07", 1), answer, message)
 
 
 def min_max(x_train):
@@ -64,8 +64,7 @@ def returns_the_scaled_data(x_train):
     (lambda x_train: keras.layers.Normalization(), "returned the data unchanged"),  # no adapt
 ])
 def test_scaler_wrong_answers(answer, message):
-    status, text = exercises.get("07", 2).judge(answer)
-    assert status == "failed" and message in text, text
+    failed_with(exercises.get("07", 2), answer, message)
 
 
 class WatchesTrainingAccuracy(keras.callbacks.Callback):
@@ -124,5 +123,4 @@ class OldMetricName(keras.callbacks.Callback):
     (lambda target: np.float64(target), "subclass keras.callbacks.Callback"),
 ])
 def test_stop_at_accuracy_wrong_answers(answer, message):
-    status, text = exercises.get("07", 3).judge(answer)
-    assert status == "failed" and message in text, text
+    failed_with(exercises.get("07", 3), answer, message)

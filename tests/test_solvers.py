@@ -196,7 +196,7 @@ def test_divergence_error_carries_the_history_so_far(fire):
 
 def test_optimal_rate_is_just_below_the_bound_for_ill_conditioned_data(fire):
     x, _ = fire
-    eig = np.linalg.eigvalsh(solvers._hessian(x))
+    eig = solvers.hessian_eigenvalues(x)
     assert solvers.optimal_rate(x) == pytest.approx(2 / (eig[0] + eig[1]))
     assert 0.99 * solvers.stability_bound(x) < solvers.optimal_rate(x) < solvers.stability_bound(x)
     z = (x - x.mean()) / x.std()

@@ -79,8 +79,9 @@ def setup(seed: int = 42, *, deterministic: bool = False) -> None:
     problems = check_versions()
     for problem in problems:
         warnings.warn(f"{problem}; run `make venv` to install the course's versions", stacklevel=2)
-    print(f"tflab {__version__} · Python {platform.python_version()} · TensorFlow {tf.__version__} · "
-          f"Keras {keras.__version__} · seed {seed}" + (" · deterministic ops" if deterministic else "")
+    found = versions()
+    print(f"tflab {__version__} · Python {found['python']} · TensorFlow {found['tensorflow']} · "
+          f"Keras {found['keras']} · seed {seed}" + (" · deterministic ops" if deterministic else "")
           + (" · versions OK" if not problems else f" · {len(problems)} version problem(s)"))
 
 

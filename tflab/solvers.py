@@ -23,6 +23,7 @@ __all__ = [
     "DivergenceError",
     "exact_least_squares",
     "stability_bound",
+    "hessian_eigenvalues",
     "epoch_spectral_radius",
     "limit_point",
     "gradient_descent",
@@ -115,7 +116,7 @@ def _hessian(x: np.ndarray) -> np.ndarray:
     return 2.0 * xa.T @ xa / len(x)
 
 
-def _hessian_eigenvalues(x) -> np.ndarray:
+def hessian_eigenvalues(x) -> np.ndarray:
     """Eigenvalues of the Hessian of the mean squared error, ascending."""
     return np.linalg.eigvalsh(_hessian(np.asarray(x, dtype=np.float64)))
 
@@ -182,7 +183,7 @@ def stability_bound(x, batch_size: int | None = None) -> float:
     x = np.asarray(x, dtype=np.float64)
     if x.size == 0:
         raise ValueError("x is empty")
-    full = float(2.0 / _hessian_eigenvalues(x).max())
+    full = float(2.0 / hessian_eigenvalues(x).max())
     if batch_size is None:
         return full
     grid = np.geomspace(full * 1e-4, full * 2, 400)
@@ -446,7 +447,7 @@ def optimal_rate(x) -> float:
     (κ − 1) / (κ + 1) with κ = λ_max / λ_min; the rate is just below the stability
     bound 2 / λ_max when κ is large.
     """
-    eig = _hessian_eigenvalues(x)
+    eig = hessian_eigenvalues(x)
     return float(2.0 / (eig[0] + eig[-1]))
 
 
@@ -469,7 +470,7 @@ class EigenvalueSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     @classmethod
     def from_data(cls, x) -> "EigenvalueSchedule":
-        return cls(_hessian_eigenvalues(x))
+        return cls(hessian_eigenvalues(x))
 
     def __call__(self, step):
         rates = tf.constant(1.0 / self.eigenvalues, tf.float64)

@@ -15,8 +15,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-__all__ = ["___", "Failed", "NotAttempted", "Exercise", "call", "require_callable", "number",
-           "numbers"]
+__all__ = ["___", "Failed", "NotAttempted", "Exercise", "call", "first_line", "require_callable",
+           "number", "numbers"]
 
 
 class _Placeholder:
@@ -45,6 +45,13 @@ def _holds_placeholder(value: Any) -> bool:
     return False
 
 
+def first_line(err: BaseException, limit: int = 300) -> str:
+    """The first line of an error's message, at most ``limit`` characters (Keras errors can
+    print whole arrays)."""
+    line = (str(err).strip().splitlines() or [""])[0]
+    return line if len(line) <= limit else line[:limit] + " …"
+
+
 def require_callable(answer: Any, expected: str) -> None:
     """Fail unless ``answer`` is a function; ``expected`` describes its signature."""
     if not callable(answer):
@@ -58,10 +65,7 @@ def call(function: Callable, *args, **kwargs) -> Any:
     except (NotAttempted, Failed):
         raise
     except (Exception, SystemExit) as err:  # the learner's bug, reported instead of a traceback
-        first_line = (str(err).strip().splitlines() or [""])[0]
-        if len(first_line) > 300:
-            first_line = first_line[:300] + " …"
-        raise Failed(f"your function raised {type(err).__name__}: {first_line}") from None
+        raise Failed(f"your function raised {type(err).__name__}: {first_line(err)}") from None
     if _holds_placeholder(result):
         raise NotAttempted
     return result
@@ -130,8 +134,8 @@ class Exercise:
         except Failed as err:
             return "failed", str(err)
         except (Exception, SystemExit) as err:  # an answer of a shape the checker did not foresee
-            first_line = (str(err).strip().splitlines() or [""])[0][:300]
-            return "failed", (f"this answer could not be judged ({type(err).__name__}: {first_line}); "
+            return "failed", (f"this answer could not be judged ({type(err).__name__}: "
+                              f"{first_line(err)}); "
                               "check what your answer returns against the question")
 
     def check(self, answer: Any = ___) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tflab.exercises.core import Exercise, Failed, call, number, require_callable
+from tflab.exercises.core import Exercise, Failed, call, first_line, number, require_callable
 
 
 def _toy(seed: int, n: int = 50) -> tuple[np.ndarray, np.ndarray]:
@@ -74,7 +74,7 @@ def _tf_least_squares(answer) -> str:
             result = tf.function(answer)(tf.constant(x), tf.constant(y))
         except Exception as err:
             raise Failed(f"inside tf.function your function raised {type(err).__name__}: "
-                         f"{str(err).splitlines()[0][:200]} — use TensorFlow ops only (tf.reduce_mean, "
+                         f"{first_line(err)} — use TensorFlow ops only (tf.reduce_mean, "
                          "...), not NumPy, so that it can run as a graph") from None
         got = _pair(result, "slope", "intercept")
         if not np.allclose(got, want, rtol=1e-6, atol=1e-6):

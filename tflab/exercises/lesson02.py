@@ -7,17 +7,11 @@ import numpy as np
 from tflab.exercises.core import Exercise, Failed, call, number, require_callable
 
 
-def _fire() -> tuple[np.ndarray, np.ndarray]:
-    from tflab import data
-
-    return data.fire_theft()
-
-
 def _largest_stable_rate(answer) -> str:
-    from tflab import solvers
+    from tflab import data, solvers
 
     rate = number(answer, "a learning rate")
-    bound = solvers.stability_bound(_fire()[0])
+    bound = solvers.stability_bound(data.fire_theft()[0])
     if not rate > 0:
         raise Failed(f"a learning rate must be positive; you gave {rate:g}")
     if rate > bound * 1.01:
@@ -31,11 +25,11 @@ def _largest_stable_rate(answer) -> str:
 
 def _fast_fit(answer) -> str:
     """The answer is fit(x, y) -> (slope, intercept, updates); judged on unseen data too."""
-    from tflab import solvers
+    from tflab import data, solvers
 
     require_callable(answer, "fit(x, y) returning (slope, intercept, number_of_updates)")
     rng = np.random.default_rng(2026)
-    cases = [_fire(), (rng.uniform(0, 100, 60), None), (rng.normal(50, 5, 30), None)]
+    cases = [data.fire_theft(), (rng.uniform(0, 100, 60), None), (rng.normal(50, 5, 30), None)]
     for i, (x, y) in enumerate(cases):
         if y is None:
             y = 3.0 * x - 7.0 + rng.normal(0, 2, len(x))
@@ -57,16 +51,13 @@ def _fast_fit(answer) -> str:
     return "within 1e-4 of the exact answer in ≤ 100 updates on all three data sets."
 
 
-def _hessian(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    return 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
-
-
 def _condition_number(answer) -> str:
+    from tflab import data, solvers
+
     require_callable(answer, "condition_number(x) returning a number")
     rng = np.random.default_rng(22)
-    for x in [_fire()[0], rng.uniform(0, 10, 40), rng.normal(100, 3, 25)]:
-        eig = np.linalg.eigvalsh(_hessian(x))
+    for x in [data.fire_theft()[0], rng.uniform(0, 10, 40), rng.normal(100, 3, 25)]:
+        eig = solvers.hessian_eigenvalues(x)
         want = eig[-1] / eig[0]
         got = number(call(answer, np.array(x)), "the condition number")
         if not np.isclose(got, want, rtol=1e-3):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tflab.exercises.core import Exercise, Failed, call, number, numbers, require_callable
+from tflab.exercises.core import (Exercise, Failed, call, first_line, number, numbers,
+                                  require_callable)
 
 
 def _build_graph(answer) -> str:
@@ -26,7 +27,7 @@ def _build_graph(answer) -> str:
             got = np.asarray(sess.run(y, {x: values}))
     except Exception as err:
         raise Failed(f"running y with x fed raised {type(err).__name__}: "
-                     f"{str(err).splitlines()[0][:200]}") from None
+                     f"{first_line(err)}") from None
     if got.shape != values.shape:
         raise Failed(f"feeding 7 values of x should give 7 values of y, not shape {got.shape}: "
                      "give x the shape [None]")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tflab.exercises.core import Exercise, Failed, call, numbers, require_callable
+from tflab.exercises.core import Exercise, Failed, call, first_line, numbers, require_callable
 
 _DISK_FULL = "no space left on device (simulated by the checker)"
 
@@ -45,7 +45,7 @@ def _export_with_classes(answer) -> str:
             loaded = tf.saved_model.load(str(path))
         except Exception as err:
             raise Failed(f"tf.saved_model.load could not read it: {type(err).__name__}: "
-                         f"{str(err).splitlines()[0][:200]}") from None
+                         f"{first_line(err)}") from None
         signature = loaded.signatures.get("serving_default")
         if signature is None:
             raise Failed(f"the SavedModel has no 'serving_default' signature, only "
@@ -96,7 +96,7 @@ def _same_model(path: Path, model, images: np.ndarray, when: str) -> None:
         loaded = keras.saving.load_model(path)
     except Exception as err:
         raise Failed(f"{when}, the file at path does not load: {type(err).__name__}: "
-                     f"{str(err).splitlines()[0][:200]}") from None
+                     f"{first_line(err)}") from None
     if not np.allclose(loaded(images), model(images), atol=1e-6):
         raise Failed(f"{when}, the file at path holds a different model from the one saved")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tflab.exercises.core import Exercise, Failed, call, numbers, require_callable
+from tflab.exercises.core import Exercise, Failed, call, first_line, numbers, require_callable
 
 INPUTS = 32
 DEPTHS = (16, 32)
@@ -36,7 +36,7 @@ def _deep_net(answer) -> str:
             probabilities = np.asarray(model(x[:8]))
         except Exception as err:
             raise Failed(f"build({depth}) cannot take inputs of shape (N, {INPUTS}): "
-                         f"{type(err).__name__}: {str(err).splitlines()[0][:200]}") from None
+                         f"{type(err).__name__}: {first_line(err)}") from None
         if probabilities.shape != (8, 10) or not np.allclose(probabilities.sum(axis=1), 1,
                                                                atol=1e-4):
             raise Failed(f"build({depth}) should output 10 probabilities per row (a softmax "
