@@ -128,22 +128,77 @@ def test_image_grid_has_title_and_one_axis_per_image():
         plots.image_grid(np.zeros((2, 28, 28)), labels=[1], title="x")
 
 
+def test_image_grid_captions_overlap_neither_each_other_nor_the_images():
+    """Long class names ("T-shirt/top", "Ankle boot") once ran into their neighbours."""
+    labels = ["T-shirt/top", "Ankle boot", "Pullover", "Sneaker"] * 5
+    fig = plots.image_grid(np.zeros((20, 28, 28)), labels, title="Fashion-MNIST", size=1.1)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    titles = [ax.title.get_window_extent(renderer) for ax in fig.axes]
+    images = [ax.get_window_extent(renderer) for ax in fig.axes]
+    for i, title in enumerate(titles):
+        assert not any(title.overlaps(other) for j, other in enumerate(titles) if j != i), i
+        assert not any(title.overlaps(image) for image in images), i
+    assert not fig._suptitle.get_window_extent(renderer).overlaps(titles[0])
+
+
 def test_fit_lines_loss_curves_and_rate_sweep_have_titles_and_labels():
     from tflab.solvers import LinearFit
 
     x = np.array([1.0, 2.0, 3.0])
     figs = [
-        plots.fit_lines(x, 2 * x, {"exact": LinearFit(2.0, 0.0)}, title="fit", xlabel="a",
-                        ylabel="b"),
-        plots.loss_curves({"lr": [3.0, 2.0, 1.0]}, title="loss"),
+        plots.fit_lines(x, 2 * x, {"exact": LinearFit(2.0, 0.0)}, title="fit", xlabel="fires",
+                        ylabel="thefts"),
+        plots.loss_curves({"lr": [3.0, 2.0, 1.0]}, title="loss", xlabel="epoch",
+                          ylabel="cross-entropy"),
         plots.rate_sweep([1e-3, 1e-2], {"100 epochs": [0.1, np.inf]}, title="sweep",
-                         bounds={"bound": 5e-3}),
+                         xlabel="learning rate", ylabel="error", bounds={"bound": 5e-3}),
         plots.param_paths(x, 2 * x, {"gd": [[0.0, 0.0], [1.0, 0.5], [np.inf, np.nan]]},
-                          title="paths", exact=LinearFit(2.0, 0.0)),
+                          title="paths", xlabel="slope w", ylabel="intercept b",
+                          exact=LinearFit(2.0, 0.0)),
+        plots.per_layer({"relu": [1.0, 0.5, 0.0]}, title="layers", xlabel="layer",
+                        ylabel="spread"),
     ]
-    for fig, title in zip(figs, ["fit", "loss", "sweep", "paths"]):
+    labels = [("fires", "thefts"), ("epoch", "cross-entropy"), ("learning rate", "error"),
+              ("slope w", "intercept b"), ("layer", "spread")]
+    for fig, title, (xlabel, ylabel) in zip(figs, ["fit", "loss", "sweep", "paths", "layers"],
+                                            labels):
         ax = fig.axes[0]
-        assert ax.get_title() == title and ax.get_xlabel() and ax.get_ylabel()
+        assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == (title, xlabel, ylabel)
         assert ax.get_legend() is not None
     assert figs[1].axes[0].get_yscale() == "log"
     assert "y = 2.0000·x + 0.0000" in figs[0].axes[0].get_legend().get_texts()[1].get_text()
+
+
+@pytest.mark.parametrize("draw", [
+    lambda: plots.fit_lines(np.ones(2), np.ones(2), {}, title="t"),
+    lambda: plots.loss_curves({"a": [1.0]}, title="t"),
+    lambda: plots.rate_sweep([1e-3], {"a": [1.0]}, title="t"),
+    lambda: plots.param_paths(np.ones(2), np.ones(2), {"a": [[0.0, 0.0]]}, title="t"),
+    lambda: plots.per_layer({"a": [1.0]}, title="t"),
+], ids=["fit_lines", "loss_curves", "rate_sweep", "param_paths", "per_layer"])
+def test_plots_take_axis_labels_from_the_caller(draw):
+    """No helper invents a label such as 'mean squared error' for a quantity it cannot know."""
+    with pytest.raises(TypeError, match="xlabel"):
+        draw()
+
+
+def test_a_diverged_loss_curve_stops_where_it_blew_up():
+    fig = plots.loss_curves({"diverged": [4.0, 8.0, np.inf, np.nan]}, title="t", xlabel="epoch",
+                            ylabel="loss")
+    line = fig.axes[0].get_lines()[0]
+    assert np.isnan(line.get_ydata()[2:]).all() and list(line.get_ydata()[:2]) == [4.0, 8.0]
+
+
+def test_show_source_renders_a_tflab_function_from_its_one_copy():
+    import inspect
+
+    from tflab import solvers
+    from tflab.source import show_source
+
+    code = show_source(solvers.limit_point)
+    assert code.data.startswith("# tflab.solvers.limit_point\n")
+    assert inspect.getsource(solvers.limit_point) in code.data
+    assert "<span" in code._repr_html_()  # highlighted in a notebook
+    with pytest.raises(TypeError, match="written in Python"):
+        show_source(len)

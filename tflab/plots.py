@@ -1,4 +1,8 @@
-"""Small plotting helpers for the notebooks. Every figure has a title."""
+"""Small plotting helpers for the notebooks.
+
+Every figure has a title, and every axis label names the quantity plotted: the caller
+gives the labels, since only the caller knows what was measured.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,18 @@ import numpy as np
 
 
 def image_grid(images: np.ndarray, labels: Sequence | None = None, *, title: str,
-               ncols: int = 10, cmap: str = "gray_r", size: float = 1.1):
+               ncols: int = 10, cmap: str = "gray_r", size: float = 1.1,
+               fontsize: float = 9):
     """Show ``images`` (N, H, W) or (N, H, W, 3) in a grid, each captioned by its label.
 
-    Returns the matplotlib Figure. Flattened MNIST rows (N, 784) are reshaped to
-    28 x 28.
+    Each image is ``size`` inches high. A column is widened to fit the longest caption,
+    and every row keeps room above its images for the captions, so long labels such as
+    ``"T-shirt/top"`` neither run into each other nor into the row above. Returns the
+    matplotlib Figure. Flattened MNIST rows (N, 784) are reshaped to 28 x 28.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
 
     images = np.asarray(images)
     if images.ndim == 2 and images.shape[1] == 784:
@@ -23,24 +32,29 @@ def image_grid(images: np.ndarray, labels: Sequence | None = None, *, title: str
         raise ValueError(f"images must have shape (N, H, W) or (N, H, W, 3), not {images.shape}")
     if labels is not None and len(labels) != len(images):
         raise ValueError(f"got {len(images)} images but {len(labels)} labels")
+    captions = [] if labels is None else [str(label) for label in labels]
     n = len(images)
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.5),
-                             squeeze=False)
+    font = FontProperties(size=fontsize)
+    widest = max((TextToPath().get_text_width_height_descent(c, font, ismath=False)[0]
+                  for c in captions), default=0.0) / 72  # points -> inches
+    cell_width = max(size, widest + 0.15)
+    caption_height = 1.8 * fontsize / 72 if captions else 0.0
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, layout="constrained",
+                             figsize=(cell_width * ncols, (size + caption_height) * nrows + 0.5))
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
             ax.imshow(images[i], cmap=cmap if images.ndim == 3 else None)
-            if labels is not None:
-                ax.set_title(str(labels[i]), fontsize=9)
+            if captions:
+                ax.set_title(captions[i], fontsize=fontsize)
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
-def fit_lines(x: np.ndarray, y: np.ndarray, fits: dict, *, title: str,
-              xlabel: str = "x", ylabel: str = "y", ax=None):
+def fit_lines(x: np.ndarray, y: np.ndarray, fits: dict, *, title: str, xlabel: str,
+              ylabel: str, ax=None):
     """Scatter the data and draw one line per entry of ``fits`` (label -> LinearFit)."""
     import matplotlib.pyplot as plt
 
@@ -56,15 +70,19 @@ def fit_lines(x: np.ndarray, y: np.ndarray, fits: dict, *, title: str,
     return ax.figure
 
 
-def loss_curves(curves: dict, *, title: str, xlabel: str = "epoch",
-                ylabel: str = "mean squared error", log: bool = True, ax=None):
-    """One line per entry of ``curves`` (label -> losses per epoch), log scale by default."""
+def loss_curves(curves: dict, *, title: str, xlabel: str, ylabel: str, log: bool = True,
+                ax=None):
+    """One line per entry of ``curves`` (label -> one loss per step or epoch), log scale by default.
+
+    Non-finite values (a run that diverged) end the line, so the curve stops where it blew up.
+    """
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 4.2))
     for label, losses in curves.items():
         losses = np.asarray(losses, dtype=float)
+        losses = np.where(np.isfinite(losses), losses, np.nan)
         ax.plot(np.arange(1, len(losses) + 1), losses, label=str(label))
     if log:
         ax.set_yscale("log")
@@ -73,8 +91,8 @@ def loss_curves(curves: dict, *, title: str, xlabel: str = "epoch",
     return ax.figure
 
 
-def rate_sweep(rates, errors: dict, *, title: str, bounds: dict | None = None,
-               ylabel: str = "final parameter error vs the exact answer", ax=None):
+def rate_sweep(rates, errors: dict, *, title: str, xlabel: str, ylabel: str,
+               bounds: dict | None = None, ax=None):
     """Final error against learning rate (log-log), one line per entry of ``errors``.
 
     ``errors`` maps a label (say, an epoch count) to one error per rate; a diverged run
@@ -94,13 +112,13 @@ def rate_sweep(rates, errors: dict, *, title: str, bounds: dict | None = None,
         ax.axvline(rate, ls="--", color="0.4")
         ax.annotate(label, (rate, 1), xycoords=("data", "axes fraction"), rotation=90,
                     va="top", ha="right", fontsize=8)
-    ax.set(xscale="log", yscale="log", title=title, xlabel="learning rate", ylabel=ylabel)
+    ax.set(xscale="log", yscale="log", title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend(fontsize=8)
     return ax.figure
 
 
-def param_paths(x: np.ndarray, y: np.ndarray, paths: dict, *, title: str, exact=None,
-                ax=None):
+def param_paths(x: np.ndarray, y: np.ndarray, paths: dict, *, title: str, xlabel: str,
+                ylabel: str, exact=None, ax=None):
     """Paths of (slope, intercept) during training, over the contours of the loss.
 
     ``paths`` maps a label to an array of shape (steps, 2); ``exact`` (a LinearFit)
@@ -128,12 +146,13 @@ def param_paths(x: np.ndarray, y: np.ndarray, paths: dict, *, title: str, exact=
         ax.plot(path[:, 0], path[:, 1], marker=".", ms=3, lw=1, label=str(label))
     if exact is not None:
         ax.plot(float(exact.coef), exact.intercept, "*", ms=14, color="k", label="exact")
-    ax.set(title=title, xlabel="slope w", ylabel="intercept b")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend(fontsize=8)
     return ax.figure
 
 
-def per_layer(values: dict, *, title: str, ylabel: str, log: bool = True, ax=None):
+def per_layer(values: dict, *, title: str, xlabel: str, ylabel: str, log: bool = True,
+              ax=None):
     """One line per entry of ``values`` (label -> one number per layer), layer 1 first."""
     import matplotlib.pyplot as plt
 
@@ -146,7 +165,7 @@ def per_layer(values: dict, *, title: str, ylabel: str, log: bool = True, ax=Non
         ax.plot(np.arange(1, len(series) + 1), series, marker="o", ms=3, label=str(label))
     if log:
         ax.set_yscale("log")
-    ax.set(title=title, xlabel="layer (1 = nearest the input)", ylabel=ylabel)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend(fontsize=8)
     return ax.figure
 
