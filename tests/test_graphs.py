@@ -40,6 +40,32 @@ def test_running_a_graph_computes_only_what_the_fetches_need(fire):
         assert {"x_mean", "y_mean", "slope", "intercept"} <= set(ran_all)
 
 
+def test_graph_as_run_shows_the_optimised_graph_and_its_settings_change_it(fire):
+    x, y = fire
+    graph, t = graphs.least_squares_graph()
+    feed = {t["x"]: x, t["y"]: y}
+    axes = ["Const", "Const_1", "Const_2", "Const_3"]  # four identical [0] reduction axes
+    with tf.compat.v1.Session(graph=graph) as sess:
+        ran = graphs.graph_as_run(sess, t["intercept"], feed)
+    assert ran["intercept"][0] == "Sub" and "x" not in ran  # a fed placeholder becomes an _Arg
+    assert any(kind == "_Arg" for kind, _ in ran.values())
+    assert len({inputs[1] for name, (_, inputs) in ran.items()
+                if name in ("x_mean", "y_mean", "sxy", "sxx")}) == 1  # one axis constant left
+    assert len(set(axes) & set(ran)) == 1
+    config = tf.compat.v1.ConfigProto()
+    config.graph_options.rewrite_options.common_subgraph_elimination = \
+        config.graph_options.rewrite_options.OFF
+    config.graph_options.rewrite_options.arithmetic_optimization = \
+        config.graph_options.rewrite_options.OFF
+    config.graph_options.optimizer_options.opt_level = tf.compat.v1.OptimizerOptions.L0
+    with tf.compat.v1.Session(graph=graph, config=config) as sess:
+        ran = graphs.graph_as_run(sess, t["intercept"], feed)
+        value, executed = graphs.executed_ops(sess, t["intercept"], feed)
+    assert set(axes) <= set(ran) and ran["xx"] == ("Mul", ["x_centred", "x_centred"])
+    assert set(axes) | {"xx"} <= set(executed)
+    assert value == pytest.approx(solvers.exact_least_squares(x, y).intercept)
+
+
 def test_write_graph_writes_an_event_file_with_the_graph(tmp_path):
     graph, _ = graphs.least_squares_graph()
     path = graphs.write_graph(graph, tmp_path / "logs" / "tf1")

@@ -11,7 +11,7 @@ from pathlib import Path
 import tensorflow as tf
 
 __all__ = ["least_squares_graph", "least_squares_function", "op_names", "executed_ops",
-           "write_graph"]
+           "graph_as_run", "write_graph"]
 
 
 def least_squares_graph() -> tuple[tf.Graph, dict[str, tf.Tensor]]:
@@ -78,6 +78,21 @@ def executed_ops(session: tf.compat.v1.Session, fetches, feed_dict: dict) -> tup
     rewritten = sorted(name for name in ran if "/" in name and not name.startswith("_")
                        and name not in known)
     return result, ours + rewritten
+
+
+def graph_as_run(session: tf.compat.v1.Session, fetches,
+                 feed_dict: dict) -> dict[str, tuple[str, list[str]]]:
+    """Run ``fetches`` and return the graph the runtime executed, as ``{name: (type, inputs)}``.
+
+    This is the graph after the session pruned it to what the fetches need and after
+    TensorFlow's optimisers rewrote it. The session stands in an ``_Arg`` node for each fed
+    tensor and adds a ``_Retval`` node for each fetch.
+    """
+    options = tf.compat.v1.RunOptions(output_partition_graphs=True)
+    metadata = tf.compat.v1.RunMetadata()
+    session.run(fetches, feed_dict, options=options, run_metadata=metadata)
+    return {node.name: (node.op, [name.split(":")[0].lstrip("^") for name in node.input])
+            for partition in metadata.partition_graphs for node in partition.node}
 
 
 def write_graph(graph: tf.Graph, logdir: str | Path) -> Path:

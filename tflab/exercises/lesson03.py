@@ -128,7 +128,7 @@ def build():
     return graph
 
 answer = build"""),
-    Exercise("03", 2, "Fix the leak of section 4: write make_predictor(graph, w, b) that builds "
+    Exercise("03", 2, "Fix the leak of section 5: write make_predictor(graph, w, b) that builds "
              "y = w·x + b in `graph` once, finalizes it, and returns predict(values) that runs it "
              "in one reused session.", _no_leak,
              ["Everything that adds an op (placeholder, multiply, add) must happen before "
@@ -164,7 +164,7 @@ answer = predict"""),
     Exercise("03", 4, "Write faster(ds): given a dataset whose items are slow to produce, return "
              "a dataset with the same items per epoch in which each item is produced only once "
              "over three epochs.", _cached,
-             ["One of the two transformations of section 6 remembers the items after the "
+             ["One of the two transformations of section 7 remembers the items after the "
               "first epoch.", "return ds.cache().prefetch(tf.data.AUTOTUNE)"],
              """import tensorflow as tf
 
