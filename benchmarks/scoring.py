@@ -1,6 +1,6 @@
 """Training and scoring the seed CNN (lessons 04–05): time, throughput, memory.
 
-Trains ``tflab.models.seed_cnn`` for 1000 steps of 50 (goal: at most 75 s on 2 cores),
+Trains ``tflab.models.seed_cnn`` with ``models.train_steps`` (lesson 04's loop) for 1000 steps of 50 (goal: at most 75 s on 2 cores),
 reports the process's peak memory after training (goal: at most 1.0 GB), exports the
 model and scores 10,000 test images one per call, in batches, and from 8 threads
 sharing the model (goals: batched at least 20× per-image, and 10,000 images in at
@@ -31,7 +31,7 @@ def main() -> None:
     keras.utils.set_random_seed(0)
     mnist = data.mnist(flatten=True, dtype="uint8")
     model = models.seed_cnn()
-    log = models.train_steps(model, *mnist.train, steps=args.steps, verbose=False)
+    log = models.train_steps(model, *mnist.train, steps=args.steps)
     peak_after_training = doctor.peak_memory_mb()
     accuracy = models.accuracy(model, *mnist.test)
 

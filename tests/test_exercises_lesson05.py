@@ -33,10 +33,10 @@ def test_preprocess_wrong_answers():
         return _small(1 - _grey(path)).reshape(784)
 
     def float64(path):
-        return serving.preprocess_image(path).astype(np.float64)
+        return _steps(path).astype(np.float64)
 
     def image_shaped(path):
-        return serving.preprocess_image(path).reshape(28, 28)
+        return _steps(path).reshape(28, 28)
 
     for answer, message in [(not_inverted, "white on black: use 1 − pixels"),
                             (grey_levels, "divide the 0–255 grey levels by 255"),
@@ -46,8 +46,21 @@ def test_preprocess_wrong_answers():
         failed_with(ex, answer, message)
 
 
-def test_preprocess_accepts_the_library_function():
-    assert exercises.get("05", 1).judge(serving.preprocess_image)[0] == "passed"
+def _steps(path) -> np.ndarray:
+    """Section 5's steps for a dark digit on paper, written out with serving's helpers."""
+    square = serving.pad_to_square(1 - _grey(path))
+    return serving.resize_square(square, 28).reshape(784)
+
+
+def test_preprocess_accepts_the_steps_but_not_the_library_function_itself():
+    ex = exercises.get("05", 1)
+    assert ex.judge(_steps)[0] == "passed"
+    from tflab.serving import preprocess_image  # imported by name: still caught
+
+    for gaming in (serving.preprocess_image, preprocess_image,
+                   lambda path: serving.preprocess_image(str(path)).copy()):
+        failed_with(ex, gaming, "calls serving.preprocess_image, the function this exercise")
+    assert serving.read_image.__name__ == "read_image"  # the recorder is gone afterwards
 
 
 def test_batches_wrong_answers():

@@ -26,8 +26,7 @@ def trained(digits):
     """A small CNN trained briefly: good enough to tell digits apart, quick to make."""
     keras.utils.set_random_seed(0)
     model = models.seed_cnn()
-    models.train_steps(model, *digits.train, steps=60, batch_size=50, learning_rate=1e-3,
-                       verbose=False)
+    models.train_steps(model, *digits.train, steps=60, batch_size=50, learning_rate=1e-3)
     return model
 
 
@@ -57,10 +56,26 @@ def test_training_learns_and_logs(trained, digits):
         models.accuracy(trained, digits.test.images[:3], digits.test.labels[:2])
 
 
-def test_train_steps_logs_every_n_steps(digits):
+def test_train_steps_logs_every_step_and_continues(digits):
     model = models.mlp(hidden=(16,))
-    log = models.train_steps(model, *digits.train, steps=25, log_every=10, verbose=False)
-    assert log.steps == [0, 10, 20] and len(log.batch_accuracy) == 3 and log.seconds > 0
+    log = models.train_steps(model, *digits.train, steps=25, learning_rate=1e-2)
+    assert len(log.loss) == len(log.batch_accuracy) == 25 and log.seconds > 0
+    assert all(0.0 <= a <= 1.0 for a in log.batch_accuracy)
+    assert np.mean(log.loss[-5:]) < np.mean(log.loss[:5])  # it learns
+    assert model.optimizer.iterations.numpy() == 25  # the optimizer is kept on the model
+    models.train_steps(model, *digits.train, steps=5)
+    assert model.optimizer.iterations.numpy() == 30  # a second call trains further
+    with pytest.raises(ValueError, match="steps"):
+        models.train_steps(model, *digits.train, steps=0)
+
+
+def test_serving_archive_is_the_exported_signature(trained, tmp_path):
+    archive = serving.serving_archive(trained)
+    archive.write_out(str(tmp_path / "sm"), verbose=False)
+    signature = tf.saved_model.load(str(tmp_path / "sm")).signatures["serving_default"]
+    images = np.random.default_rng(0).uniform(0, 1, (3, 784)).astype(np.float32)
+    np.testing.assert_allclose(signature(images=tf.constant(images))["scores"],
+                               trained(images, training=False), rtol=0, atol=1e-6)
 
 
 def test_three_formats_round_trip_with_identical_predictions(trained, saved, digits, tmp_path):
@@ -134,15 +149,17 @@ def test_registry_loads_once_under_threads_and_scopes_lifetimes(saved):
     with ThreadPoolExecutor(8) as pool:
         handles = list(pool.map(grab, range(8)))
     assert serving.load_count(saved) == before + 1
-    assert len({id(h._entry) for h in handles}) == 1
+    assert len({id(h.saved_model) for h in handles}) == 1  # one model shared by all 8
+    assert serving.open_handles(saved) == 8
     for handle in handles:
         handle.close()
         handle.close()  # closing twice is harmless
+    assert serving.open_handles(saved) == 0
     assert saved.resolve() not in serving.loaded_paths()  # block scope: released at the end
     with pytest.raises(serving.ModelError, match="closed"):
         handles[0].predict(np.zeros((1, 784)))
     with serving.load(saved, scope="block"):
-        assert saved.resolve() in serving.loaded_paths()
+        assert saved.resolve() in serving.loaded_paths() and serving.open_handles(saved) == 1
     assert saved.resolve() not in serving.loaded_paths()
     with pytest.raises(ValueError, match="scope"):
         serving.load(saved, scope="thread")
@@ -174,6 +191,46 @@ def test_image_files_preprocess_back_to_the_digit(digits, tmp_path, mode, invert
     pixels = serving.preprocess_image(path)
     assert pixels.shape == (784,) and pixels.dtype == np.float32
     assert np.abs(pixels - digit).mean() < 0.05  # white on black again, at 28×28
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA"])
+@pytest.mark.parametrize("invert", [False, True])
+def test_a_wide_picture_is_padded_back_to_the_digit_shrunk(digits, tmp_path, mode, invert):
+    from PIL import Image
+
+    digit = digits.test.images[0]
+    path = serving.save_digit_image(digit, tmp_path / "d.png", size=(84, 56), mode=mode,
+                                    invert=invert)
+    assert Image.open(path).size == (84, 56)
+    ink = serving.ink_pixels(serving.read_image(path))
+    assert ink.shape == (56, 84) and ink[:, :10].max() == 0  # the sheet around is background
+    square = serving.pad_to_square(ink)
+    assert square.shape == (84, 84) and square[:14].max() == 0
+    # the digit fills the middle 56 of 84 rows: it comes back shrunk by 2/3, not stretched
+    want = serving.resize_square(serving.pad_to_square(
+        np.pad(serving.resize_square(digit.reshape(28, 28), 56), 14)), 28)
+    assert np.abs(serving.preprocess_image(path) - want.reshape(784)).mean() < 0.03
+
+
+def test_ink_pixels_composites_a_mostly_opaque_picture_over_white():
+    from PIL import Image
+
+    rgba = np.zeros((20, 20, 4), np.uint8)
+    rgba[..., 3] = 255         # an opaque black sheet, with a half-transparent square:
+    rgba[5:15, 5:15, 3] = 128  # over white paper it is mid-grey, the rest stays black
+    ink = serving.ink_pixels(Image.fromarray(rgba, "RGBA"))
+    assert ink[0, 0] == 0.0 and ink[10, 10] == pytest.approx(127 / 255, abs=0.01)
+
+
+def test_the_steps_reject_bad_shapes_and_sizes(tmp_path):
+    with pytest.raises(ValueError, match="pixels must be one grey image"):
+        serving.pad_to_square(np.zeros((4, 4, 3)))
+    with pytest.raises(ValueError, match="pixels must be a square"):
+        serving.resize_square(np.zeros((4, 6)))
+    with pytest.raises(ValueError, match="size must be"):
+        serving.save_digit_image(np.zeros(784), tmp_path / "d.png", size=(0, 10))
+    with pytest.raises(ValueError, match="mode must be"):
+        serving.save_digit_image(np.zeros(784), tmp_path / "d.png", mode="CMYK")
 
 
 def test_preprocess_pads_to_square_and_rejects_non_images(tmp_path):

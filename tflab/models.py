@@ -1,8 +1,9 @@
 """The course's models: the seed's MNIST CNN, a configurable MLP, and a TF1-style graph.
 
 ``seed_cnn`` and ``mlp`` are Keras 3 models; ``train_steps`` trains one the way the
-original program did (a fixed number of mini-batches from ``next_batch``, the batch
-accuracy printed every so often); ``tf1_classifier`` builds the same kind of model as
+original program did (a fixed number of mini-batches from ``next_batch``, one Adam step
+each, with ``make_train_step``'s ``tf.GradientTape`` step), logging loss and batch
+accuracy at every step; ``tf1_classifier`` builds the same kind of model as
 a ``tf.compat.v1`` graph with named tensors, for the lesson on the TF1 way of saving.
 """
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from tflab.data import BatchIterator, scale_images
 
-__all__ = ["seed_cnn", "mlp", "TrainLog", "train_steps", "scale_images", "accuracy",
+__all__ = ["seed_cnn", "mlp", "TrainLog", "make_train_step", "train_steps", "scale_images", "accuracy",
            "tf1_classifier"]
 
 
@@ -71,46 +72,60 @@ def mlp(input_shape: Sequence[int] = (784,), hidden: Sequence[int] = (512,), *,
 
 @dataclass
 class TrainLog:
-    """What ``train_steps`` did: batch accuracy at each logged step, and the time taken."""
+    """What ``train_steps`` did: the loss and batch accuracy of every step, and the time taken."""
 
-    steps: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
     batch_accuracy: list[float] = field(default_factory=list)
     seconds: float = 0.0
 
 
-def train_steps(model: keras.Model, images: np.ndarray, labels: np.ndarray, *, steps: int,
-                batch_size: int = 50, learning_rate: float = 1e-4, log_every: int = 100,
-                seed: int = 0, verbose: bool = True) -> TrainLog:
-    """Train ``model`` on ``steps`` mini-batches, as the original program did.
+def make_train_step(model: keras.Model):
+    """One training step as a graph: Adam on the cross-entropy of one batch.
 
-    Adam at ``learning_rate``, sparse categorical cross-entropy on integer ``labels``,
-    batches from :class:`tflab.data.BatchIterator` (shuffled every epoch, seeded).
-    ``uint8`` images are scaled to [0, 1] batch by batch, which saves memory.
-    Every ``log_every`` steps (and at step 0) the accuracy on the current batch,
-    with dropout off, is recorded and, with ``verbose``, printed. An uncompiled model
-    is compiled here; a compiled one keeps its optimizer (and ``learning_rate`` is
-    ignored), so calling again trains further from the current weights, with the
-    batch order starting again from ``seed``.
+    Returns ``train_step(images, labels) -> (loss, accuracy)``, both measured on the
+    batch before the update, with dropout on (as the step trains). The loss and the
+    optimizer are the ones ``model.compile`` was given.
     """
-    if steps < 1 or batch_size < 1 or log_every < 1:
-        raise ValueError(f"steps, batch_size and log_every must be positive, got "
-                         f"{steps}, {batch_size}, {log_every}")
+    import tensorflow as tf
+
+    @tf.function
+    def train_step(images, labels):
+        with tf.GradientTape() as tape:
+            probabilities = model(images, training=True)   # dropout on
+            loss = model.loss(labels, probabilities)        # mean cross-entropy of the batch
+        gradients = tape.gradient(loss, model.trainable_variables)
+        model.optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        predicted = tf.argmax(probabilities, axis=1, output_type=labels.dtype)
+        accuracy = tf.reduce_mean(tf.cast(predicted == labels, tf.float32))
+        return loss, accuracy
+
+    return train_step
+
+
+def train_steps(model: keras.Model, images: np.ndarray, labels: np.ndarray, *, steps: int,
+                batch_size: int = 50, learning_rate: float = 1e-4, seed: int = 0) -> TrainLog:
+    """Train ``model`` on ``steps`` mini-batches of ``batch_size``, as the original program did.
+
+    Batches come from :class:`tflab.data.BatchIterator` (shuffled every epoch, seeded);
+    ``uint8`` images are scaled to [0, 1] batch by batch, which saves memory. An
+    uncompiled model is compiled with Adam at ``learning_rate`` and sparse categorical
+    cross-entropy, so that saving it also saves the optimizer; a compiled one keeps
+    its optimizer (``learning_rate`` is then ignored) and trains further.
+    """
+    if steps < 1 or batch_size < 1:
+        raise ValueError(f"steps and batch_size must be positive, got {steps} and {batch_size}")
     if not getattr(model, "compiled", False):
         model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                      loss=keras.losses.SparseCategoricalCrossentropy())
+    train_step = make_train_step(model)
     batches = BatchIterator(images, labels, seed=seed)
     log = TrainLog()
     start = time.perf_counter()
-    for step in range(steps):
-        xb, yb = batches.next_batch(batch_size)
-        xb = scale_images(xb)
-        if step % log_every == 0:
-            accuracy = float(np.mean(np.argmax(model(xb, training=False), axis=1) == yb))
-            log.steps.append(step)
-            log.batch_accuracy.append(accuracy)
-            if verbose:
-                print(f"step {step:5d}, training accuracy {accuracy:.2f}")
-        model.train_on_batch(xb, yb)
+    for _ in range(steps):
+        batch_images, batch_labels = batches.next_batch(batch_size)
+        loss, accuracy = train_step(scale_images(batch_images), batch_labels.astype(np.int64))
+        log.loss.append(float(loss))
+        log.batch_accuracy.append(float(accuracy))
     log.seconds = time.perf_counter() - start
     return log
 

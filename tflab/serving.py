@@ -1,14 +1,16 @@
 """Serving a trained MNIST model: save it safely, load it once, score many images.
 
 - ``export_saved_model`` writes a SavedModel whose ``serving_default`` signature maps
-  ``images`` (float32 [None, 784]) to ``scores`` (float32 [None, 10]); ``save_keras`` and
+  ``images`` (float32 [None, 784]) to ``scores`` (float32 [None, 10]), built by
+  ``serving_archive``; ``save_keras`` and
   ``save_checkpoint`` write the other two formats. Every save goes to a temporary name
   first and is renamed into place, so an interrupted save never replaces a good model
   with half of one.
 - ``load(path)`` returns a handle to a model shared by everyone who asks for the same
   path: it is loaded once, kept for the whole process (``scope="process"``) or released
   when its last ``with`` block ends (``scope="block"``), and is safe to use from threads.
-- ``preprocess_image`` / ``postprocess`` turn image files into model inputs and scores
+- ``preprocess_image`` (``read_image`` → ``ink_pixels`` → ``pad_to_square`` →
+  ``resize_square``) / ``postprocess`` turn image files into model inputs and scores
   into answers, as an inference service does.
 - ``make_server`` / ``python -m tflab.serving`` serve a SavedModel over HTTP with
   TensorFlow Serving's REST API (``GET /v1/models/<name>``, ``POST
@@ -37,10 +39,11 @@ import numpy as np
 
 __all__ = [
     "SIGNATURE", "INPUT", "OUTPUT", "ModelError",
-    "model_dir", "replace_atomically", "folder_sha256", "export_saved_model", "save_keras", "load_keras", "save_checkpoint", "restore_checkpoint",
-    "load", "ModelHandle", "loaded_paths", "load_count",
+    "model_dir", "replace_atomically", "folder_sha256", "serving_archive", "export_saved_model", "save_keras", "load_keras", "save_checkpoint", "restore_checkpoint",
+    "load", "ModelHandle", "loaded_paths", "load_count", "open_handles",
     "score_per_image", "score_batched", "score_threads",
-    "save_digit_image", "preprocess_image", "postprocess",
+    "save_digit_image", "read_image", "ink_pixels", "pad_to_square", "resize_square",
+    "preprocess_image", "postprocess",
     "make_server", "ServerProcess",
 ]
 
@@ -96,22 +99,34 @@ def replace_atomically(path: Path):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def export_saved_model(model, path: str | os.PathLike) -> Path:
-    """Write ``model`` as a SavedModel for serving: ``images`` [None, 784] → ``scores``.
-
-    The model must take 784 float32 pixels in [0, 1] and return 10 class
-    probabilities. The folder is written under a temporary name and renamed.
+def serving_archive(model):
+    """The export a server needs: a ``keras.export.ExportArchive`` of ``model`` with one
+    signature, ``serving_default``, mapping ``images`` (float32 [None, 784]) to ``scores``.
     """
     import keras
     import tensorflow as tf
 
+    def serve(images):  # a signature function returns a dict: {output name: tensor}
+        return {OUTPUT: model(images, training=False)}  # OUTPUT = "scores", dropout off
+
     archive = keras.export.ExportArchive()
-    archive.track(model)
+    archive.track(model)  # the model's variables are saved with the graph
     archive.add_endpoint(
-        name=SIGNATURE,
-        fn=lambda images: {OUTPUT: model(images, training=False)},
-        input_signature=[tf.TensorSpec([None, PIXELS], tf.float32, name=INPUT)],
+        name=SIGNATURE,  # "serving_default", the name servers call by default
+        fn=serve,
+        input_signature=[tf.TensorSpec([None, PIXELS], tf.float32, name=INPUT)],  # "images"
     )
+    return archive
+
+
+def export_saved_model(model, path: str | os.PathLike) -> Path:
+    """Write ``model`` as a SavedModel for serving: ``images`` [None, 784] → ``scores``.
+
+    The model must take 784 float32 pixels in [0, 1] and return 10 class
+    probabilities. The archive is :func:`serving_archive`; the folder is written
+    under a temporary name and renamed into place.
+    """
+    archive = serving_archive(model)
     path = Path(path)
     with replace_atomically(path) as tmp:
         archive.write_out(str(tmp), verbose=False)
@@ -242,6 +257,11 @@ class ModelHandle:
     def closed(self) -> bool:
         return not self._open
 
+    @property
+    def saved_model(self):
+        """The loaded SavedModel object, one per path: every handle on the path shares it."""
+        return self._entry.module
+
     def predict(self, images) -> np.ndarray:
         """Scores (N, 10) for ``images``: float32 pixels in [0, 1], shaped (N, 784) or (N, 28, 28)."""
         if not self._open:
@@ -277,6 +297,8 @@ def load(path: str | os.PathLike, *, scope: str = "process") -> ModelHandle:
     ``scope="process"`` keeps the model loaded until the process ends, even after every
     handle is closed (a server's model); ``scope="block"`` unloads it when the last
     handle is closed, e.g. at the end of ``with load(path, scope="block") as model:``.
+    (The original loading program declared its model GLOBALSCOPE and PERSIST: one copy
+    for the whole process, kept between calls; that is ``scope="process"``.)
     Safe to call from many threads at once: the model is loaded exactly once.
     """
     if scope not in ("process", "block"):
@@ -309,6 +331,13 @@ def load_count(path: str | os.PathLike) -> int:
     """How many times the model at ``path`` has been read from disk in this process."""
     with _lock:
         return _loads.get(Path(path).resolve(), 0)
+
+
+def open_handles(path: str | os.PathLike) -> int:
+    """How many handles on the model at ``path`` are open right now (0 if it is not loaded)."""
+    with _lock:
+        entry = _entries.get(Path(path).resolve())
+        return entry.holders if entry is not None else 0
 
 
 def _as_batch(images) -> np.ndarray:
@@ -353,24 +382,34 @@ def score_threads(model: ModelHandle, images: np.ndarray, threads: int = 8,
 
 # --------------------------------------------------------------------------- images
 
-def save_digit_image(digit: np.ndarray, path: str | os.PathLike, *, size: int = 28,
-                     mode: str = "L", invert: bool = False) -> Path:
+def save_digit_image(digit: np.ndarray, path: str | os.PathLike, *,
+                     size: int | tuple[int, int] = 28, mode: str = "L",
+                     invert: bool = False) -> Path:
     """Write a 28×28 digit (floats in [0, 1], white on black) as an image file.
 
-    ``size`` rescales it, ``mode`` is a Pillow mode ("L", "RGB" or "RGBA"; in RGBA the
-    background is transparent), ``invert`` writes a dark digit on a light background,
-    as a photo or scan of handwriting would be.
+    ``size`` rescales it: a side, or ``(width, height)`` for a picture that is not square
+    (the digit fills the shorter side, centred on a wider or taller sheet). ``mode`` is a
+    Pillow mode ("L", "RGB" or "RGBA"; in RGBA the strokes are opaque and the background
+    transparent), ``invert`` writes a dark digit on a light background, as a photo or
+    scan of handwriting would be.
     """
     from PIL import Image
 
+    width, height = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
+    if min(width, height) < 1:
+        raise ValueError(f"size must be a positive side or (width, height), not {size!r}")
+    if mode not in ("L", "RGB", "RGBA"):
+        raise ValueError(f"mode must be 'L', 'RGB' or 'RGBA', not {mode!r}")
     pixels = np.clip(np.asarray(digit, dtype=np.float32).reshape(28, 28), 0, 1)
     grey = np.round((1.0 - pixels if invert else pixels) * 255).astype(np.uint8)
-    image = Image.fromarray(grey, "L").resize((size, size), Image.Resampling.BILINEAR)
+    side = min(width, height)
+    image = Image.new("L", (width, height), 255 if invert else 0)  # the sheet
+    image.paste(Image.fromarray(grey, "L").resize((side, side), Image.Resampling.BILINEAR),
+                ((width - side) // 2, (height - side) // 2))
     if mode == "RGBA":
         ink = np.asarray(image)
         alpha = 255 - ink if invert else ink
-        colour = np.zeros((size, size, 3), np.uint8) if invert else \
-            np.full((size, size, 3), 255, np.uint8)
+        colour = np.full((height, width, 3), 0 if invert else 255, np.uint8)
         image = Image.fromarray(np.dstack([colour, alpha]), "RGBA")
     elif mode != "L":
         image = image.convert(mode)
@@ -380,42 +419,76 @@ def save_digit_image(digit: np.ndarray, path: str | os.PathLike, *, size: int = 
 
 
 def preprocess_image(source) -> np.ndarray:
-    """An image file (or PIL image) → 784 float32 pixels in [0, 1], white digit on black.
+    """An image file (or PIL image) → the model's input: 784 float32 pixels in [0, 1]."""
+    image = read_image(source)         # 1. open and read the file
+    ink = ink_pixels(image)            # 2. any mode → white digit on black, levels in [0, 1]
+    square = pad_to_square(ink)        # 3. centre it on a square: resizing will not stretch it
+    small = resize_square(square, 28)  # 4. 28 × 28, the size of MNIST's digits
+    return small.reshape(PIXELS)       # 5. one row of 784 pixels, as the signature takes them
 
-    On a transparent background the opaque strokes are the digit; otherwise colour
-    becomes grey, and a light background (a dark digit on paper) is inverted to match
-    MNIST. The picture is then padded to a square and resized to 28×28.
+
+def read_image(source):
+    """Open an image file and read it (a PIL image is returned as it is).
+
+    Raises ``ModelError`` naming the file when it is missing or not an image.
     """
     from PIL import Image, UnidentifiedImageError
 
     if isinstance(source, Image.Image):
-        image, name = source, "image"
-    else:
-        name = str(source)
-        try:
-            image = Image.open(source)
-            image.load()
-        except FileNotFoundError:
-            raise ModelError(f"{name}: no such image file") from None
-        except (UnidentifiedImageError, OSError) as err:
-            raise ModelError(f"{name}: not a readable image ({err})") from None
-    alpha = None
+        return source
+    try:
+        image = Image.open(source)
+        image.load()
+    except FileNotFoundError:
+        raise ModelError(f"{source}: no such image file") from None
+    except (UnidentifiedImageError, OSError) as err:
+        raise ModelError(f"{source}: not a readable image ({err})") from None
+    return image
+
+
+def ink_pixels(image) -> np.ndarray:
+    """The digit as MNIST draws it: ink levels in [0, 1] (H, W), white digit on black.
+
+    - A drawing on a transparent background (some pixels less than half opaque): the
+      opacity is the ink, whatever colour the strokes are.
+    - Otherwise any transparency is composited over white paper, colour becomes grey,
+      and a light background (the border's median above 0.5: a dark digit on paper)
+      is inverted.
+    """
+    from PIL import Image
+
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        alpha = np.asarray(image.convert("RGBA"), dtype=np.float32)[..., 3] / 255.0
-    if alpha is not None and alpha.min() < 0.5:
-        pixels = alpha  # a drawing on a transparent background: the strokes are what is opaque
-    else:
-        pixels = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-        border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-        if np.median(border) > 0.5:
-            pixels = 1.0 - pixels
+        image = image.convert("RGBA")
+        alpha = np.asarray(image, dtype=np.float32)[..., 3] / 255.0
+        if alpha.min() < 0.5:
+            return alpha
+        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image)
+    grey = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    return 1.0 - grey if np.median(border) > 0.5 else grey
+
+
+def pad_to_square(pixels: np.ndarray) -> np.ndarray:
+    """Centre ``pixels`` (H, W) on a black square of side max(H, W)."""
+    if np.ndim(pixels) != 2:
+        raise ValueError(f"pixels must be one grey image (H, W), not shape {np.shape(pixels)}")
     h, w = pixels.shape
     side = max(h, w)
+    top, left = (side - h) // 2, (side - w) // 2
     square = np.zeros((side, side), np.float32)
-    square[(side - h) // 2:(side - h) // 2 + h, (side - w) // 2:(side - w) // 2 + w] = pixels
-    small = Image.fromarray(np.round(square * 255).astype(np.uint8), "L")
-    small = small.resize((28, 28), Image.Resampling.BILINEAR)
-    return (np.asarray(small, dtype=np.float32) / 255.0).reshape(PIXELS)
+    square[top:top + h, left:left + w] = pixels
+    return square
+
+
+def resize_square(pixels: np.ndarray, side: int = 28) -> np.ndarray:
+    """Resize a square of levels in [0, 1] to ``side`` × ``side``, bilinear (it smooths)."""
+    from PIL import Image
+
+    if np.ndim(pixels) != 2 or pixels.shape[0] != pixels.shape[1]:
+        raise ValueError(f"pixels must be a square grey image, not shape {np.shape(pixels)}")
+    image = Image.fromarray(np.round(pixels * 255).astype(np.uint8), "L")
+    small = image.resize((side, side), Image.Resampling.BILINEAR)
+    return np.asarray(small, dtype=np.float32) / 255.0
 
 
 def postprocess(scores) -> list[dict]:

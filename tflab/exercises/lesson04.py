@@ -188,8 +188,9 @@ EXERCISES = [
              "probabilities) as a SavedModel at path whose 'serving_default' signature takes "
              "'images' (float32 [None, 784]) and returns 'scores' (float32 [None, 10]) and "
              "'classes' (int64 [None], the most likely digit).", _export_with_classes,
-             ["serving.export_saved_model in tflab/serving.py writes everything but 'classes'; "
-              "start from its keras.export.ExportArchive code.",
+             ["serving.serving_archive, shown in section 4 of the notebook, builds everything "
+              "but 'classes': start from its keras.export.ExportArchive code and write the "
+              "archive out with archive.write_out(str(path)).",
               "The endpoint's fn can return {'scores': s, 'classes': tf.argmax(s, axis=1)} "
               "with s = model(images, training=False); argmax gives int64."],
              """import keras

@@ -5,9 +5,12 @@ from __future__ import annotations
 import http.client
 import json
 import math
+import sys
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -41,6 +44,30 @@ def _draw_digit(path: Path, rng: np.random.Generator, width: int, height: int, m
     return path
 
 
+@contextmanager
+def _calls_to_preprocess_image() -> Iterator[list]:
+    """Record every call of ``serving.preprocess_image``, however the learner imported it.
+
+    It opens its file with the module's ``read_image``; a stand-in for that records the
+    calls made from inside ``preprocess_image`` and lets all others through.
+    """
+    from tflab import serving
+
+    calls: list = []
+    read_image, code = serving.read_image, serving.preprocess_image.__code__
+
+    def recording_read_image(source):
+        if sys._getframe(1).f_code is code:
+            calls.append(source)
+        return read_image(source)
+
+    serving.read_image = recording_read_image
+    try:
+        yield calls
+    finally:
+        serving.read_image = read_image
+
+
 def _preprocess(answer) -> str:
     from tflab import serving
 
@@ -51,7 +78,12 @@ def _preprocess(answer) -> str:
             what = f"the {width}×{height} {mode} picture"
             path = _draw_digit(Path(tmp) / f"digit{i}.png", rng, width, height, mode, ink, paper)
             want = serving.preprocess_image(path)
-            got = call(answer, path)
+            with _calls_to_preprocess_image() as calls:
+                got = call(answer, path)
+            if calls:
+                raise Failed("your preprocess calls serving.preprocess_image, the function this "
+                             "exercise asks you to write: do its steps yourself (grey, invert, "
+                             "pad to a square, resize, scale), as section 5 shows them")
             if hasattr(got, "numpy") and not isinstance(got, np.ndarray):
                 got = got.numpy()  # a tf.Tensor is fine too
             if not isinstance(got, np.ndarray):
@@ -205,9 +237,9 @@ EXERCISES = [
              "(digit centred) and resized to 28×28.", _preprocess,
              ["Pillow does most of it: Image.open(path).convert('L') gives grey levels 0–255; "
               "np.asarray turns it into numbers.",
-              "Invert (255 − grey), paste it in the middle of a black square of side "
-              "max(width, height), then .resize((28, 28), Image.Resampling.BILINEAR); "
-              "serving.preprocess_image shows one way."],
+              "Section 5's steps: invert (1 − grey levels), centre on a black square of "
+              "side max(width, height) (serving.pad_to_square), resize to 28×28 with a "
+              "smoothing filter (serving.resize_square), .reshape(784)."],
              """import numpy as np
 from PIL import Image
 
