@@ -31,6 +31,10 @@ def test_gradient_wrong_answers():
                                         -2 * np.mean(residual(w, b, x, y))), "signs are flipped")
     failed_with(ex, lambda w, b, x, y: (2 * np.sum(residual(w, b, x, y) * x),
                                         2 * np.sum(residual(w, b, x, y))), "summed error")
+    # gaming: one sample's gradient (section 3's formula) instead of the mean over all samples
+    failed_with(ex, lambda w, b, x, y: (2 * residual(w, b, x, y)[0] * x[0],
+                                        2 * residual(w, b, x, y)[0]), "the gradient is")
+    failed_with(ex, lambda w, b, x, y: (0.0, 0.0), "the gradient is")  # gaming: a constant
 
 
 def test_tf_least_squares_wrong_answers():

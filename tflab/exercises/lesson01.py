@@ -116,7 +116,9 @@ slope, intercept = np.polyfit(x, y, 1)
 answer = (slope, intercept)"""),
     Exercise("01", 2, "Write mse_gradient(w, b, x, y) returning (dL/dw, dL/db) for the loss "
              "L = mean((w·x + b − y)²), with NumPy.", _gradient,
-             ["Write r = w·x + b − y; the derivative of r² is 2r times the derivative of r.",
+             ["Section 3 writes the gradient of one sample's loss, and the gradient of a mean is "
+              "the mean of the per-sample gradients. Mind the sign: here r = w·x + b − y, and "
+              "the derivative of r² is 2r times the derivative of r.",
               "dL/dw = 2·mean(r·x) and dL/db = 2·mean(r)."],
              """import numpy as np
 
