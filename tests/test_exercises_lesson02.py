@@ -25,14 +25,25 @@ def test_fast_fit_wrong_answers():
         return run.fit.coef, run.fit.intercept, run.updates
 
     def slow_but_exact(x, y):
+        slope, intercept = np.polyfit(x, y, 1)
+        return slope, intercept, 5000
+
+    def closed_form_claims_no_updates(x, y):  # gaming: the library's exact answer, "0 updates"
         exact = solvers.exact_least_squares(x, y)
-        return exact.coef, exact.intercept, 5000
+        return exact.coef, exact.intercept, 0
+
+    def library_remedy(x, y):  # gaming: the remedy the lesson shows, called instead of written
+        run = solvers.centre_and_scale_descent(x, y, grad_tol=1e-9)
+        return run.fit.coef, run.fit.intercept, run.updates
 
     def crashes(x, y):
         return x[1000]
 
     for answer, message in [(seed_gd, "away from the exact answer"),
                             (slow_but_exact, "updates (needs ≤ 100)"),
+                            (closed_form_claims_no_updates,
+                             "solvers.exact_least_squares, which does"),
+                            (library_remedy, "solvers.centre_and_scale_descent, which does"),
                             (crashes, "raised IndexError"), (42, "should be a function"),
                             (lambda x, y: (1.0, 2.0), "three numbers")]:
         failed_with(ex, answer, message)

@@ -226,6 +226,9 @@ def test_sweep_rates_reads_errors_per_epoch_and_marks_divergence(fire):
     assert np.isfinite(errors[10][1]) and np.isinf(errors[1000][1])  # 0.003 diverges at epoch 76
     with pytest.raises(ValueError, match="epochs"):
         solvers.sweep_rates(x, y, [1e-4], epochs=[0])
+    again, losses = solvers.sweep_rates(x, y, [1e-4, 0.003], epochs=[10, 100], return_losses=True)
+    assert again[100][0] == errors[100][0]
+    assert len(losses[1e-4]) == 100 and 1 < len(losses[0.003]) < 100  # stops where it blew up
 
 
 def test_every_remedy_reaches_the_exact_answer(fire):
@@ -251,3 +254,59 @@ def test_limit_point_is_exact_for_full_batch_and_biased_per_sample(fire):
     assert solvers.limit_point(x, y, 1e-6).error(exact) < solvers.limit_point(x, y, 1e-5).error(exact)
     with pytest.raises(ValueError, match="stability bound"):
         solvers.limit_point(x, y, 0.003)
+
+
+def test_epoch_map_is_one_epoch_of_gradient_descent(fire):
+    x, y = fire
+    for batch_size in (1, None):
+        M, c = solvers.epoch_map(x, y, 1e-3, batch_size)
+        p = np.zeros(2)
+        for _ in range(5):
+            p = M @ p + c
+        run = solvers.gradient_descent(x, y, learning_rate=1e-3, epochs=5, batch_size=batch_size,
+                                       dtype="float64")
+        np.testing.assert_allclose(p, run.params[-1], rtol=0, atol=1e-9)
+    M, c = solvers.epoch_map(x, y, 1e-3)
+    limit = solvers.limit_point(x, y, 1e-3)
+    np.testing.assert_allclose(M @ [limit.coef, limit.intercept] + c, [limit.coef, limit.intercept],
+                               atol=1e-9)  # the limit point is the map's fixed point
+    assert solvers.epoch_spectral_radius(x, 1e-3, 1) == pytest.approx(
+        np.max(np.abs(np.linalg.eigvals(M))))
+    with pytest.raises(ValueError, match="batch_size must be 1"):
+        solvers.epoch_map(x, y, 1e-3, batch_size=8)
+    with pytest.raises(ValueError, match="differ in length"):
+        solvers.epoch_map(x, y[:-1], 1e-3)
+
+
+def test_gradient_norm_stops_without_the_answer(fire):
+    x, y = fire
+    exact = solvers.exact_least_squares(x, y)
+    run = solvers.gradient_descent(x, y, optimizer=keras.optimizers.Adam(0.5), epochs=100_000,
+                                   batch_size=None, dtype="float64", grad_tol=1e-4)
+    assert run.converged and run.updates < 1000
+    # ∇L = H·e, so the error is at most ‖∇L‖ / λmin
+    assert run.fit.error(exact) <= 1e-4 / solvers.hessian_eigenvalues(x)[0]
+    with pytest.raises(ValueError, match="grad_tol"):
+        solvers.gradient_descent(x, y, learning_rate=1e-3, epochs=1, grad_tol=0.0)
+    line = solvers.line_search_descent(x, y, grad_tol=1e-4)
+    assert line.converged and line.updates < 20
+
+
+def test_the_two_remedies_shown_in_the_lesson(fire):
+    x, y = fire
+    exact = solvers.exact_least_squares(x, y)
+    scaled = solvers.centre_and_scale_descent(x, y, grad_tol=1e-6)
+    assert scaled.updates == 1 and scaled.fit.error(exact) < 1e-9
+    schedule = solvers.eigenvalue_schedule_descent(x, y, grad_tol=1e-6)
+    assert schedule.updates == 2 and schedule.fit.error(exact) < 1e-9
+    with pytest.raises(ValueError, match="not constant"):
+        solvers.centre_and_scale_descent(np.ones(5), np.arange(5.0))
+
+
+def test_remedies_with_the_practical_stopping_rule(fire):
+    results = solvers.remedies(*fire, tol=1e-4, stop="gradient")
+    assert len(results) == 7
+    bound = 1e-4 / solvers.hessian_eigenvalues(fire[0])[0]
+    assert all(r.error <= bound for r in results)
+    with pytest.raises(ValueError, match="stop must be"):
+        solvers.remedies(*fire, stop="loss")

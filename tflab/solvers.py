@@ -24,6 +24,7 @@ __all__ = [
     "exact_least_squares",
     "stability_bound",
     "hessian_eigenvalues",
+    "epoch_map",
     "epoch_spectral_radius",
     "limit_point",
     "gradient_descent",
@@ -32,6 +33,8 @@ __all__ = [
     "EigenvalueSchedule",
     "sweep_rates",
     "Remedy",
+    "centre_and_scale_descent",
+    "eigenvalue_schedule_descent",
     "remedies",
 ]
 
@@ -121,53 +124,59 @@ def hessian_eigenvalues(x) -> np.ndarray:
     return np.linalg.eigvalsh(_hessian(np.asarray(x, dtype=np.float64)))
 
 
-def _epoch_map(x: np.ndarray, y: np.ndarray | None, learning_rate: float,
-               batch_size: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """One epoch of plain gradient descent as an affine map θ → M·θ + c (float64)."""
-    xa = _design(x)
-    eye = np.eye(xa.shape[1])
-    y = np.zeros(len(xa)) if y is None else y
-    if batch_size is None:
-        return eye - learning_rate * _hessian(x), learning_rate * 2.0 * xa.T @ y / len(xa)
-    if batch_size != 1:
-        raise ValueError("batch_size must be None (full batch) or 1 (per sample)")
-    m, c = eye, np.zeros(xa.shape[1])
-    for row, target in zip(xa, y):
-        step = eye - learning_rate * 2.0 * np.outer(row, row)
-        m, c = step @ m, step @ c + learning_rate * 2.0 * target * row
-    return m, c
+def epoch_map(x, y, learning_rate: float,
+              batch_size: int | None = 1) -> tuple[np.ndarray, np.ndarray]:
+    """One epoch of plain gradient descent as an affine map of the parameters, p ↦ M·p + c.
+
+    p holds the coefficients, then the intercept. Stack the rows a = (x, 1) of a batch in A
+    (n rows); one update on that batch is p ← p − η·(2/n)·Aᵀ(A·p − y), which is
+    (I − η·H_batch)·p + η·(2/n)·Aᵀy: affine in p. An epoch chains its updates, so it is
+    affine too. ``batch_size=1``: 42 per-sample updates in file order, the seed's loop;
+    ``None``: one full-batch update, M = I − η·H. Float64; returns (M, c).
+    """
+    x, y = _check_xy(x, y)
+    if batch_size not in (1, None):
+        raise ValueError(f"batch_size must be 1 (per sample, file order) or None (full batch), "
+                         f"not {batch_size!r}")
+    rows = _design(x)
+    eye = np.eye(rows.shape[1])
+    batches = [slice(i, i + 1) for i in range(len(rows))] if batch_size == 1 else [slice(None)]
+    M, c = eye, np.zeros(rows.shape[1])
+    for batch in batches:
+        a, target, n = rows[batch], y[batch], len(rows[batch])
+        step = eye - learning_rate * 2.0 * a.T @ a / n  # I − η·(Hessian of this batch's loss)
+        M, c = step @ M, step @ c + learning_rate * 2.0 * a.T @ target / n
+    return M, c
 
 
 def epoch_spectral_radius(x, learning_rate: float, batch_size: int | None = None) -> float:
-    """How much one epoch of gradient descent stretches the error, at worst.
+    """How much one epoch of gradient descent stretches the error, at worst: ρ(M).
 
-    The error of the parameters after an epoch is a linear map of the error before it.
-    For full-batch gradient descent (``batch_size=None``) the map is I − η·H; for
-    per-sample gradient descent in file order (``batch_size=1``) it is the product of
-    I − η·Hᵢ over the samples, Hᵢ being one sample's Hessian. Its spectral radius ρ
-    decides everything: ρ < 1 converges, ρ > 1 diverges, ρ close to 1 is slow.
+    The error p − p* after an epoch is M times the error before it (:func:`epoch_map`), so
+    the largest |eigenvalue| of M decides everything: ρ < 1 converges, ρ > 1 diverges,
+    ρ close to 1 is slow. ``batch_size=None`` (the default): full batch; ``1``: per sample
+    in file order. It depends on ``x`` and the rate only, not on ``y``.
     """
-    m, _ = _epoch_map(np.asarray(x, dtype=np.float64), None, learning_rate, batch_size)
-    return float(np.max(np.abs(np.linalg.eigvals(m))))
+    x = np.asarray(x, dtype=np.float64)
+    M, _ = epoch_map(x, np.zeros(len(x)), learning_rate, batch_size)
+    return float(np.max(np.abs(np.linalg.eigvals(M))))
 
 
 def limit_point(x, y, learning_rate: float, batch_size: int | None = 1) -> LinearFit:
-    """Where plain gradient descent at a constant rate ends up after infinitely many epochs.
+    """Where plain gradient descent at a constant rate ends: the fixed point p* = M·p* + c.
 
     Full-batch descent (``batch_size=None``) settles on the exact answer. Per-sample
-    descent in file order (``batch_size=1``) settles on the fixed point of its epoch
-    map, which is off: each sample pulls the line its own way and the last pulls of an
-    epoch win. For small rates the offset is roughly proportional to the rate. Needs a
-    rate below the stability bound.
+    descent in file order (``batch_size=1``, the default) settles off it: each sample pulls
+    the line its own way and the last pulls of an epoch win. For small rates the offset is
+    roughly proportional to the rate. Needs a rate below the stability bound.
     """
     x, y = _check_xy(x, y)
-    m, c = _epoch_map(x, y, learning_rate, batch_size)
-    if np.max(np.abs(np.linalg.eigvals(m))) >= 1.0:
+    M, c = epoch_map(x, y, learning_rate, batch_size)
+    if np.max(np.abs(np.linalg.eigvals(M))) >= 1.0:
         raise ValueError(f"learning rate {learning_rate:g} is not below the stability bound; "
                          "gradient descent has no limit point there")
-    theta = np.linalg.solve(np.eye(len(c)) - m, c)
-    coef = theta[:-1]
-    return LinearFit(float(coef[0]) if x.ndim == 1 else coef, float(theta[-1]))
+    p = np.linalg.solve(np.eye(len(c)) - M, c)  # p* = M·p* + c  ⇔  (I − M)·p* = c
+    return LinearFit(float(p[0]) if x.ndim == 1 else p[:-1], float(p[-1]))
 
 
 def stability_bound(x, batch_size: int | None = None) -> float:
@@ -236,6 +245,7 @@ def gradient_descent(
     dtype: str = "float32",
     target: LinearFit | None = None,
     tol: float = 1e-4,
+    grad_tol: float | None = None,
     divergence_factor: float = 1e6,
 ) -> GDHistory:
     """Fit ``y ≈ x·w + b`` by gradient descent on the squared error, in TensorFlow.
@@ -248,8 +258,10 @@ def gradient_descent(
     - The loss of a batch is its mean squared error.
     - ``optimizer=None`` is plain SGD, ``w ← w − learning_rate · ∂loss/∂w``; or pass any
       Keras optimizer (Adam, FTRL, SGD with a schedule, ...), which brings its own rate.
-    - Run for ``epochs`` passes over the data or ``steps`` updates. With ``target``,
-      stop as soon as every parameter is within ``tol`` of it (checked every epoch).
+    - Run for ``epochs`` passes over the data or ``steps`` updates. Two rules can stop it
+      earlier (checked every epoch; ``converged`` says one did): with ``target``, every
+      parameter within ``tol`` of it (needs the answer); with ``grad_tol``, the norm of
+      the gradient of the loss on all the data below ``grad_tol`` (needs no answer).
     - When the loss becomes non-finite or exceeds ``divergence_factor`` times its
       starting value, stop and raise :class:`DivergenceError`, naming the learning rate
       and the stability bound.
@@ -262,6 +274,8 @@ def gradient_descent(
         raise ValueError("give exactly one of epochs= and steps=")
     if (epochs is not None and epochs < 1) or (steps is not None and steps < 1):
         raise ValueError(f"epochs and steps must be positive, got epochs={epochs}, steps={steps}")
+    if grad_tol is not None and not grad_tol > 0:
+        raise ValueError(f"grad_tol must be a positive number or None, not {grad_tol!r}")
     if optimizer is None:
         if learning_rate is None or not learning_rate > 0 or not math.isfinite(learning_rate):
             raise ValueError(f"learning_rate must be a positive number, not {learning_rate!r}")
@@ -328,6 +342,13 @@ def gradient_descent(
                 if target is not None and tf.reduce_max(tf.abs(theta - goal)) < tol:
                     status = tf.constant(1)
                     break
+                if grad_tol is not None:
+                    residual = tf.linalg.matvec(X, w) + b - Y
+                    grad = tf.concat([tf.linalg.matvec(X, residual, transpose_a=True),
+                                      [tf.reduce_sum(residual)]], axis=0) * (2.0 / n)
+                    if tf.norm(grad) < grad_tol:
+                        status = tf.constant(1)
+                        break
         k_done = (done - 1) // per_epoch + 1
         return (losses.gather(tf.range(k_done)), params.gather(tf.range(k_done)),
                 done, status)
@@ -368,7 +389,8 @@ def gradient_descent(
 
 
 def line_search_descent(x, y, *, method: str = "steepest", target: LinearFit | None = None,
-                        tol: float = 1e-4, max_iter: int = 100_000) -> GDHistory:
+                        tol: float = 1e-4, grad_tol: float = 1e-12,
+                        max_iter: int = 100_000) -> GDHistory:
     """Full-batch descent with an exact line search on the squared error, in TensorFlow.
 
     The mean squared error is a quadratic, so the best step along a direction ``p`` is
@@ -376,12 +398,15 @@ def line_search_descent(x, y, *, method: str = "steepest", target: LinearFit | N
     ``method="steepest"`` moves along −g, each step at right angles to the last (a zig-zag);
     ``method="conjugate"`` uses conjugate directions and reaches the exact answer, up to
     rounding, in as many steps as there are parameters. Float64 throughout. Stops when
-    the gradient vanishes or, with ``target``, when every parameter is within ``tol``.
+    the norm of the gradient falls below ``grad_tol`` or, with ``target``, when every
+    parameter is within ``tol`` of it.
     """
     if method not in ("steepest", "conjugate"):
         raise ValueError(f"method must be 'steepest' or 'conjugate', not {method!r}")
     if max_iter < 1:
         raise ValueError(f"max_iter must be positive, not {max_iter}")
+    if not grad_tol > 0:
+        raise ValueError(f"grad_tol must be a positive number, not {grad_tol!r}")
     x, y = _check_xy(x, y)
     one_feature = x.ndim == 1
     xa = _design(x)
@@ -422,10 +447,9 @@ def line_search_descent(x, y, *, method: str = "steepest", target: LinearFit | N
             losses = losses.write(k, tf.reduce_mean(tf.square(tf.linalg.matvec(A, theta) - Y)))
             params = params.write(k, theta)
             k += 1
+            converged = tf.norm(g) < grad_tol
             if target is not None:
-                converged = tf.reduce_max(tf.abs(theta - goal)) < tol
-            else:
-                converged = tf.reduce_max(tf.abs(g)) < 1e-12
+                converged = tf.logical_or(converged, tf.reduce_max(tf.abs(theta - goal)) < tol)
         return losses.stack(), params.stack(), k, converged
 
     start = time.perf_counter()
@@ -480,13 +504,15 @@ class EigenvalueSchedule(keras.optimizers.schedules.LearningRateSchedule):
         return {"eigenvalues": self.eigenvalues.tolist()}
 
 
-def sweep_rates(x, y, rates, epochs, *, batch_size: int | None = 1,
-                dtype: str = "float32") -> dict[int, np.ndarray]:
+def sweep_rates(x, y, rates, epochs, *, batch_size: int | None = 1, dtype: str = "float32",
+                return_losses: bool = False):
     """Final parameter error against the exact answer, for each rate and epoch count.
 
     One gradient-descent run per rate, for ``max(epochs)`` epochs; the errors after
     each of ``epochs`` are read from its history. A run that diverges gives ``inf``
-    from the epoch it diverged on. Returns ``{epoch_count: errors, one per rate}``.
+    from the epoch it diverged on. Returns ``{epoch_count: errors, one per rate}``; with
+    ``return_losses``, also ``{rate: loss after each epoch}`` (a diverged run's losses
+    end with the epoch that blew up), as a second value.
     """
     epochs = sorted(int(e) for e in epochs)
     if not epochs or epochs[0] < 1:
@@ -494,16 +520,20 @@ def sweep_rates(x, y, rates, epochs, *, batch_size: int | None = 1,
     exact = exact_least_squares(x, y)
     goal = np.append(np.ravel(exact.coef), exact.intercept)
     errors = {e: np.full(len(rates), np.inf) for e in epochs}
+    losses = {}
     for i, rate in enumerate(rates):
         try:
-            params = gradient_descent(x, y, learning_rate=rate, epochs=epochs[-1],
-                                      batch_size=batch_size, dtype=dtype).params
+            history = gradient_descent(x, y, learning_rate=rate, epochs=epochs[-1],
+                                       batch_size=batch_size, dtype=dtype)
+            params = history.params
         except DivergenceError as err:
-            params = err.history.params[:-1]  # the last record is the one that blew up
+            history = err.history
+            params = history.params[:-1]  # the last record is the one that blew up
+        losses[rate] = history.losses
         for e in epochs:
             if e <= len(params):
                 errors[e][i] = float(np.max(np.abs(params[e - 1] - goal)))
-    return errors
+    return (errors, losses) if return_losses else errors
 
 
 @dataclass(frozen=True)
@@ -517,57 +547,88 @@ class Remedy:
     error: float
 
 
-def remedies(x, y, *, tol: float = 1e-4) -> list[Remedy]:
-    """Every cure for slow gradient descent in the course, run on ``(x, y)``.
+def centre_and_scale_descent(x, y, *, target: LinearFit | None = None, tol: float = 1e-4,
+                             grad_tol: float | None = None, epochs: int = 1000) -> GDHistory:
+    """Remedy: centre and scale x, descend on a round bowl, then map the line back to x.
 
-    Each runs until all parameters are within ``tol`` of the exact answer (float64):
+    With z = (x − mean) / std, the Hessian of the loss in (w_z, b_z) is 2·I: the same
+    curvature in every direction, so one full-batch step at rate 2/(2 + 2) = 0.5 lands on
+    the answer. The line y = w_z·z + b_z is y = (w_z/std)·x + (b_z − w_z·mean/std) in x.
+    ``target``/``tol`` and ``grad_tol`` are :func:`gradient_descent`'s stopping rules
+    (``target`` in x); the history's ``params`` stay in z.
+    """
+    x, y = _check_xy(x, y)
+    if x.ndim != 1 or np.ptp(x) == 0:
+        raise ValueError("x must be 1-D and not constant to centre and scale it")
+    mean, std = float(x.mean()), float(x.std())
+    z = (x - mean) / std
+    if target is not None:  # the same rule in z: the answer there, a tolerance that maps back
+        target = LinearFit(target.coef * std, target.intercept + target.coef * mean)
+        tol = tol / (1.0 + (1.0 + abs(mean)) / std)
+    run = gradient_descent(z, y, learning_rate=0.5, epochs=epochs, batch_size=None,
+                           dtype="float64", target=target, tol=tol, grad_tol=grad_tol)
+    w, b = run.fit.coef, run.fit.intercept
+    return replace(run, fit=LinearFit(w / std, b - w * mean / std))
 
-    - centre and scale x, then full-batch GD at the optimal rate of the scaled problem;
+
+def eigenvalue_schedule_descent(x, y, *, target: LinearFit | None = None, tol: float = 1e-4,
+                                grad_tol: float | None = None, epochs: int = 1000) -> GDHistory:
+    """Remedy: full-batch steps at the rates 1/λmax, 1/λmin, 1/λmax, ... in turn.
+
+    λ are the eigenvalues of the Hessian H of the loss. Along an eigenvector of H a step
+    multiplies the error by (1 − η·λ), so a step at η = 1/λ removes that component
+    exactly, and one cycle (as many steps as parameters) lands on the answer. The largest
+    λ comes first: when the huge rate 1/λmin is taken, the steep component it would blow
+    up is already gone. :class:`EigenvalueSchedule` hands the rates to Keras's SGD.
+    """
+    schedule = EigenvalueSchedule(hessian_eigenvalues(x))
+    return gradient_descent(x, y, optimizer=keras.optimizers.SGD(schedule), epochs=epochs,
+                            batch_size=None, dtype="float64", target=target, tol=tol,
+                            grad_tol=grad_tol)
+
+
+def remedies(x, y, *, tol: float = 1e-4, stop: str = "answer") -> list[Remedy]:
+    """Every cure for slow gradient descent in the course, run on ``(x, y)`` (float64).
+
+    - :func:`centre_and_scale_descent`: full batch at rate 0.5 on standardised x;
     - full-batch GD at the optimal rate 2 / (λ_min + λ_max) of the raw problem;
     - Adam (rate 0.5) on full batches;
-    - SGD with the :class:`EigenvalueSchedule` on full batches;
+    - :func:`eigenvalue_schedule_descent`: rates 1/λmax, 1/λmin in turn;
     - exact line search along the gradient (steepest descent) and conjugate gradients;
     - the closed form itself.
 
-    ``updates`` counts parameter updates (0 for the closed form); ``seconds`` includes
-    TensorFlow's tracing of the loop.
+    ``stop="answer"`` runs each until all parameters are within ``tol`` of the exact
+    answer (a yardstick that needs the answer); ``stop="gradient"`` until the norm of the
+    gradient of the loss falls below ``tol`` (what one does without it). ``updates``
+    counts parameter updates (0 for the closed form); ``seconds`` includes TensorFlow's
+    tracing of the loop.
     """
     x, y = _check_xy(x, y)
     if x.ndim != 1:
         raise ValueError("remedies() is for one input column; x must be 1-D")
+    if stop not in ("answer", "gradient"):
+        raise ValueError(f"stop must be 'answer' or 'gradient', not {stop!r}")
     start = time.perf_counter()
     exact = exact_least_squares(x, y)
     closed_seconds = time.perf_counter() - start
+    rule = dict(target=exact, tol=tol) if stop == "answer" else dict(grad_tol=tol)
     out = []
 
     def add(name, history):
         out.append(Remedy(name, history.fit, history.updates, history.seconds,
                           history.fit.error(exact)))
 
-    # Centre and scale: z = (x − m) / s has Hessian 2·I, so one step at rate 0.5 is exact.
-    m, s = float(x.mean()), float(x.std())
-    z = (x - m) / s
-    target_z = LinearFit(exact.coef * s, exact.intercept + exact.coef * m)
-    # an error e in z-coordinates is at most e·(1 + (1 + |m|)/s) back in x-coordinates
-    tol_z = tol / (1.0 + (1.0 + abs(m)) / s)
-    h = gradient_descent(z, y, learning_rate=optimal_rate(z), epochs=10_000, batch_size=None,
-                         dtype="float64", target=target_z, tol=tol_z)
-    back = LinearFit(h.fit.coef / s, h.fit.intercept - h.fit.coef * m / s)
-    add(f"centre and scale x, full batch, rate {optimal_rate(z):.3g}", replace(h, fit=back))
-
+    add("centre and scale x, full batch, rate 0.5", centre_and_scale_descent(x, y, **rule))
     rate = optimal_rate(x)
     add(f"full batch, rate 2/(λmin+λmax) = {rate:.3g}",
         gradient_descent(x, y, learning_rate=rate, epochs=100_000, batch_size=None,
-                         dtype="float64", target=exact, tol=tol))
+                         dtype="float64", **rule))
     add("Adam 0.5, full batch",
         gradient_descent(x, y, optimizer=keras.optimizers.Adam(0.5), epochs=100_000,
-                         batch_size=None, dtype="float64", target=exact, tol=tol))
-    add("schedule: rates 1/λmax, 1/λmin in turn",
-        gradient_descent(x, y, optimizer=keras.optimizers.SGD(EigenvalueSchedule.from_data(x)),
-                         epochs=1_000, batch_size=None, dtype="float64", target=exact, tol=tol))
-    add("exact line search, steepest descent",
-        line_search_descent(x, y, method="steepest", target=exact, tol=tol))
+                         batch_size=None, dtype="float64", **rule))
+    add("schedule: rates 1/λmax, 1/λmin in turn", eigenvalue_schedule_descent(x, y, **rule))
+    add("exact line search, steepest descent", line_search_descent(x, y, method="steepest", **rule))
     add("exact line search, conjugate gradients",
-        line_search_descent(x, y, method="conjugate", target=exact, tol=tol))
+        line_search_descent(x, y, method="conjugate", **rule))
     out.append(Remedy("closed form", exact, 0, closed_seconds, 0.0))
     return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from tflab.exercises.core import Exercise, Failed, call, number, require_callable
@@ -23,6 +25,32 @@ def _largest_stable_rate(answer) -> str:
     return f"{rate:g} is within 1% of the bound 2/λmax = {bound:.7f}."
 
 
+_SHORTCUTS = ("exact_least_squares", "remedies", "centre_and_scale_descent",
+              "eigenvalue_schedule_descent", "line_search_descent")
+
+
+@contextmanager
+def _without_shortcuts():
+    """While the learner's fit runs, the solvers that would do exercise 02.2 for it refuse."""
+    from tflab import solvers
+
+    saved = {name: getattr(solvers, name) for name in _SHORTCUTS}
+
+    def refusing(name):
+        def refused(*args, **kwargs):
+            raise Failed(f"fit calls solvers.{name}, which does the exercise for you: write the "
+                         "descent yourself, with solvers.gradient_descent or your own loop")
+        return refused
+
+    try:
+        for name in _SHORTCUTS:
+            setattr(solvers, name, refusing(name))
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(solvers, name, function)
+
+
 def _fast_fit(answer) -> str:
     """The answer is fit(x, y) -> (slope, intercept, updates); judged on unseen data too."""
     from tflab import data, solvers
@@ -34,7 +62,8 @@ def _fast_fit(answer) -> str:
         if y is None:
             y = 3.0 * x - 7.0 + rng.normal(0, 2, len(x))
         exact = solvers.exact_least_squares(x, y)
-        result = call(answer, np.array(x), np.array(y))
+        with _without_shortcuts():
+            result = call(answer, np.array(x), np.array(y))
         try:
             coef, intercept, updates = result
         except (TypeError, ValueError):
