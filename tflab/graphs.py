@@ -62,11 +62,15 @@ def op_names(graph: tf.Graph) -> list[str]:
 
 
 def executed_ops(session: tf.compat.v1.Session, fetches, feed_dict: dict) -> tuple[object, list[str]]:
-    """Run ``fetches`` with tracing on; return the result and the graph ops that ran.
+    """Run ``fetches`` with tracing on; return the result and the names of the ops that ran.
 
-    The trace names what the runtime executed. Operations that TensorFlow's graph
-    optimiser (Grappler) rewrote appear under their new names and are reported as
-    ``"<optimiser>/<new name>"``; ops the fetches did not need never appear at all.
+    The names come from the run's trace (``RunMetadata.step_stats``). The graph's own
+    operations that ran come first, in graph order. Nodes whose names start with ``_``
+    are the runtime's own (``_SOURCE``, and the ``_arg_…``/``_retval_…`` nodes standing
+    for feeds and fetches) and are dropped. Any other name that is not in the graph is a
+    node that TensorFlow's graph optimiser (Grappler) created, such as
+    ``"ArithmeticOptimizer/ReplaceMulWithSquare_xx"``; those come last, sorted. Ops the
+    fetches did not need never appear at all.
     """
     options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
     metadata = tf.compat.v1.RunMetadata()
@@ -74,10 +78,8 @@ def executed_ops(session: tf.compat.v1.Session, fetches, feed_dict: dict) -> tup
     ran = {node.node_name for dev in metadata.step_stats.dev_stats for node in dev.node_stats}
     names = op_names(session.graph)
     ours = [name for name in names if name in ran]
-    known = set(names)
-    rewritten = sorted(name for name in ran if "/" in name and not name.startswith("_")
-                       and name not in known)
-    return result, ours + rewritten
+    created = sorted(name for name in ran - set(names) if not name.startswith("_"))
+    return result, ours + created
 
 
 def graph_as_run(session: tf.compat.v1.Session, fetches,
