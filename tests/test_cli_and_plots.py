@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 
 import matplotlib
 import numpy as np
@@ -202,3 +203,13 @@ def test_show_source_renders_a_tflab_function_from_its_one_copy():
     assert "<span" in code._repr_html_()  # highlighted in a notebook
     with pytest.raises(TypeError, match="written in Python"):
         show_source(len)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc")
+def test_peak_memory_is_in_megabytes_of_ten_to_the_six_bytes():
+    """ru_maxrss is KiB on Linux: the figure must match the kernel's own VmHWM in MB."""
+    held = np.ones(50_000_000, dtype=np.uint8)  # 50 MB, touched
+    status = open("/proc/self/status").read()
+    hwm_kib = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
+    assert doctor.peak_memory_mb() == pytest.approx(hwm_kib * 1024 / 1e6, rel=0.02)
+    del held

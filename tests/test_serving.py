@@ -175,6 +175,11 @@ def test_scoring_three_ways_agrees(saved, digits):
             model.predict(np.zeros((2, 100)))
         with pytest.raises(ValueError, match="NaN"):
             model.predict(np.full((1, 784), np.nan))
+        for bad in (0, -4, 2.5, True):
+            with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+                serving.score_batched(model, images, batch_size=bad)
+        with pytest.raises(ValueError, match="threads must be a positive integer"):
+            serving.score_threads(model, images, threads=0)
     np.testing.assert_allclose(one, batched, atol=1e-5)
     np.testing.assert_allclose(threaded, batched, atol=1e-5)
 

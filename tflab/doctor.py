@@ -13,8 +13,9 @@ def peak_memory_mb() -> float:
     """The largest resident memory (RSS) this process has used so far, in MB (10⁶ bytes)."""
     import resource
 
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 1e6 if sys.platform == "darwin" else peak / 1e3  # bytes on macOS, KiB elsewhere
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS, KiB elsewhere
+    peak_bytes = peak if sys.platform == "darwin" else peak * 1024
+    return peak_bytes / 1e6
 
 
 def versions() -> dict[str, str]:

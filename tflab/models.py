@@ -18,8 +18,8 @@ import numpy as np
 
 from tflab.data import BatchIterator, scale_images
 
-__all__ = ["seed_cnn", "mlp", "TrainLog", "make_train_step", "train_steps", "scale_images", "accuracy",
-           "tf1_classifier"]
+__all__ = ["seed_cnn", "mlp", "TrainLog", "make_train_step", "train_steps", "scale_images",
+           "accuracy", "tf1_classifier"]
 
 
 def seed_cnn(*, dropout: float = 0.5, name: str = "seed_cnn") -> keras.Sequential:
@@ -151,8 +151,8 @@ def tf1_classifier(hidden: int = 256, learning_rate: float = 1e-3):
     """A dense MNIST classifier as a TF1 graph, with the original program's tensor names.
 
     Returns ``(graph, tensors)``: ``input`` (float32 [None, 784]), ``label`` (int64
-    [None]), ``keep_prob`` (the dropout keep probability, fed 0.5 in training and 1.0
-    otherwise), ``output`` (class probabilities [None, 10]), plus ``train_op``,
+    [None]), ``keep_prob`` (the dropout keep probability: 1.0 unless fed, and fed 0.5
+    in training), ``output`` (class probabilities [None, 10]), plus ``train_op``,
     ``accuracy`` and ``init``. Names are what ``import_meta_graph`` users look up.
     """
     import tensorflow as tf

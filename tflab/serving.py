@@ -74,7 +74,7 @@ def model_dir() -> Path:
 
 @contextmanager
 def replace_atomically(path: Path):
-    """Yield a temporary path next to ``path``; on success, move it into place.
+    """Yield a temporary path (in a new folder next to ``path``); on success, move it into place.
 
     On any error the temporary path is removed and whatever was at ``path`` is
     untouched. An existing folder at ``path`` is swapped out, then deleted.
@@ -205,12 +205,14 @@ def restore_checkpoint(model, prefix: str | os.PathLike):
 # --------------------------------------------------------------------------- the registry
 
 class _Entry:
+    """One loaded model in the registry: what it is, who holds it, how long it lives."""
+
     def __init__(self, path: Path, module):
-        self.path = path
-        self.module = module
-        self.function = module.signatures[SIGNATURE]
-        self.holders = 0
-        self.process_wide = False
+        self.path = path                               # the key: the folder, resolved
+        self.module = module                           # the loaded SavedModel, read once
+        self.function = module.signatures[SIGNATURE]   # images -> scores
+        self.holders = 0                               # open handles on it
+        self.process_wide = False                      # True: stays when holders drops to 0
 
 
 _lock = threading.Lock()
@@ -304,21 +306,20 @@ def load(path: str | os.PathLike, *, scope: str = "process") -> ModelHandle:
     if scope not in ("process", "block"):
         raise ValueError(f"scope must be 'process' or 'block', not {scope!r}")
     key = Path(path).resolve()
-    with _lock:
+    with _lock:  # _lock guards the registry's dicts; hold it only briefly
         path_lock = _path_locks.setdefault(key, threading.Lock())
-    with path_lock:  # one loader per path; other paths and the registry stay available
+    with path_lock:  # one caller at a time per path, so the model is read from disk once
         with _lock:
             entry = _entries.get(key)
-        if entry is None:
+        if entry is None:  # nobody holds it: read it (slow, so without _lock)
             entry = _Entry(key, _load_saved_model(key))
             with _lock:
-                _entries[key] = entry
                 _loads[key] = _loads.get(key, 0) + 1
-        with _lock:
+        with _lock:  # count this caller; (re-)register, in case a close() just released it
             entry.holders += 1
             entry.process_wide = entry.process_wide or scope == "process"
             _entries[key] = entry
-            return ModelHandle(entry)
+    return ModelHandle(entry)
 
 
 def loaded_paths() -> list[Path]:
@@ -357,13 +358,20 @@ def _as_batch(images) -> np.ndarray:
 
 # --------------------------------------------------------------------------- scoring
 
+def _check_positive(**counts) -> None:
+    for name, value in counts.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, not {value!r}")
+
+
 def score_per_image(model: ModelHandle, images: np.ndarray) -> np.ndarray:
     """One call per image, as the original load.py did. Returns the scores (N, 10)."""
     return np.concatenate([model.predict(images[i:i + 1]) for i in range(len(images))])
 
 
 def score_batched(model: ModelHandle, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Calls of ``batch_size`` images each. Returns the scores (N, 10)."""
+    """Calls of ``batch_size`` images each, the last maybe fewer. Returns the scores (N, 10)."""
+    _check_positive(batch_size=batch_size)
     return np.concatenate([model.predict(images[i:i + batch_size])
                            for i in range(0, len(images), batch_size)])
 
@@ -375,6 +383,7 @@ def score_threads(model: ModelHandle, images: np.ndarray, threads: int = 8,
     With ``batch_size=1`` this is the original's PARALLEL(8): many single-image
     requests at once. Returns the scores (N, 10) in input order.
     """
+    _check_positive(threads=threads, batch_size=batch_size)
     chunks = [images[i:i + batch_size] for i in range(0, len(images), batch_size)]
     with ThreadPoolExecutor(max_workers=threads) as pool:
         return np.concatenate(list(pool.map(model.predict, chunks)))

@@ -213,7 +213,8 @@ answer = export"""),
              "untouched, lets the error reach the caller, and leaves no temporary file behind.",
              _safe_save,
              ["Never let model.save write to path itself: save somewhere else in the same "
-              "folder, then move the finished file into place in one step.",
+              "folder, then move the finished file into place in one step, as "
+              "serving.replace_atomically (shown in section 4) does.",
               "Keras only saves to names ending in .keras, e.g. path.with_name('.tmp-' + "
               "path.name); os.replace(tmp, path) after model.save(tmp), and in a "
               "try/except delete tmp and re-raise (`raise`)."],

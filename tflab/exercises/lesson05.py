@@ -256,7 +256,9 @@ answer = preprocess"""),
     Exercise("05", 2, "Write score_in_batches(predict, images, batch_size): call predict on "
              "consecutive slices of at most batch_size images (the last may be smaller) and "
              "return all the scores, in order, as one array of shape (N, 10).", _batches,
-             ["There are ceil(N / batch_size) batches; the last one holds what is left.",
+             ["Section 3's serving.score_batched does this with model.predict; here predict is "
+              "the function itself. There are ceil(N / batch_size) batches; the last one holds "
+              "what is left.",
               "np.concatenate([predict(images[i:i + batch_size]) for i in "
               "range(0, len(images), batch_size)])"],
              """import numpy as np
