@@ -226,9 +226,38 @@ def test_sweep_rates_reads_errors_per_epoch_and_marks_divergence(fire):
     assert np.isfinite(errors[10][1]) and np.isinf(errors[1000][1])  # 0.003 diverges at epoch 76
     with pytest.raises(ValueError, match="epochs"):
         solvers.sweep_rates(x, y, [1e-4], epochs=[0])
-    again, losses = solvers.sweep_rates(x, y, [1e-4, 0.003], epochs=[10, 100], return_losses=True)
+    again, histories = solvers.sweep_rates(x, y, [1e-4, 0.003], epochs=[10, 100], return_histories=True)
     assert again[100][0] == errors[100][0]
-    assert len(losses[1e-4]) == 100 and 1 < len(losses[0.003]) < 100  # stops where it blew up
+    assert len(histories[1e-4].losses) == 100  # stops where it blew up:
+    assert 1 < len(histories[0.003].losses) == len(histories[0.003].params) < 100
+    assert np.allclose(histories[1e-4].params[-1], [histories[1e-4].fit.coef,
+                                                    histories[1e-4].fit.intercept])
+
+
+def test_check_epoch_applies_the_divergence_guard_first_then_the_stopping_rules():
+    import tensorflow as tf
+
+    params, goal = tf.constant([1.0, 2.0]), tf.constant([1.0, 2.00005])
+    small, big = tf.constant([1e-6, 0.0]), tf.constant([1.0, 0.0])
+    check = solvers.check_epoch
+    assert int(check(tf.constant(5.0), params, limit=10.0)) == solvers.RUNNING
+    assert int(check(tf.constant(11.0), params, limit=10.0, target=goal)) == solvers.DIVERGED
+    assert int(check(tf.constant(float("nan")), params, limit=10.0)) == solvers.DIVERGED
+    assert int(check(tf.constant(5.0), params, limit=10.0, target=goal)) == solvers.CONVERGED
+    assert int(check(tf.constant(5.0), params, limit=10.0, target=goal, tol=1e-6)) == \
+        solvers.RUNNING
+    assert int(check(tf.constant(5.0), params, small, limit=10.0, grad_tol=1e-4)) == \
+        solvers.CONVERGED
+    assert int(check(tf.constant(5.0), params, big, limit=10.0, grad_tol=1e-4)) == solvers.RUNNING
+
+
+def test_divergence_limit_is_the_factor_times_the_starting_loss(fire):
+    x, y = fire
+    with pytest.raises(solvers.DivergenceError) as info:
+        solvers.gradient_descent(x, y, learning_rate=0.003, epochs=1000)
+    losses = info.value.history.losses
+    limit = solvers.DIVERGENCE_FACTOR * np.mean(y ** 2)  # the loss at the start, (0, 0)
+    assert losses[-1] > limit and np.all(losses[:-1] <= limit)
 
 
 def test_every_remedy_reaches_the_exact_answer(fire):

@@ -28,6 +28,8 @@ __all__ = [
     "epoch_spectral_radius",
     "limit_point",
     "gradient_descent",
+    "check_epoch",
+    "DIVERGENCE_FACTOR",
     "line_search_descent",
     "optimal_rate",
     "EigenvalueSchedule",
@@ -182,12 +184,12 @@ def limit_point(x, y, learning_rate: float, batch_size: int | None = 1) -> Linea
 def stability_bound(x, batch_size: int | None = None) -> float:
     """The learning rate at which gradient descent on this data starts to diverge.
 
-    For full-batch gradient descent (the default) it is 2 / λ_max(H), H being the
-    Hessian of the mean squared error with respect to the coefficients and the
-    intercept; it depends on ``x`` only. For per-sample gradient descent in file
-    order (``batch_size=1``) it is the smallest rate at which the epoch map's spectral
-    radius (:func:`epoch_spectral_radius`) exceeds 1, found numerically: it is lower,
-    because each single-sample step overshoots on the samples with large x.
+    Full batch (``batch_size=None``, the default): 2 / λ_max, λ_max the largest eigenvalue
+    of the Hessian of the mean squared error; it depends on ``x`` only. Per sample in file
+    order (``batch_size=1``): the smallest rate at which the epoch map's spectral radius ρ
+    (:func:`epoch_spectral_radius`) exceeds 1. There is no formula for it, so it is found
+    in two steps: scan a log grid of rates for the first one that diverges, then bisect
+    between it and the grid point before it.
     """
     x = np.asarray(x, dtype=np.float64)
     if x.size == 0:
@@ -195,15 +197,23 @@ def stability_bound(x, batch_size: int | None = None) -> float:
     full = float(2.0 / hessian_eigenvalues(x).max())
     if batch_size is None:
         return full
+
+    def diverges(rate: float) -> bool:
+        return epoch_spectral_radius(x, rate, batch_size) > 1.0
+
+    # 1. Scan: 400 rates from 10⁻⁴ × to 2 × the full-batch bound; the first that diverges.
     grid = np.geomspace(full * 1e-4, full * 2, 400)
-    above = [lr for lr in grid if epoch_spectral_radius(x, lr, batch_size) > 1.0]
-    if not above:
+    first = next((i for i, rate in enumerate(grid) if diverges(rate)), None)
+    if first is None:  # nothing on the grid diverges: fall back to the full-batch bound
         return full
-    hi = above[0]
-    lo = grid[max(0, np.searchsorted(grid, hi) - 1)]
+    # 2. Bisect: keep lo stable and hi diverging, halving the gap 60 times.
+    lo, hi = (grid[first - 1] if first > 0 else 0.0), grid[first]
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        lo, hi = (lo, mid) if epoch_spectral_radius(x, mid, batch_size) > 1.0 else (mid, hi)
+        if diverges(mid):
+            hi = mid
+        else:
+            lo = mid
     return float(hi)
 
 
@@ -230,6 +240,35 @@ class GDHistory:
         return len(self.losses)
 
 
+DIVERGENCE_FACTOR = 1e6
+"""gradient_descent stops a run whose loss exceeds this many times its starting loss."""
+
+RUNNING, CONVERGED, DIVERGED = 0, 1, 2
+
+
+def check_epoch(loss, params, gradient=None, *, limit, target=None, tol: float = 1e-4,
+                grad_tol: float | None = None) -> tf.Tensor:
+    """The rules :func:`gradient_descent` checks after every epoch: DIVERGED, CONVERGED or RUNNING.
+
+    ``loss`` is the mean squared error on all the data, ``params`` the coefficients then the
+    intercept, ``gradient`` the gradient of ``loss`` with respect to them.
+
+    - diverged: the loss is not finite, or above ``limit`` (``DIVERGENCE_FACTOR`` times
+      the loss at the starting point);
+    - converged, with ``target``: every parameter within ``tol`` of it (a yardstick: it
+      needs the answer);
+    - converged, with ``grad_tol``: the norm of the gradient below ``grad_tol`` (needs no
+      answer; since gradient = H·error, the error is at most grad_tol / λ_min).
+    """
+    diverged = tf.logical_not(tf.math.is_finite(loss)) | (loss > limit)
+    converged = tf.constant(False)
+    if target is not None:
+        converged |= tf.reduce_max(tf.abs(params - target)) < tol
+    if grad_tol is not None:
+        converged |= tf.norm(gradient) < grad_tol
+    return tf.where(diverged, DIVERGED, tf.where(converged, CONVERGED, RUNNING))
+
+
 def gradient_descent(
     x,
     y,
@@ -246,7 +285,7 @@ def gradient_descent(
     target: LinearFit | None = None,
     tol: float = 1e-4,
     grad_tol: float | None = None,
-    divergence_factor: float = 1e6,
+    divergence_factor: float = DIVERGENCE_FACTOR,
 ) -> GDHistory:
     """Fit ``y ≈ x·w + b`` by gradient descent on the squared error, in TensorFlow.
 
@@ -258,10 +297,11 @@ def gradient_descent(
     - The loss of a batch is its mean squared error.
     - ``optimizer=None`` is plain SGD, ``w ← w − learning_rate · ∂loss/∂w``; or pass any
       Keras optimizer (Adam, FTRL, SGD with a schedule, ...), which brings its own rate.
-    - Run for ``epochs`` passes over the data or ``steps`` updates. Two rules can stop it
-      earlier (checked every epoch; ``converged`` says one did): with ``target``, every
-      parameter within ``tol`` of it (needs the answer); with ``grad_tol``, the norm of
-      the gradient of the loss on all the data below ``grad_tol`` (needs no answer).
+    - Run for ``epochs`` passes over the data or ``steps`` updates. After every epoch
+      :func:`check_epoch` applies the stopping rules: with ``target``, every parameter
+      within ``tol`` of it (needs the answer); with ``grad_tol``, the norm of the gradient
+      of the loss on all the data below ``grad_tol`` (needs no answer); ``converged``
+      says one of them stopped the run.
     - When the loss becomes non-finite or exceeds ``divergence_factor`` times its
       starting value, stop and raise :class:`DivergenceError`, naming the learning rate
       and the stability bound.
@@ -308,7 +348,7 @@ def gradient_descent(
     if target is not None:
         goal = tf.constant(np.append(np.ravel(target.coef), target.intercept), tf_dtype)
     else:
-        goal = tf.zeros([d + 1], tf_dtype)
+        goal = None
     initial_loss = float(np.mean(((x2 @ np.full(d, init[0]) + init[1]) - y) ** 2))
     limit = tf.constant(divergence_factor * max(initial_loss, 1e-12), tf_dtype)
 
@@ -316,7 +356,7 @@ def gradient_descent(
     def run():
         losses = tf.TensorArray(tf_dtype, size=n_records)
         params = tf.TensorArray(tf_dtype, size=n_records)
-        status = tf.constant(0)  # 0 running, 1 converged, 2 diverged
+        status = tf.constant(RUNNING)
         done = tf.constant(0)
         for step in tf.range(total):
             idx = stream[step * batch: step * batch + batch]
@@ -336,19 +376,15 @@ def gradient_descent(
                 theta = tf.concat([w, [b]], axis=0)
                 losses = losses.write(k, full)
                 params = params.write(k, theta)
-                if not tf.math.is_finite(full) or full > limit:
-                    status = tf.constant(2)
-                    break
-                if target is not None and tf.reduce_max(tf.abs(theta - goal)) < tol:
-                    status = tf.constant(1)
-                    break
-                if grad_tol is not None:
+                grad = None
+                if grad_tol is not None:  # the gradient of the loss on all the data
                     residual = tf.linalg.matvec(X, w) + b - Y
                     grad = tf.concat([tf.linalg.matvec(X, residual, transpose_a=True),
                                       [tf.reduce_sum(residual)]], axis=0) * (2.0 / n)
-                    if tf.norm(grad) < grad_tol:
-                        status = tf.constant(1)
-                        break
+                status = check_epoch(full, theta, grad, limit=limit, target=goal, tol=tol,
+                                     grad_tol=grad_tol)
+                if status != RUNNING:
+                    break
         k_done = (done - 1) // per_epoch + 1
         return (losses.gather(tf.range(k_done)), params.gather(tf.range(k_done)),
                 done, status)
@@ -373,8 +409,8 @@ def gradient_descent(
     fit = LinearFit(float(coef[0]) if one_feature else coef, float(params[-1, d]))
     history = GDHistory(fit=fit, losses=losses, params=params, updates=int(done),
                         seconds=seconds, learning_rate=rate, batch_size=batch,
-                        converged=int(status) == 1)
-    if int(status) == 2:
+                        converged=int(status) == CONVERGED)
+    if int(status) == DIVERGED:
         bounds = f"{stability_bound(x):.3g} for full-batch gradient descent (2 / largest " \
                  "eigenvalue of the Hessian)"
         if batch == 1 and not shuffle:
@@ -433,15 +469,17 @@ def line_search_descent(x, y, *, method: str = "steepest", target: LinearFit | N
         converged = tf.constant(False)
         while k < max_iter and not converged:
             hp = tf.linalg.matvec(H, p)
-            curvature = tf.tensordot(p, hp, 1)
+            curvature = tf.tensordot(p, hp, 1)  # pᵀHp: the loss's curvature along p
+            # The exact line search: the loss along theta + α·p is a parabola in α,
+            # lowest at α = −gᵀp / pᵀHp (no step when the curvature is 0, at the answer).
             alpha = tf.where(curvature > 0, -tf.tensordot(g, p, 1) / curvature,
                              tf.constant(0.0, tf.float64))
             theta = theta + alpha * p
             g_new = gradient(theta)
-            if conjugate:
+            if conjugate:  # next direction: −g, bent to be H-conjugate to p (p_newᵀHp = 0)
                 beta = tf.tensordot(g_new, hp, 1) / tf.where(curvature > 0, curvature, 1.0)
                 p = -g_new + beta * p
-            else:
+            else:          # steepest descent: straight down the new gradient
                 p = -g_new
             g = g_new
             losses = losses.write(k, tf.reduce_mean(tf.square(tf.linalg.matvec(A, theta) - Y)))
@@ -505,14 +543,14 @@ class EigenvalueSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
 
 def sweep_rates(x, y, rates, epochs, *, batch_size: int | None = 1, dtype: str = "float32",
-                return_losses: bool = False):
+                return_histories: bool = False):
     """Final parameter error against the exact answer, for each rate and epoch count.
 
     One gradient-descent run per rate, for ``max(epochs)`` epochs; the errors after
     each of ``epochs`` are read from its history. A run that diverges gives ``inf``
     from the epoch it diverged on. Returns ``{epoch_count: errors, one per rate}``; with
-    ``return_losses``, also ``{rate: loss after each epoch}`` (a diverged run's losses
-    end with the epoch that blew up), as a second value.
+    ``return_histories``, also ``{rate: GDHistory}`` (the losses and parameters after each
+    epoch; a diverged run's end with the epoch that blew up), as a second value.
     """
     epochs = sorted(int(e) for e in epochs)
     if not epochs or epochs[0] < 1:
@@ -520,7 +558,7 @@ def sweep_rates(x, y, rates, epochs, *, batch_size: int | None = 1, dtype: str =
     exact = exact_least_squares(x, y)
     goal = np.append(np.ravel(exact.coef), exact.intercept)
     errors = {e: np.full(len(rates), np.inf) for e in epochs}
-    losses = {}
+    histories = {}
     for i, rate in enumerate(rates):
         try:
             history = gradient_descent(x, y, learning_rate=rate, epochs=epochs[-1],
@@ -529,11 +567,11 @@ def sweep_rates(x, y, rates, epochs, *, batch_size: int | None = 1, dtype: str =
         except DivergenceError as err:
             history = err.history
             params = history.params[:-1]  # the last record is the one that blew up
-        losses[rate] = history.losses
+        histories[rate] = history
         for e in epochs:
             if e <= len(params):
                 errors[e][i] = float(np.max(np.abs(params[e - 1] - goal)))
-    return (errors, losses) if return_losses else errors
+    return (errors, histories) if return_histories else errors
 
 
 @dataclass(frozen=True)
