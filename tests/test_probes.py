@@ -46,7 +46,8 @@ def test_activation_stats_one_value_per_layer(batch):
 
 
 def test_per_layer_and_activation_plots():
-    fig = plots.per_layer({"a": [1.0, 0.0, 0.1]}, title="norms", ylabel="gradient norm")
+    fig = plots.per_layer({"a": [1.0, 0.0, 0.1]}, title="norms", xlabel="layer",
+                          ylabel="gradient norm")
     ax = fig.axes[0]
     assert ax.get_title() == "norms" and ax.get_yscale() == "log" and ax.get_legend()
     fig = plots.activations(["relu", "sigmoid"])
