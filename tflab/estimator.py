@@ -1,189 +1,166 @@
-"""A small re-implementation of ``tf.estimator``, which TensorFlow removed in 2.16.
+"""``tf.estimator``, which TensorFlow removed in 2.16, rebuilt on the TF1 runtime it still ships.
 
-It exists for teaching: it reproduces the Estimator contract of the course notes so
-their code still runs, on TF2 machinery (``tf.function``, ``GradientTape``,
-``tf.train.CheckpointManager``). New projects should use Keras (lesson 06 shows the
-migration).
+The course notes' Estimator code runs here as written, with ``tf.compat.v1.`` prefixes:
+``model_fn(features, labels, mode, params)`` builds a graph and returns an
+:class:`EstimatorSpec` whose ``train_op`` is ``optimizer.minimize(loss,
+global_step=tf.compat.v1.train.get_global_step())`` and whose ``eval_metric_ops`` come
+from ``tf.compat.v1.metrics``; hooks are ``tf.compat.v1.train.SessionRunHook``s.
 
-The contract:
-
-- you write ``model_fn(features, labels, mode, params)`` returning an
-  :class:`EstimatorSpec`; ``mode`` is one of :class:`ModeKeys`;
-- you write ``input_fn()`` returning a ``tf.data.Dataset`` of ``(features, labels)``
-  (features a dict of tensors) or one ``(features, labels)`` batch;
-- :class:`Estimator` runs it: ``train`` (resuming from the last checkpoint in
-  ``model_dir``), ``evaluate``, ``predict``, ``export_saved_model``, with hooks.
-
-``evaluate`` and ``predict`` run ``model_fn`` inside a ``tf.function``; training steps
-run eagerly, because ``model_fn`` makes a new optimizer each time it runs and
-``tf.function`` refuses variables created after its first trace.
-
-Differences from TF1, because TF2 has no sessions: variables are made with
-``tf.compat.v1.get_variable`` (``dense`` below replaces ``tf.layers.dense``, and
-feature columns' ``input_layer`` works as before), and the Estimator reuses them
-between calls by name, as ``tf.compat.v1.make_template`` does; ``train_op`` is a Keras
-optimizer, which the Estimator applies to the gradients of ``loss``; metrics are
-built with :func:`accuracy` and :func:`mean`.
+As in the original, each call to ``train``, ``evaluate``, ``predict`` or
+``export_saved_model`` builds a new ``tf.Graph`` (input_fn, then model_fn), and runs it
+in a ``MonitoredSession`` that restores the latest TF1 checkpoint (``model.ckpt-N``) in
+``model_dir``. One substitution: Keras 3 removed ``tf.layers.dense``; :func:`dense` takes
+its place. New projects should use Keras (lesson 06 shows the migration).
 """
 
 from __future__ import annotations
 
+import collections
+import inspect
+import math
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import tensorflow as tf
 
 __all__ = [
-    "ModeKeys", "EstimatorSpec", "RunConfig", "Metric", "accuracy", "mean", "dense",
-    "SessionRunHook", "RunContext", "RunValues", "TimeBasedStopHook", "Estimator",
-    "LinearRegressor",
+    "ModeKeys", "EstimatorSpec", "RunConfig", "ServingInputReceiver",
+    "build_raw_serving_input_receiver_fn", "dense", "Estimator", "LinearRegressor",
 ]
 
 v1 = tf.compat.v1
 
 
 class ModeKeys:
-    """The three things a ``model_fn`` is asked to build."""
+    """The three things a ``model_fn`` is asked to build (the original's values)."""
 
     TRAIN = "train"
     EVAL = "eval"
     PREDICT = "infer"
 
 
-class Metric(NamedTuple):
-    """A metric as a running mean: ``total / count`` summed over batches."""
-
-    total: tf.Tensor
-    count: tf.Tensor
+_SPEC_FIELDS = ["mode", "predictions", "loss", "train_op", "eval_metric_ops", "export_outputs",
+                "training_chief_hooks", "training_hooks", "scaffold", "evaluation_hooks",
+                "prediction_hooks"]
 
 
-def accuracy(labels, predictions) -> Metric:
-    """Fraction of ``predictions`` equal to ``labels`` (like ``tf.compat.v1.metrics.accuracy``)."""
-    labels = tf.reshape(tf.cast(labels, tf.int64), [-1])
-    predictions = tf.reshape(tf.cast(predictions, tf.int64), [-1])
-    correct = tf.cast(tf.equal(labels, predictions), tf.float64)
-    return Metric(tf.reduce_sum(correct), tf.cast(tf.size(correct), tf.float64))
+class EstimatorSpec(collections.namedtuple("EstimatorSpec", _SPEC_FIELDS)):
+    """What ``model_fn`` returns for one mode, checked as the original checked it.
 
-
-def mean(values) -> Metric:
-    """The mean of ``values`` over everything evaluated."""
-    values = tf.reshape(tf.cast(values, tf.float64), [-1])
-    return Metric(tf.reduce_sum(values), tf.cast(tf.size(values), tf.float64))
-
-
-@dataclass
-class EstimatorSpec:
-    """What ``model_fn`` returns for one mode.
-
-    - PREDICT needs ``predictions`` (a dict of tensors, or one tensor);
-    - EVAL needs ``loss``, and may give ``eval_metric_ops`` (name -> :class:`Metric`);
-    - TRAIN needs ``loss`` and ``train_op``: the Keras optimizer to minimise it with.
+    - TRAIN needs ``loss`` and ``train_op`` (an op, e.g. ``optimizer.minimize(...)``);
+    - EVAL needs ``loss``, and may give ``eval_metric_ops``: name -> ``(value, update_op)``,
+      as ``tf.compat.v1.metrics.*`` return them;
+    - PREDICT needs ``predictions`` (a dict of tensors, or one tensor).
     """
 
-    mode: str
-    predictions: Any = None
-    loss: Any = None
-    train_op: Any = None
-    eval_metric_ops: dict | None = None
+    def __new__(cls, mode, predictions=None, loss=None, train_op=None, eval_metric_ops=None,
+                export_outputs=None, training_chief_hooks=None, training_hooks=None,
+                scaffold=None, evaluation_hooks=None, prediction_hooks=None):
+        if mode not in (ModeKeys.TRAIN, ModeKeys.EVAL, ModeKeys.PREDICT):
+            raise ValueError(f"mode must be one of ModeKeys.TRAIN, EVAL, PREDICT, not {mode!r}")
+        where = f"model_fn's EstimatorSpec for {mode.upper()}"
+        if mode == ModeKeys.PREDICT and predictions is None:
+            raise ValueError(f"Missing predictions. {where} needs predictions=: a dict of "
+                             "output tensors")
+        if mode != ModeKeys.PREDICT and loss is None:
+            raise ValueError(f"Missing loss. {where} needs loss=: the scalar loss tensor")
+        if mode == ModeKeys.TRAIN and train_op is None:
+            raise ValueError(f"Missing train_op. {where} needs train_op=optimizer.minimize(loss, "
+                             "global_step=tf.compat.v1.train.get_global_step())")
+        if train_op is not None and not isinstance(train_op, (tf.Tensor, tf.Operation,
+                                                              tf.Variable)):
+            hint = (" (this is the optimizer itself: give its minimize(...) op)"
+                    if hasattr(train_op, "minimize") else "")
+            raise TypeError(f"train_op must be an Operation or Tensor, not "
+                            f"{type(train_op).__name__}{hint}")
+        if loss is not None:
+            if not isinstance(loss, tf.Tensor):
+                raise TypeError(f"loss must be a Tensor, not {type(loss).__name__}")
+            if loss.shape.rank not in (None, 0) and loss.shape.num_elements() != 1:
+                raise ValueError(f"Loss must be scalar, given: {loss}")
+            loss = tf.reshape(loss, []) if loss.shape.rank else loss
+        for name, metric in (eval_metric_ops or {}).items():
+            if not (isinstance(metric, tuple) and len(metric) == 2):
+                raise TypeError(f"eval_metric_ops[{name!r}] must be a (value, update_op) pair as "
+                                f"tf.compat.v1.metrics.* return, not {type(metric).__name__}")
+        hooks = {}
+        for field, value in (("training_chief_hooks", training_chief_hooks),
+                             ("training_hooks", training_hooks),
+                             ("evaluation_hooks", evaluation_hooks),
+                             ("prediction_hooks", prediction_hooks)):
+            hooks[field] = tuple(value or ())
+            _check_hooks(hooks[field])
+        return super().__new__(cls, mode, predictions, loss, train_op, eval_metric_ops or {},
+                               export_outputs, scaffold=scaffold or v1.train.Scaffold(), **hooks)
 
-    def __post_init__(self):
-        if self.mode not in (ModeKeys.TRAIN, ModeKeys.EVAL, ModeKeys.PREDICT):
-            raise ValueError(f"EstimatorSpec mode must be one of ModeKeys.TRAIN, EVAL, PREDICT, "
-                             f"not {self.mode!r}")
-        if self.mode == ModeKeys.PREDICT and self.predictions is None:
-            raise ValueError("model_fn returned an EstimatorSpec for PREDICT without "
-                             "predictions=: give a dict of output tensors")
-        if self.mode in (ModeKeys.TRAIN, ModeKeys.EVAL) and self.loss is None:
-            raise ValueError(f"model_fn returned an EstimatorSpec for {self.mode.upper()} "
-                             "without loss=: give the scalar loss tensor")
-        if self.mode == ModeKeys.TRAIN and not hasattr(self.train_op, "apply_gradients"):
-            raise ValueError("model_fn returned an EstimatorSpec for TRAIN whose train_op is "
-                             f"{type(self.train_op).__name__}, not an optimizer: in this TF2 "
-                             "version give the Keras optimizer, e.g. "
-                             "train_op=keras.optimizers.Adagrad(0.05)")
-        for name, metric in (self.eval_metric_ops or {}).items():
-            if not isinstance(metric, Metric):
-                raise ValueError(f"eval_metric_ops[{name!r}] must be made with "
-                                 "tflab.estimator.accuracy() or mean()")
+
+def _check_hooks(hooks) -> list:
+    hooks = list(hooks or ())
+    for hook in hooks:
+        if not isinstance(hook, v1.train.SessionRunHook):
+            raise TypeError("hooks must be tf.compat.v1.train.SessionRunHook instances, not "
+                            f"{type(hook).__name__}")
+    return hooks
 
 
 @dataclass
 class RunConfig:
-    """Where and how an Estimator runs.
+    """Where and how an Estimator runs (the original's fields that matter on one machine).
 
-    ``model_dir`` holds the checkpoints (a new temporary folder if None, left for you
-    to delete); a checkpoint is
-    written every ``save_checkpoints_steps`` steps and at the end of ``train``, keeping
-    the last ``keep_checkpoint_max``; ``tf_random_seed`` seeds the initial weights; the
-    loss is printed every ``log_step_count_steps`` steps (0: never).
+    A checkpoint is written every ``save_checkpoints_steps`` steps, or every
+    ``save_checkpoints_secs`` seconds (600 when neither is given), and at the end of
+    ``train``; the last ``keep_checkpoint_max`` are kept. ``tf_random_seed`` is the graph
+    seed; the loss is printed every ``log_step_count_steps`` steps (0 or None: never).
     """
 
     model_dir: str | Path | None = None
-    save_checkpoints_steps: int = 100
-    keep_checkpoint_max: int = 5
     tf_random_seed: int | None = None
-    log_step_count_steps: int = 100
+    save_checkpoints_steps: int | None = None
+    save_checkpoints_secs: int | None = None
+    keep_checkpoint_max: int = 5
+    log_step_count_steps: int | None = 100
+    session_config: Any = None
+
+    def __post_init__(self):
+        if self.save_checkpoints_steps is not None and self.save_checkpoints_secs is not None:
+            raise ValueError("Can not provide both save_checkpoints_secs and "
+                             "save_checkpoints_steps.")
+        if self.save_checkpoints_steps is None and self.save_checkpoints_secs is None:
+            self.save_checkpoints_secs = 600
 
 
-class RunValues(NamedTuple):
-    """What a training step produced, passed to ``after_run``."""
+class ServingInputReceiver(collections.namedtuple("ServingInputReceiver",
+                                                  ["features", "receiver_tensors"])):
+    """What a ``serving_input_receiver_fn`` returns: the features for ``model_fn`` and the
+    tensors (placeholders) the served signature takes."""
 
-    global_step: int
-    loss: float
-
-
-class RunContext:
-    """Lets a hook stop training: ``run_context.request_stop()``."""
-
-    def __init__(self):
-        self.stop_requested = False
-
-    def request_stop(self) -> None:
-        self.stop_requested = True
+    def __new__(cls, features, receiver_tensors):
+        if not isinstance(features, dict):
+            features = {"feature": features}
+        if not isinstance(receiver_tensors, dict):
+            receiver_tensors = {"input": receiver_tensors}
+        return super().__new__(cls, features, receiver_tensors)
 
 
-class SessionRunHook:
-    """Base class for training hooks; override what you need."""
+def build_raw_serving_input_receiver_fn(features: dict, default_batch_size: int | None = None
+                                        ) -> Callable[[], ServingInputReceiver]:
+    """A receiver fn taking raw tensors: one placeholder per feature, shaped like the
+    example tensor (or ``tf.TensorSpec``) given, batch dimension ``default_batch_size``."""
+    def serving_input_receiver_fn() -> ServingInputReceiver:
+        receivers = {name: v1.placeholder(t.dtype, [default_batch_size] + list(t.shape[1:]),
+                                          name=name) for name, t in features.items()}
+        return ServingInputReceiver(receivers, receivers)
 
-    def begin(self) -> None:
-        """Called once before training starts."""
-
-    def before_run(self, run_context: RunContext) -> None:
-        """Called before each training step."""
-
-    def after_run(self, run_context: RunContext, run_values: RunValues) -> None:
-        """Called after each training step with its global step and loss."""
-
-    def end(self) -> None:
-        """Called once when training ends, however it ends."""
-
-
-class TimeBasedStopHook(SessionRunHook):
-    """The notes' hook: stop training once ``time_limit`` seconds have passed."""
-
-    def __init__(self, time_limit: float):
-        if not time_limit > 0:
-            raise ValueError(f"time_limit must be positive seconds, not {time_limit!r}")
-        self.time_limit = time_limit
-
-    def begin(self) -> None:
-        self._start = time.perf_counter()
-
-    def after_run(self, run_context: RunContext, run_values: RunValues) -> None:
-        if time.perf_counter() - self._start > self.time_limit:
-            run_context.request_stop()
+    return serving_input_receiver_fn
 
 
 def dense(inputs, units: int, activation: Callable | None = None, name: str | None = None):
-    """A dense layer made of ``tf.compat.v1.get_variable`` variables (``tf.layers.dense``'s role).
-
-    Glorot-uniform kernel, zero bias. Inside an Estimator the variables are created on
-    the first call and reused afterwards.
-    """
+    """``tf.layers.dense`` (removed with Keras 2): variables ``dense/kernel`` (Glorot-uniform)
+    and ``dense/bias`` (zeros), then ``dense_1``, ... as the original named them."""
     with v1.variable_scope(name, default_name="dense"):
         kernel = v1.get_variable("kernel", [inputs.shape[-1], units], dtype=inputs.dtype,
                                  initializer=v1.initializers.glorot_uniform())
@@ -193,345 +170,373 @@ def dense(inputs, units: int, activation: Callable | None = None, name: str | No
     return activation(outputs) if activation is not None else outputs
 
 
-def _relative_name(variable) -> str:
-    """'model_3/dense/kernel:0' -> 'dense/kernel': the name without the Estimator's scope.
+class _IteratorInitializerHook(v1.train.SessionRunHook):
+    """Initialises the input_fn's dataset iterator when the session starts."""
 
-    Each Estimator's variables live under its own scope (model, model_1, ...); names
-    relative to it are what checkpoints and exports match on.
-    """
-    return variable.name.split("/", 1)[1].removesuffix(":0")
+    def __init__(self, iterator):
+        self._iterator = iterator
+
+    def after_create_session(self, session, coord):
+        session.run(self._iterator.initializer)
+
+
+class _LossPrinter(v1.train.SessionRunHook):
+    """Prints ``loss = ..., step = N`` every ``every`` global steps (the original logged it)."""
+
+    def __init__(self, loss, every: int):
+        self._loss, self._every = loss, every
+
+    def after_create_session(self, session, coord):
+        self._step = int(session.run(v1.train.get_global_step()))
+
+    def before_run(self, run_context):
+        return v1.train.SessionRunArgs(self._loss)
+
+    def after_run(self, run_context, run_values):
+        self._step += 1
+        if self._step % self._every == 0:
+            print(f"loss = {run_values.results:.4f}, step = {self._step}")
+
+
+class _FinalOpsHook(v1.train.SessionRunHook):
+    """Reads the metrics' values once evaluation ends."""
+
+    def __init__(self, final_ops: dict):
+        self._final_ops = final_ops
+        self.values: dict | None = None
+
+    def end(self, session):
+        self.values = session.run(self._final_ops)
+
+
+def _accepted_args(fn: Callable) -> set[str]:
+    return set(inspect.signature(fn).parameters)
+
+
+def _mismatch(err: tf.errors.OpError, checkpoint: str) -> ValueError:
+    lines = [line.strip() for line in err.message.splitlines() if line.strip()]
+    detail = next((line for line in lines if "not found in checkpoint" in line or
+                   "shape" in line.lower()), lines[0] if lines else "")
+    return ValueError(f"the checkpoint {checkpoint} does not match the graph model_fn built "
+                      f"(were variables renamed, added or resized?): {detail}")
 
 
 class Estimator:
     """Runs a ``model_fn``: ``train``, ``evaluate``, ``predict``, ``export_saved_model``.
 
-    Every call starts from the latest checkpoint in ``model_dir`` (if there is one), as
-    TF1 Estimators did: calling ``train`` again continues from the global step reached.
+    Every call builds the graph anew and starts from the latest checkpoint in
+    ``model_dir``: calling ``train`` again continues from the global step reached.
     """
 
     def __init__(self, model_fn: Callable, model_dir: str | Path | None = None,
                  config: RunConfig | None = None, params: dict | None = None):
         if not callable(model_fn):
-            raise TypeError(f"model_fn must be callable, not {type(model_fn).__name__}")
+            raise ValueError(f"model_fn must be callable, not {type(model_fn).__name__}")
+        args = _accepted_args(model_fn)
+        if "features" not in args:
+            raise ValueError(f"model_fn ({model_fn}) must include features argument.")
+        if params is not None and "params" not in args:
+            raise ValueError(f"model_fn ({model_fn}) does not include params argument, but "
+                             f"params ({params}) is passed to Estimator.")
         self.config = config or RunConfig()
         model_dir = model_dir or self.config.model_dir
-        self.model_dir = Path(model_dir) if model_dir else \
-            Path(tempfile.mkdtemp(prefix="tflab_estimator_"))
+        self.model_dir = str(model_dir) if model_dir else \
+            tempfile.mkdtemp(prefix="tflab_estimator_")
         self.model_fn = model_fn
         self.params = dict(params or {})
-        self.history: list[RunValues] = []
-        self._template = v1.make_template("model", self._model_fn_call)
-        self._global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-        self._optimizer = None
-        self._checkpoint = None
-        self._manager = None
-        self._functions: dict[str, Any] = {}
 
-    # -- building and checkpoints
-
-    def _model_fn_call(self, features, labels, mode):
-        spec = self.model_fn(features=features, labels=labels, mode=mode, params=self.params)
-        if not isinstance(spec, EstimatorSpec):
-            raise TypeError(f"model_fn must return an EstimatorSpec, not {type(spec).__name__}")
-        if spec.mode != mode:
-            raise ValueError(f"model_fn was asked for mode {mode!r} but returned a spec for "
-                             f"{spec.mode!r}")
-        return spec
-
-    def _build(self, features, labels, mode) -> EstimatorSpec:
-        """Call model_fn eagerly once: creates the variables (seeded) on the first call."""
-        if not self._template.variables and self.config.tf_random_seed is not None:
-            tf.random.set_seed(self.config.tf_random_seed)
-        spec = self._template(features, labels, mode)
-        if self._checkpoint is None:
-            model = {_relative_name(v).replace("/", "."): v for v in self._template.variables}
-            self._checkpoint = tf.train.Checkpoint(global_step=self._global_step, model=model)
-            self._manager = tf.train.CheckpointManager(
-                self._checkpoint, str(self.model_dir), max_to_keep=self.config.keep_checkpoint_max)
-        return spec
-
-    def _restore(self, required: bool) -> None:
-        latest = self._manager.latest_checkpoint
-        if latest is None:
-            if required:
-                raise ValueError(f"no checkpoint in {self.model_dir}: train the estimator "
-                                 "first (or point model_dir at a trained one)")
-            return
-        try:
-            status = self._checkpoint.restore(latest)
-            status.assert_existing_objects_matched()
-        except (AssertionError, ValueError) as err:
-            raise ValueError(f"the checkpoint {latest} does not fit this model_fn (were its "
-                             f"layers renamed or resized?): {err}") from None
-        status.expect_partial()  # the optimizer's state is only needed for training
+    # -- checkpoints
 
     def latest_checkpoint(self) -> str | None:
-        """Path prefix of the newest checkpoint in ``model_dir``, or None."""
-        return tf.train.latest_checkpoint(str(self.model_dir))
+        """Path prefix of the newest checkpoint in ``model_dir`` (``.../model.ckpt-N``), or None."""
+        return tf.train.latest_checkpoint(self.model_dir)
+
+    def _require_checkpoint(self, checkpoint_path: str | None = None) -> str:
+        checkpoint = checkpoint_path or self.latest_checkpoint()
+        if checkpoint is None:
+            raise ValueError(f"Could not find trained model in model_dir: {self.model_dir}: "
+                             "train the estimator first (or point model_dir at a trained one)")
+        return checkpoint
 
     @property
     def global_step(self) -> int:
-        return int(self._global_step.numpy())
+        """The global step of the latest checkpoint (0 before training)."""
+        latest = self.latest_checkpoint()
+        return 0 if latest is None else \
+            int(tf.train.load_checkpoint(latest).get_tensor("global_step"))
 
     def get_variable_names(self) -> list[str]:
-        """Names of the model's variables, e.g. 'dense/kernel'."""
-        return [_relative_name(v) for v in self._template.variables]
+        """Names of the variables in the latest checkpoint, e.g. 'dense/kernel'."""
+        reader = tf.train.load_checkpoint(self._require_checkpoint())
+        return sorted(reader.get_variable_to_shape_map())
 
     def get_variable_value(self, name: str) -> np.ndarray:
-        """The current value of the variable called ``name`` (see ``get_variable_names``)."""
-        for v in self._template.variables:
-            if _relative_name(v) == name:
-                return v.numpy()
-        raise KeyError(f"no variable {name!r}; there are {self.get_variable_names()}")
+        """The value of the variable ``name`` in the latest checkpoint."""
+        reader = tf.train.load_checkpoint(self._require_checkpoint())
+        if not reader.has_tensor(name):
+            raise ValueError(f"no variable {name!r} in the checkpoint; there are "
+                             f"{sorted(reader.get_variable_to_shape_map())}")
+        return reader.get_tensor(name)
 
-    # -- input
+    # -- building
 
-    @staticmethod
-    def _dataset(input_fn: Callable, repeat_single_batch: bool) -> tf.data.Dataset:
-        data = input_fn()
-        if isinstance(data, tf.data.Dataset):
-            return data
-        if isinstance(data, tuple) and len(data) == 2:
-            dataset = tf.data.Dataset.from_tensors(data)
-        elif isinstance(data, dict):
-            dataset = tf.data.Dataset.from_tensors(data)
-        else:
-            raise TypeError("input_fn must return a tf.data.Dataset, a (features, labels) "
-                            f"tuple or a features dict, not {type(data).__name__}")
-        return dataset.repeat() if repeat_single_batch else dataset
+    def _call_input_fn(self, input_fn: Callable, mode: str):
+        """Features, labels and hooks from ``input_fn`` (a Dataset or a (features, labels) pair)."""
+        if not callable(input_fn):
+            raise TypeError(f"input_fn must be callable, not {type(input_fn).__name__}")
+        extra = {"mode": mode, "params": self.params, "config": self.config}
+        kwargs = {k: v for k, v in extra.items() if k in _accepted_args(input_fn)}
+        result, hooks = input_fn(**kwargs), []
+        if isinstance(result, tf.data.Dataset):
+            iterator = v1.data.make_initializable_iterator(result)
+            hooks.append(_IteratorInitializerHook(iterator))
+            result = iterator.get_next()
+        if isinstance(result, (tuple, list)):
+            if len(result) != 2:
+                raise ValueError(f"input_fn should give (features, labels), not {len(result)} "
+                                 "values")
+            return result[0], result[1], hooks
+        return result, None, hooks
 
-    @staticmethod
-    def _split(element):
-        if isinstance(element, tuple) and len(element) == 2:
-            return element
-        if isinstance(element, dict):
-            return element, None
-        raise TypeError("each element of the input_fn's dataset must be (features, labels) "
-                        f"or a features dict, not {type(element).__name__}")
+    def _call_model_fn(self, features, labels, mode: str) -> EstimatorSpec:
+        args = _accepted_args(self.model_fn)
+        kwargs = {"labels": labels, "mode": mode, "params": self.params, "config": self.config}
+        spec = self.model_fn(features=features, **{k: v for k, v in kwargs.items() if k in args})
+        if not isinstance(spec, EstimatorSpec):
+            raise ValueError(f"model_fn should return an EstimatorSpec, not "
+                             f"{type(spec).__name__}")
+        if spec.mode != mode:
+            raise ValueError(f"model_fn was asked for mode {mode!r} but returned an "
+                             f"EstimatorSpec for {spec.mode!r}")
+        return spec
 
-    def _compiled(self, mode: str, features, labels):
-        """model_fn for EVAL or PREDICT as a tf.function, traced once for any batch size."""
-        if mode not in self._functions:
-            def relaxed(t):
-                return tf.TensorSpec([None] + list(t.shape[1:]), t.dtype)
+    def _new_graph(self) -> tf.Graph:
+        graph = tf.Graph()
+        with graph.as_default():
+            if self.config.tf_random_seed is not None:
+                v1.set_random_seed(self.config.tf_random_seed)
+            v1.train.get_or_create_global_step()
+        return graph
 
-            template = self._template
-            if mode == ModeKeys.EVAL:
-                def run(features, labels):
-                    spec = template(features, labels, mode)
-                    return spec.loss, {k: tuple(m) for k, m in
-                                       (spec.eval_metric_ops or {}).items()}
-                signature = [tf.nest.map_structure(relaxed, features), relaxed(labels)]
-                self._functions[mode] = tf.function(run, input_signature=signature)
-            else:
-                def run(features):
-                    predictions = template(features, None, mode).predictions
-                    return predictions if isinstance(predictions, dict) else \
-                        {"predictions": predictions}
-                signature = [tf.nest.map_structure(relaxed, features)]
-                self._functions[mode] = tf.function(run, input_signature=signature)
-        function = self._functions[mode]
-        return function(features, labels) if mode == ModeKeys.EVAL else function(features)
+    def _session(self, scaffold, hooks: list, checkpoint: str) -> v1.train.MonitoredSession:
+        creator = v1.train.ChiefSessionCreator(scaffold=scaffold, checkpoint_filename_with_path=
+                                               checkpoint, config=self.config.session_config)
+        try:
+            return v1.train.MonitoredSession(session_creator=creator, hooks=hooks)
+        except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as err:
+            raise _mismatch(err, checkpoint) from None
 
     # -- the four methods
 
-    def train(self, input_fn: Callable, *, steps: int | None = None, max_steps: int | None = None,
-              hooks: list[SessionRunHook] = ()) -> "Estimator":
+    def train(self, input_fn: Callable, hooks: list | None = None, steps: int | None = None,
+              max_steps: int | None = None) -> "Estimator":
         """Train for ``steps`` more steps, or until the global step reaches ``max_steps``,
-        or until the input runs out or a hook calls ``request_stop()``."""
+        or until the input runs out or a hook calls ``run_context.request_stop()``."""
         if steps is not None and max_steps is not None:
-            raise ValueError("give steps= or max_steps=, not both")
-        for name, value in (("steps", steps), ("max_steps", max_steps)):
-            if value is not None and value < 1:
-                raise ValueError(f"{name} must be positive, not {value}")
-        batches = iter(self._dataset(input_fn, repeat_single_batch=True))
-        try:
-            features, labels = self._split(next(batches))
-        except StopIteration:
-            raise ValueError("input_fn gave no data to train on") from None
-        if labels is None:
-            raise ValueError("training needs labels: input_fn must give (features, labels)")
-        spec = self._build(features, labels, ModeKeys.TRAIN)
-        variables = self._template.trainable_variables
-        if self._optimizer is None:
-            self._optimizer = spec.train_op
-            self._optimizer.build(variables)
-            self._checkpoint.optimizer = self._optimizer
-        self._restore(required=False)
-        start = self.global_step
-        stop_at = max_steps if max_steps is not None else \
-            (start + steps if steps is not None else None)
-        if stop_at is not None and start >= stop_at:
-            return self
-
-        optimizer, template = self._optimizer, self._template
-
-        # Eager on purpose: model_fn makes a new optimizer each time it runs, and
-        # tf.function refuses variables created after its first trace.
-        def train_step(features, labels):
-            with tf.GradientTape() as tape:
-                loss = template(features, labels, ModeKeys.TRAIN).loss
-            grads = tape.gradient(loss, variables)
-            optimizer.apply_gradients(zip(grads, variables))
-            self._global_step.assign_add(1)
-            return loss
-
-        context = RunContext()
-        for hook in hooks:
-            hook.begin()
-        every = self.config.save_checkpoints_steps
-        log_every = self.config.log_step_count_steps
-        try:
-            while True:
-                for hook in hooks:
-                    hook.before_run(context)
-                loss = float(train_step(features, labels))
-                step = self.global_step
-                values = RunValues(step, loss)
-                self.history.append(values)
-                for hook in hooks:
-                    hook.after_run(context, values)
-                if log_every and step % log_every == 0:
-                    print(f"global step {step}: loss {loss:.4f}")
-                if every and step % every == 0:
-                    self._manager.save(checkpoint_number=step)
-                if context.stop_requested or (stop_at is not None and step >= stop_at):
-                    break
-                try:
-                    features, labels = self._split(next(batches))
-                except StopIteration:
-                    break
-        finally:
-            if self._manager.latest_checkpoint != str(self.model_dir / f"ckpt-{self.global_step}"):
-                self._manager.save(checkpoint_number=self.global_step)
-            for hook in hooks:
-                hook.end()
+            raise ValueError("Can not provide both steps and max_steps.")
+        if steps is not None and steps <= 0:
+            raise ValueError(f"Must specify steps > 0, given: {steps}")
+        if max_steps is not None and max_steps <= 0:
+            raise ValueError(f"Must specify max_steps > 0, given: {max_steps}")
+        hooks = _check_hooks(hooks)
+        latest = self.latest_checkpoint()
+        if max_steps is not None and latest is not None and self.global_step >= max_steps:
+            return self  # "Skipping training since max_steps has already saved."
+        graph = self._new_graph()
+        with graph.as_default():
+            features, labels, input_hooks = self._call_input_fn(input_fn, ModeKeys.TRAIN)
+            spec = self._call_model_fn(features, labels, ModeKeys.TRAIN)
+            v1.add_to_collection(v1.GraphKeys.LOSSES, spec.loss)  # as the original did
+            scaffold = spec.scaffold
+            if scaffold.saver is None and not v1.get_collection(v1.GraphKeys.SAVERS):
+                v1.add_to_collection(v1.GraphKeys.SAVERS, v1.train.Saver(
+                    sharded=True, max_to_keep=self.config.keep_checkpoint_max, defer_build=True,
+                    save_relative_paths=True))
+            all_hooks = input_hooks + hooks + list(spec.training_hooks) + [
+                v1.train.StopAtStepHook(num_steps=steps, last_step=max_steps),
+                v1.train.NanTensorHook(spec.loss)]
+            if self.config.log_step_count_steps:
+                all_hooks.append(_LossPrinter(spec.loss, self.config.log_step_count_steps))
+            chief_hooks = list(spec.training_chief_hooks) + [v1.train.CheckpointSaverHook(
+                self.model_dir, save_secs=self.config.save_checkpoints_secs,
+                save_steps=self.config.save_checkpoints_steps, scaffold=scaffold)]
+            try:
+                session = v1.train.MonitoredTrainingSession(
+                    checkpoint_dir=self.model_dir, scaffold=scaffold, hooks=all_hooks,
+                    chief_only_hooks=chief_hooks, save_checkpoint_secs=0,
+                    save_summaries_steps=0, save_summaries_secs=0, log_step_count_steps=0,
+                    config=self.config.session_config)
+            except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as err:
+                raise _mismatch(err, latest) from None
+            with session:
+                while not session.should_stop():
+                    session.run(spec.train_op)
         return self
 
-    def evaluate(self, input_fn: Callable, *, steps: int | None = None) -> dict[str, float]:
-        """Loss and metrics over the input (or its first ``steps`` batches), from the latest
-        checkpoint. Returns ``{"loss": ..., metric names..., "global_step": ...}``."""
-        totals: dict[str, list[float]] = {}
-        loss_sum, examples, batches = 0.0, 0.0, 0
-        for element in self._dataset(input_fn, repeat_single_batch=False):
-            features, labels = self._split(element)
-            if batches == 0:
-                self._build(features, labels, ModeKeys.EVAL)
-                self._restore(required=True)
-            loss, metrics = self._compiled(ModeKeys.EVAL, features, labels)
-            n = float(tf.shape(tf.nest.flatten(features)[0])[0])
-            loss_sum += float(loss) * n
-            examples += n
-            for name, (metric_total, metric_count) in metrics.items():
-                total = totals.setdefault(name, [0.0, 0.0])
-                total[0] += float(metric_total)
-                total[1] += float(metric_count)
-            batches += 1
-            if steps is not None and batches >= steps:
-                break
-        if batches == 0:
-            raise ValueError("input_fn gave no data to evaluate")
-        results = {"loss": loss_sum / examples}
-        results.update({name: t / c for name, (t, c) in totals.items()})
-        results["global_step"] = self.global_step
-        return results
+    def evaluate(self, input_fn: Callable, steps: int | None = None, hooks: list | None = None,
+                 checkpoint_path: str | None = None) -> dict[str, Any]:
+        """Loss and metrics over the whole input (or its first ``steps`` batches), from the
+        latest checkpoint. ``loss`` is the mean of the batches' losses, as in the original."""
+        if steps is not None and steps <= 0:
+            raise ValueError(f"Must specify steps > 0, given: {steps}")
+        checkpoint = self._require_checkpoint(checkpoint_path)
+        hooks = _check_hooks(hooks)
+        graph = self._new_graph()
+        with graph.as_default():
+            features, labels, input_hooks = self._call_input_fn(input_fn, ModeKeys.EVAL)
+            spec = self._call_model_fn(features, labels, ModeKeys.EVAL)
+            metrics = dict(spec.eval_metric_ops)
+            if "loss" in metrics:
+                raise ValueError('Metric with name "loss" is not allowed, because Estimator '
+                                 "already defines a default metric with the same name.")
+            metrics["loss"] = v1.metrics.mean(spec.loss)
+            final = _FinalOpsHook({**{k: value for k, (value, _) in metrics.items()},
+                                   "global_step": v1.train.get_global_step()})
+            updates = [update for _, update in metrics.values()]
+            session = self._session(spec.scaffold, input_hooks + hooks +
+                                    list(spec.evaluation_hooks) + [final], checkpoint)
+            with session:
+                batches = 0
+                while not session.should_stop() and (steps is None or batches < steps):
+                    session.run(updates)
+                    batches += 1
+        return final.values
 
-    def predict(self, input_fn: Callable, *, predict_keys: list[str] | None = None,
-                yield_single_examples: bool = True):
+    def predict(self, input_fn: Callable, predict_keys: list[str] | None = None,
+                hooks: list | None = None, checkpoint_path: str | None = None,
+                yield_single_examples: bool = True) -> Iterator:
         """Yield predictions from the latest checkpoint: one dict per example (or per batch)."""
-        first = True
-        for element in self._dataset(input_fn, repeat_single_batch=False):
-            features, _ = self._split(element)
-            if first:
-                self._build(features, None, ModeKeys.PREDICT)
-                self._restore(required=True)
-                first = False
-            predictions = self._compiled(ModeKeys.PREDICT, features, None)
+        checkpoint = self._require_checkpoint(checkpoint_path)
+        hooks = _check_hooks(hooks)
+        graph = self._new_graph()
+        with graph.as_default():  # not held across yields: the caller stays eager
+            features, _, input_hooks = self._call_input_fn(input_fn, ModeKeys.PREDICT)
+            spec = self._call_model_fn(features, None, ModeKeys.PREDICT)
+            predictions = spec.predictions
             if predict_keys is not None:
-                missing = set(predict_keys) - set(predictions)
+                if not isinstance(predictions, dict):
+                    raise ValueError("predict_keys needs model_fn's predictions to be a dict")
+                missing = sorted(set(predict_keys) - set(predictions))
                 if missing:
-                    raise KeyError(f"predict_keys {sorted(missing)} not among the model's "
-                                   f"predictions {sorted(predictions)}")
+                    raise ValueError(f"Expected to run at least one output from "
+                                     f"{sorted(predictions)}, provided {missing}.")
                 predictions = {k: predictions[k] for k in predict_keys}
-            arrays = {k: np.asarray(v) for k, v in predictions.items()}
-            if not yield_single_examples:
-                yield arrays
-                continue
-            for i in range(len(next(iter(arrays.values())))):
-                yield {k: v[i] for k, v in arrays.items()}
+            session = self._session(spec.scaffold, input_hooks + hooks +
+                                    list(spec.prediction_hooks), checkpoint)
+        with session:
+            while not session.should_stop():
+                try:
+                    values = session.run(predictions)
+                except tf.errors.OutOfRangeError:
+                    break
+                if not yield_single_examples:
+                    yield values
+                elif not isinstance(values, dict):
+                    yield from values
+                else:
+                    sizes = {k: len(v) for k, v in values.items()}
+                    if len(set(sizes.values())) != 1:
+                        raise ValueError(f"Batch length of predictions should be same: {sizes}")
+                    for i in range(next(iter(sizes.values()))):
+                        yield {k: v[i] for k, v in values.items()}
 
     def export_saved_model(self, export_dir_base: str | Path,
-                           feature_spec: dict[str, tf.TensorSpec]) -> Path:
-        """Write a SavedModel of the PREDICT graph into ``export_dir_base/<timestamp>``.
-
-        ``feature_spec`` names and types the raw features the server receives
-        (``serving_input_receiver_fn``'s job in TF1). Like TF1 Estimators, the export is
-        a TF1 graph (so feature columns' lookup tables come along), saved with the
-        ``serving_default`` signature; load it with ``tf.saved_model.load``.
-        """
+                           serving_input_receiver_fn: Callable[[], ServingInputReceiver],
+                           checkpoint_path: str | None = None) -> Path:
+        """Write the PREDICT graph and the latest checkpoint's variables as a SavedModel in
+        ``export_dir_base/<timestamp>``, with the ``serving_default`` signature (receiver
+        tensors in, predictions out); load it with ``tf.saved_model.load``."""
         from tflab.serving import replace_atomically
 
-        if self._checkpoint is None:  # a new Estimator on a trained model_dir: build it
-            example = {name: tf.zeros([1 if d is None else d for d in spec.shape], spec.dtype)
-                       for name, spec in feature_spec.items()}
-            self._build(example, None, ModeKeys.PREDICT)
-        self._restore(required=True)
-        values = {_relative_name(v): v.numpy() for v in self._template.variables}
+        if not callable(serving_input_receiver_fn):
+            raise ValueError("An input_receiver_fn must be defined.")
+        checkpoint = self._require_checkpoint(checkpoint_path)
         stamp = int(time.time())
         while (Path(export_dir_base) / str(stamp)).exists():  # two exports in one second
             stamp += 1
         target = Path(export_dir_base) / str(stamp)
-        graph = tf.Graph()
+        graph = self._new_graph()
         with graph.as_default():
-            inputs = {name: v1.placeholder(spec.dtype, spec.shape, name=name)
-                      for name, spec in feature_spec.items()}
-            template = v1.make_template("model", self._model_fn_call)
-            predictions = template(inputs, None, ModeKeys.PREDICT).predictions
-            if not isinstance(predictions, dict):
-                predictions = {"predictions": predictions}
-            with v1.Session(graph=graph) as sess:
-                sess.run([v1.global_variables_initializer(), v1.tables_initializer()])
-                for variable in v1.global_variables():
-                    name = _relative_name(variable)
-                    if name not in values:
-                        raise ValueError(f"the PREDICT graph has a variable {name} "
-                                         "that training never made")
-                    variable.load(values[name], sess)
-                signature = v1.saved_model.signature_def_utils.predict_signature_def(
-                    inputs=inputs, outputs=predictions)
+            receiver = serving_input_receiver_fn()
+            if not isinstance(receiver, ServingInputReceiver):
+                raise TypeError("serving_input_receiver_fn must return a ServingInputReceiver, "
+                                f"not {type(receiver).__name__}")
+            spec = self._call_model_fn(receiver.features, None, ModeKeys.PREDICT)
+            outputs = spec.predictions if isinstance(spec.predictions, dict) else \
+                {"output": spec.predictions}
+            signature = v1.saved_model.signature_def_utils.predict_signature_def(
+                inputs=receiver.receiver_tensors, outputs=outputs)
+            saver = v1.train.Saver(sharded=True)
+            with v1.Session(graph=graph) as session:
+                try:
+                    saver.restore(session, checkpoint)
+                except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as err:
+                    raise _mismatch(err, checkpoint) from None
                 with replace_atomically(target) as tmp:
                     builder = v1.saved_model.Builder(str(tmp))
                     builder.add_meta_graph_and_variables(
-                        sess, [v1.saved_model.tag_constants.SERVING],
+                        session, [v1.saved_model.tag_constants.SERVING],
                         signature_def_map={"serving_default": signature},
-                        main_op=v1.tables_initializer())
+                        main_op=v1.tables_initializer(), strip_default_attrs=True, saver=saver)
                     builder.save()
         return target
 
 
-def LinearRegressor(feature_columns: list, *, model_dir: str | Path | None = None,
-                    learning_rate: float | None = None,
-                    config: RunConfig | None = None) -> Estimator:
-    """TF1's canned ``LinearRegressor`` with its historical defaults, on this Estimator.
+_OPTIMIZERS = {"Adagrad": v1.train.AdagradOptimizer, "Adam": v1.train.AdamOptimizer,
+               "Ftrl": v1.train.FtrlOptimizer, "RMSProp": v1.train.RMSPropOptimizer,
+               "SGD": v1.train.GradientDescentOptimizer}
 
-    A linear model of the feature columns, mean squared error, trained with FTRL at
-    ``min(0.2, 1/sqrt(number of columns))`` unless ``learning_rate`` says otherwise.
-    Predictions are ``{"predictions": ...}``; features must be float32.
+
+def _linear_learning_rate(num_columns: int) -> float:
+    """The canned linear models' default: ``min(0.2, 1/sqrt(number of feature columns))``."""
+    return min(0.2, 1.0 / math.sqrt(num_columns))
+
+
+def LinearRegressor(feature_columns: list, model_dir: str | Path | None = None,
+                    label_dimension: int = 1, weight_column: str | None = None,
+                    optimizer: Any = "Ftrl", config: RunConfig | None = None) -> Estimator:
+    """The canned ``tf.estimator.LinearRegressor``, with its historical defaults.
+
+    A linear model of the feature columns (variables ``linear/linear_model/<column>/weights``
+    and ``linear/linear_model/bias_weights``), the squared error weighted by
+    ``features[weight_column]`` and averaged over the batch, trained with FTRL at
+    ``min(0.2, 1/sqrt(number of columns))``. ``optimizer`` may instead be a name in
+    ('Adagrad', 'Adam', 'Ftrl', 'RMSProp', 'SGD'), a ``tf.compat.v1.train`` optimizer, or a
+    function returning one. Predictions are ``{"predictions": (batch, label_dimension)}``.
     """
-    import keras
+    feature_columns = list(feature_columns)
+    if not feature_columns:
+        raise ValueError("LinearRegressor needs at least one feature column")
+    if label_dimension < 1:
+        raise ValueError(f"label_dimension must be at least 1, not {label_dimension}")
+    if isinstance(optimizer, str) and optimizer not in _OPTIMIZERS:
+        raise ValueError(f"optimizer {optimizer!r} is not one of {sorted(_OPTIMIZERS)}")
 
-    rate = learning_rate if learning_rate is not None else \
-        min(0.2, 1.0 / np.sqrt(len(feature_columns)))
-
-    def model_fn(features, labels, mode, params):
-        net = v1.feature_column.input_layer(features, params["feature_columns"])
-        predictions = tf.squeeze(dense(net, 1, name="linear"), axis=1)
+    def model_fn(features, labels, mode, config):
+        with v1.variable_scope("linear"):
+            predictions = v1.feature_column.linear_model(features, feature_columns,
+                                                         units=label_dimension)
         if mode == ModeKeys.PREDICT:
             return EstimatorSpec(mode, predictions={"predictions": predictions})
-        loss = tf.reduce_mean(tf.square(tf.cast(labels, predictions.dtype) - predictions))
+        labels = tf.reshape(tf.cast(labels, tf.float32), [-1, label_dimension])
+        weights = tf.ones_like(labels[:, :1]) if weight_column is None else \
+            tf.reshape(tf.cast(features[weight_column], tf.float32), [-1, 1])
+        squared = tf.math.squared_difference(labels, predictions)
+        loss = tf.reduce_sum(weights * squared) / tf.cast(tf.size(squared), tf.float32)
         if mode == ModeKeys.EVAL:
-            return EstimatorSpec(mode, loss=loss)
-        return EstimatorSpec(mode, loss=loss, train_op=keras.optimizers.Ftrl(rate))
+            broadcast = tf.broadcast_to(weights, tf.shape(squared))
+            return EstimatorSpec(mode, loss=loss, eval_metric_ops={
+                "average_loss": v1.metrics.mean(squared, broadcast),
+                "label/mean": v1.metrics.mean(labels, broadcast),
+                "prediction/mean": v1.metrics.mean(predictions, broadcast)})
+        if isinstance(optimizer, str):
+            opt = _OPTIMIZERS[optimizer](_linear_learning_rate(len(feature_columns)))
+        else:
+            opt = optimizer() if callable(optimizer) else optimizer
+        if not isinstance(opt, v1.train.Optimizer):
+            raise TypeError(f"optimizer must be a tf.compat.v1.train optimizer, not "
+                            f"{type(opt).__name__}")
+        train_op = opt.minimize(loss, global_step=v1.train.get_global_step())
+        return EstimatorSpec(mode, loss=loss, train_op=train_op)
 
-    return Estimator(model_fn, model_dir=model_dir, config=config,
-                     params={"feature_columns": list(feature_columns)})
+    return Estimator(model_fn, model_dir=model_dir, config=config)
