@@ -1,10 +1,10 @@
-"""tflab.estimator: the removed tf.estimator contract, on TF2."""
+"""tflab.estimator: the removed tf.estimator, on TensorFlow's TF1 runtime."""
 
 from __future__ import annotations
 
+import shutil
 import time
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -13,6 +13,60 @@ from tflab import data, estimator as est
 from tflab.estimator import EstimatorSpec, ModeKeys
 
 fc = tf.feature_column
+v1 = tf.compat.v1
+
+# The course notes' model_fn, input_fn and hook, as notebook 06 shows them: tf.compat.v1.
+# prefixes, tf.estimator -> estimator (tflab's), tf.layers.dense -> estimator.dense.
+NOTES_CODE = '''
+import time
+
+import tensorflow as tf
+
+from tflab import estimator
+
+
+def my_model_fn(features, labels, mode, params):
+    net = tf.compat.v1.feature_column.input_layer(features, params["feature_columns"])
+    for units in params["hidden_units"]:
+        net = estimator.dense(net, units=units, activation=tf.nn.relu)
+    logits = estimator.dense(net, params["n_classes"], activation=None)
+    predicted_classes = tf.argmax(logits, 1)
+    if mode == estimator.ModeKeys.PREDICT:
+        predictions = {"class_ids": predicted_classes,
+                       "probabilities": tf.nn.softmax(logits),
+                       "logits": logits}
+        return estimator.EstimatorSpec(mode, predictions=predictions)
+    loss = tf.compat.v1.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
+    accuracy = tf.compat.v1.metrics.accuracy(labels=labels, predictions=predicted_classes,
+                                             name="acc_op")
+    metrics = {"accuracy": accuracy}
+    if mode == estimator.ModeKeys.EVAL:
+        return estimator.EstimatorSpec(mode, loss=loss, eval_metric_ops=metrics)
+    optimizer = tf.compat.v1.train.AdagradOptimizer(learning_rate=0.05)
+    train_op = optimizer.minimize(loss, global_step=tf.compat.v1.train.get_global_step())
+    return estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)
+
+
+def train_input_fn(features, labels, batch_size):
+    dataset = tf.data.Dataset.from_tensor_slices((dict(features), labels))
+    return dataset.shuffle(1000, seed=0).repeat().batch(batch_size)
+
+
+class TimeBasedStopHook(tf.compat.v1.train.SessionRunHook):
+    """Stop training once time_limit seconds have passed."""
+
+    def __init__(self, time_limit):
+        self.time_limit = time_limit
+
+    def begin(self):
+        self.start_time = time.time()
+
+    def after_run(self, run_context, run_values):
+        if time.time() - self.start_time > self.time_limit:
+            run_context.request_stop()
+'''
+
+NUMERIC = ("sbp", "tobacco", "ldl", "age")
 
 
 @pytest.fixture(scope="module")
@@ -20,15 +74,29 @@ def heart():
     return data.heart()
 
 
+@pytest.fixture(scope="module")
+def notes():
+    namespace: dict = {}
+    exec(compile(NOTES_CODE, "<notes>", "exec"), namespace)
+    return namespace
+
+
 def heart_columns():
-    numeric = [fc.numeric_column(k) for k in ("sbp", "tobacco", "ldl", "age")]
+    numeric = [fc.numeric_column(k, normalizer_fn=lambda x, k=k: x / {"sbp": 100.0, "tobacco": 10.0,
+                                                                      "ldl": 5.0, "age": 50.0}[k])
+               for k in NUMERIC]
     famhist = fc.categorical_column_with_vocabulary_list("famhist", ["Absent", "Present"])
     return numeric + [fc.indicator_column(famhist)]
 
 
+def heart_features(heart, rows=slice(None)):
+    features = {k: heart[k][rows].astype(np.float32) for k in NUMERIC}
+    features["famhist"] = heart["famhist"][rows]
+    return features
+
+
 def heart_input_fn(heart, batch_size=32, epochs=1, shuffle=False):
-    features = {k: heart[k].astype(np.float32) for k in ("sbp", "tobacco", "ldl", "age")}
-    features["famhist"] = heart["famhist"]
+    features = heart_features(heart)
 
     def input_fn():
         ds = tf.data.Dataset.from_tensor_slices((features, heart["chd"]))
@@ -39,194 +107,291 @@ def heart_input_fn(heart, batch_size=32, epochs=1, shuffle=False):
     return input_fn
 
 
-def notes_model_fn(features, labels, mode, params):
-    """The course notes' model_fn, with tflab.estimator.dense for tf.layers.dense."""
-    net = tf.compat.v1.feature_column.input_layer(features, params["feature_columns"])
-    for units in params["hidden_units"]:
-        net = est.dense(net, units, activation=tf.nn.relu)
-    logits = est.dense(net, params["n_classes"])
-    predicted_classes = tf.argmax(logits, 1)
-    if mode == ModeKeys.PREDICT:
-        return EstimatorSpec(mode, predictions={"class_ids": predicted_classes,
-                                                "probabilities": tf.nn.softmax(logits),
-                                                "logits": logits})
-    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
-                                                                         logits=logits))
-    metrics = {"accuracy": est.accuracy(labels, predicted_classes)}
-    if mode == ModeKeys.EVAL:
-        return EstimatorSpec(mode, loss=loss, eval_metric_ops=metrics)
-    return EstimatorSpec(mode, loss=loss, train_op=keras.optimizers.Adagrad(0.05))
-
-
-def make(tmp_path, **config):
-    return est.Estimator(notes_model_fn, model_dir=tmp_path / "model",
-                         config=est.RunConfig(tf_random_seed=0, log_step_count_steps=0, **config),
-                         params={"feature_columns": heart_columns(), "hidden_units": [10, 10],
+def make(notes, model_dir, hidden=(10, 10), **config):
+    config = {"tf_random_seed": 0, "log_step_count_steps": 0, **config}
+    return est.Estimator(notes["my_model_fn"], model_dir=model_dir, config=est.RunConfig(**config),
+                         params={"feature_columns": heart_columns(), "hidden_units": list(hidden),
                                  "n_classes": 2})
 
 
-def test_train_evaluate_predict_on_heart(heart, tmp_path):
-    model = make(tmp_path)
+@pytest.fixture(scope="module")
+def trained(notes, heart, tmp_path_factory):
+    """An Estimator trained 300 steps; tests that train more copy its model_dir."""
+    model = make(notes, tmp_path_factory.mktemp("trained") / "model")
     model.train(heart_input_fn(heart, epochs=30, shuffle=True), steps=300)
-    assert model.global_step == 300
+    return model
+
+
+def test_the_notes_code_runs_as_written(notes, heart, tmp_path):
+    model = make(notes, tmp_path / "m")
+    model.train(lambda: notes["train_input_fn"](heart_features(heart), heart["chd"], 32),
+                steps=300)
     results = model.evaluate(heart_input_fn(heart))
     assert set(results) == {"loss", "accuracy", "global_step"} and results["global_step"] == 300
-    assert results["accuracy"] > 0.65  # majority class is 0.65
-    predictions = list(model.predict(heart_input_fn(heart)))
-    assert len(predictions) == len(heart["chd"])
-    assert set(predictions[0]) == {"class_ids", "probabilities", "logits"}
-    classes = np.array([p["class_ids"] for p in predictions])
-    assert np.mean(classes == heart["chd"]) == pytest.approx(results["accuracy"])
+    assert results["accuracy"] > 0.68  # the majority class is 0.65
+    start = time.perf_counter()
+    model.train(lambda: notes["train_input_fn"](heart_features(heart), heart["chd"], 32),
+                hooks=[notes["TimeBasedStopHook"](0.5)])
+    assert 0.5 <= time.perf_counter() - start < 5 and model.global_step > 350
 
 
-def test_modes_dispatch_to_model_fn(heart, tmp_path):
-    seen = []
+def test_train_writes_tf1_checkpoints_and_resumes(notes, heart, trained, tmp_path):
+    shutil.copytree(trained.model_dir, tmp_path / "model")
+    latest = trained.latest_checkpoint()
+    assert latest.endswith("model.ckpt-300")
+    reader = tf.train.load_checkpoint(latest)
+    assert reader.get_tensor("global_step") == 300 and reader.has_tensor("dense_2/kernel")
+    kernel = reader.get_tensor("dense/kernel")
+    with tf.Graph().as_default():  # a TF1 Saver reads it back into a TF1 graph
+        variable = v1.get_variable("dense/kernel", kernel.shape)
+        v1.train.get_or_create_global_step()
+        with v1.Session() as session:
+            v1.train.Saver([variable]).restore(session, latest)
+            np.testing.assert_array_equal(session.run(variable), kernel)
 
-    def model_fn(features, labels, mode, params):
-        seen.append(mode)
-        return notes_model_fn(features, labels, mode, params)
-
-    model = est.Estimator(model_fn, model_dir=tmp_path / "m", params={
-        "feature_columns": heart_columns(), "hidden_units": [4], "n_classes": 2},
-        config=est.RunConfig(log_step_count_steps=0))
-    model.train(heart_input_fn(heart), steps=2)
-    assert set(seen) == {ModeKeys.TRAIN} and not any(m is None for m in seen)
-    seen.clear()
-    model.evaluate(heart_input_fn(heart), steps=1)
-    assert set(seen) == {ModeKeys.EVAL}
-    seen.clear()
-    next(model.predict(heart_input_fn(heart)))
-    assert set(seen) == {ModeKeys.PREDICT}
-
-
-def test_train_twice_resumes_from_the_checkpoint(heart, tmp_path):
-    model = make(tmp_path, save_checkpoints_steps=10)
-    model.train(heart_input_fn(heart, epochs=5), steps=25)
-    assert model.global_step == 25 and model.latest_checkpoint().endswith("ckpt-25")
-    weights = model.get_variable_value("dense/kernel")
-    fresh = make(tmp_path)  # a new Estimator on the same model_dir
+    fresh = make(notes, tmp_path / "model")  # a new Estimator on the same model_dir
     fresh.train(heart_input_fn(heart, epochs=5), steps=5)
-    assert fresh.global_step == 30
-    assert fresh.latest_checkpoint().endswith("ckpt-30")
-    fresh.train(heart_input_fn(heart, epochs=5), max_steps=30)  # already there: nothing to do
-    assert fresh.global_step == 30
-    third = make(tmp_path)
-    third.evaluate(heart_input_fn(heart), steps=1)  # restores the latest checkpoint
-    np.testing.assert_array_equal(third.get_variable_value("dense/kernel"),
-                                  fresh.get_variable_value("dense/kernel"))
-    assert not np.array_equal(third.get_variable_value("dense/kernel"), weights)
+    assert fresh.global_step == 305 and fresh.latest_checkpoint().endswith("model.ckpt-305")
+    moved = fresh.get_variable_value("dense/kernel")
+    assert not np.array_equal(moved, kernel)
+    fresh.train(heart_input_fn(heart, epochs=5), max_steps=300)  # already past: nothing to do
+    assert fresh.global_step == 305
+    fresh.train(heart_input_fn(heart, epochs=5), max_steps=310)
+    assert fresh.global_step == 310
 
 
-def test_a_hook_can_stop_training(heart, tmp_path):
-    class StopAt(est.SessionRunHook):
-        def __init__(self):
-            self.calls = []
+def test_train_stops_when_the_input_runs_out(notes, heart, tmp_path):
+    model = make(notes, tmp_path / "m")
+    model.train(heart_input_fn(heart, batch_size=100))  # 462 rows: 5 batches
+    assert model.global_step == 5
 
-        def begin(self):
-            self.calls.append("begin")
 
-        def after_run(self, run_context, run_values):
-            if run_values.global_step >= 7:
-                run_context.request_stop()
+def test_checkpoint_frequency_and_keep_max(notes, heart, tmp_path):
+    model = make(notes, tmp_path / "m", save_checkpoints_steps=10, keep_checkpoint_max=2)
+    model.train(heart_input_fn(heart, epochs=10), steps=35)
+    kept = sorted(p.name for p in (tmp_path / "m").glob("model.ckpt-*.index"))
+    assert kept == ["model.ckpt-30.index", "model.ckpt-35.index"]
 
-        def end(self):
-            self.calls.append("end")
 
-    hook = StopAt()
-    model = make(tmp_path)
+class Recorder(v1.train.SessionRunHook):
+    """Asks for the loss and global step each step; stops at ``stop_at``."""
+
+    def __init__(self, stop_at=None):
+        self.stop_at, self.calls, self.seen = stop_at, [], []
+
+    def begin(self):
+        self.calls.append("begin")
+        self.loss = v1.get_collection(v1.GraphKeys.LOSSES)[-1]
+        self.step = v1.train.get_global_step()
+
+    def before_run(self, run_context):
+        return v1.train.SessionRunArgs({"loss": self.loss, "step": self.step})
+
+    def after_run(self, run_context, run_values):
+        self.seen.append(run_values.results)
+        if self.stop_at is not None and len(self.seen) >= self.stop_at:
+            run_context.request_stop()
+
+    def end(self, session):
+        self.calls.append("end")
+
+
+def test_hooks_get_their_session_run_args(notes, heart, tmp_path):
+    hook = Recorder(stop_at=7)
+    model = make(notes, tmp_path / "m")
     model.train(heart_input_fn(heart, epochs=100), steps=1000, hooks=[hook])
     assert model.global_step == 7 and hook.calls == ["begin", "end"]
+    losses = [r["loss"] for r in hook.seen]
+    assert len(losses) == 7 and all(0.3 < loss < 1.5 for loss in losses)
+    assert len(set(np.round(losses, 6))) == 7  # a real loss per step, not one value
+    # the loss the hook saw at step 1 is the loss of the initial weights on the first batch
+    first = make(notes, tmp_path / "first")
+    first.train(heart_input_fn(heart), steps=1)
+    initial = make(notes, tmp_path / "init")
+    hook_once = Recorder()
+    initial.train(heart_input_fn(heart), steps=1, hooks=[hook_once])
+    assert hook_once.seen[0]["loss"] == pytest.approx(losses[0], rel=1e-6)
 
 
-def test_time_based_stop_hook(heart, tmp_path):
-    model = make(tmp_path)
-    start = time.perf_counter()
-    model.train(heart_input_fn(heart, epochs=10_000), hooks=[est.TimeBasedStopHook(1.0)])
-    elapsed = time.perf_counter() - start
-    assert 1.0 <= elapsed < 6.0 and model.global_step > 5  # includes tracing and checkpointing
+def test_evaluate_over_uneven_final_batches(heart, trained):
+    results = trained.evaluate(heart_input_fn(heart, batch_size=100))  # 100 x 4 + 62
+    probabilities = np.array([p["probabilities"] for p in
+                              trained.predict(heart_input_fn(heart, batch_size=100))])
+    labels = heart["chd"]
+    accuracy = np.mean(np.argmax(probabilities, 1) == labels)
+    assert results["accuracy"] == pytest.approx(accuracy, abs=1e-6)  # over all 462 rows
+    losses = -np.log(probabilities[np.arange(len(labels)), labels])
+    batch_means = [losses[i:i + 100].mean() for i in range(0, len(labels), 100)]
+    assert results["loss"] == pytest.approx(np.mean(batch_means), rel=1e-5)  # the original's
+    assert results["loss"] != pytest.approx(losses.mean(), rel=1e-5)  # ... not per example
+    assert results["global_step"] == 300
+    assert trained.evaluate(heart_input_fn(heart, batch_size=100), steps=1)["accuracy"] == \
+        pytest.approx(np.mean(np.argmax(probabilities[:100], 1) == labels[:100]), abs=1e-6)
 
 
-def test_export_then_reload_predicts_the_same(heart, tmp_path):
-    model = make(tmp_path)
-    model.train(heart_input_fn(heart, epochs=5), steps=20)
-    spec = {k: tf.TensorSpec([None], tf.float32) for k in ("sbp", "tobacco", "ldl", "age")}
-    spec["famhist"] = tf.TensorSpec([None], tf.string)
-    path = model.export_saved_model(tmp_path / "export", spec)
-    assert path.parent == tmp_path / "export" and path.name.isdigit()
+def test_predict_yields_one_dict_per_example(heart, trained):
+    predictions = list(trained.predict(heart_input_fn(heart, batch_size=100)))
+    assert len(predictions) == 462 and set(predictions[0]) == {"class_ids", "probabilities",
+                                                               "logits"}
+    assert predictions[0]["probabilities"].shape == (2,)
+    np.testing.assert_allclose([p["probabilities"].sum() for p in predictions], 1, rtol=1e-5)
+    batches = list(trained.predict(heart_input_fn(heart, batch_size=100), predict_keys=["logits"],
+                                   yield_single_examples=False))
+    assert [len(b["logits"]) for b in batches] == [100, 100, 100, 100, 62]
+    assert set(batches[0]) == {"logits"}
+    np.testing.assert_allclose(batches[4]["logits"][-1], predictions[-1]["logits"], rtol=1e-6)
+    assert tf.executing_eagerly()  # the caller is not left inside the predict graph
+    with pytest.raises(ValueError, match="provided \\['nope'\\]"):
+        next(trained.predict(heart_input_fn(heart), predict_keys=["nope"]))
+
+
+def test_export_then_load_gives_the_same_outputs(heart, trained, tmp_path):
+    examples = {k: tf.constant(v[:1]) for k, v in heart_features(heart).items()}
+    receiver_fn = est.build_raw_serving_input_receiver_fn(examples)
+    path = trained.export_saved_model(tmp_path / "export", receiver_fn)
+    second = trained.export_saved_model(tmp_path / "export", receiver_fn)  # in the same second
+    assert path.parent == tmp_path / "export" and path.name.isdigit() and second != path
     serve = tf.saved_model.load(str(path)).signatures["serving_default"]
-    features = {k: tf.constant(heart[k][:50].astype(np.float32)) for k in
-                ("sbp", "tobacco", "ldl", "age")}
-    features["famhist"] = tf.constant(heart["famhist"][:50])
-    exported = serve(**features)["probabilities"].numpy()
-    predicted = np.array([p["probabilities"] for p in
-                          model.predict(heart_input_fn(heart, batch_size=50))][:50])
-    np.testing.assert_allclose(exported, predicted, atol=1e-6)
+    exported = serve(**{k: tf.constant(v) for k, v in heart_features(heart, slice(50)).items()})
+    predicted = list(trained.predict(heart_input_fn(heart, batch_size=50)))[:50]
+    for key in ("probabilities", "logits", "class_ids"):
+        np.testing.assert_allclose(exported[key].numpy(), [p[key] for p in predicted], atol=1e-6)
 
 
-@pytest.mark.parametrize("spec_kwargs, message", [
-    (dict(mode=ModeKeys.TRAIN, train_op=keras.optimizers.SGD(0.1)), "TRAIN without loss"),
-    (dict(mode=ModeKeys.PREDICT), "PREDICT without predictions"),
-    (dict(mode=ModeKeys.EVAL), "EVAL without loss"),
-    (dict(mode=ModeKeys.TRAIN, loss=tf.constant(1.0), train_op="minimize"), "not an optimizer"),
-    (dict(mode="fit"), "mode must be one of"),
+def test_get_variable_names_and_values(heart, trained):
+    names = trained.get_variable_names()
+    assert {"dense/kernel", "dense_2/bias", "global_step", "dense/kernel/Adagrad"} <= set(names)
+    assert trained.get_variable_value("dense_2/kernel").shape == (10, 2)
+    with pytest.raises(ValueError, match="no variable 'dense_9/kernel'"):
+        trained.get_variable_value("dense_9/kernel")
+
+
+def test_a_checkpoint_that_does_not_match_the_graph_is_an_error(notes, heart, trained, tmp_path):
+    shutil.copytree(trained.model_dir, tmp_path / "model")
+    other = make(notes, tmp_path / "model", hidden=(7,))
+    with pytest.raises(ValueError, match="does not match the graph model_fn built.*dense"):
+        other.evaluate(heart_input_fn(heart))
+    with pytest.raises(ValueError, match="does not match the graph model_fn built"):
+        other.train(heart_input_fn(heart), steps=1)
+    with pytest.raises(ValueError, match="does not match the graph model_fn built"):
+        next(other.predict(heart_input_fn(heart)))
+    receiver_fn = est.build_raw_serving_input_receiver_fn(
+        {k: tf.constant(v[:1]) for k, v in heart_features(heart).items()})
+    with pytest.raises(ValueError, match="does not match the graph model_fn built"):
+        other.export_saved_model(tmp_path / "export", receiver_fn)
+
+
+def _spec_error(mode, **kwargs):
+    with tf.Graph().as_default():
+        loss = tf.constant(1.0)
+        kwargs = {k: (loss if v == "loss" else v) for k, v in kwargs.items()}
+        EstimatorSpec(mode, **kwargs)
+
+
+@pytest.mark.parametrize("mode, kwargs, error, message", [
+    (ModeKeys.TRAIN, dict(train_op=tf.no_op), ValueError, "Missing loss"),
+    (ModeKeys.TRAIN, dict(loss="loss"), ValueError, "Missing train_op"),
+    (ModeKeys.EVAL, dict(), ValueError, "Missing loss"),
+    (ModeKeys.PREDICT, dict(), ValueError, "Missing predictions"),
+    (ModeKeys.TRAIN, dict(loss="loss", train_op=v1.train.AdagradOptimizer(0.1)), TypeError,
+     "the optimizer itself: give its minimize"),
+    (ModeKeys.EVAL, dict(loss="loss", eval_metric_ops={"acc": 0.5}), TypeError,
+     "must be a \\(value, update_op\\) pair"),
+    ("fit", dict(), ValueError, "mode must be one of"),
 ])
-def test_bad_specs_raise_clear_errors(spec_kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        EstimatorSpec(**spec_kwargs)
+def test_bad_specs_raise_clear_errors(mode, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        _spec_error(mode, **kwargs)
 
 
-def test_bad_model_fn_and_misuse(heart, tmp_path):
-    model = est.Estimator(lambda features, labels, mode, params: 42, model_dir=tmp_path / "x")
-    with pytest.raises(TypeError, match="must return an EstimatorSpec"):
-        model.train(heart_input_fn(heart), steps=1)
-    fresh = make(tmp_path / "fresh")
-    with pytest.raises(ValueError, match="no checkpoint"):
-        fresh.evaluate(heart_input_fn(heart))
-    with pytest.raises(ValueError, match="not both"):
-        fresh.train(heart_input_fn(heart), steps=1, max_steps=2)
+def test_bad_use_raises_clear_errors(notes, heart, trained, tmp_path):
+    with pytest.raises(ValueError, match="model_fn should return an EstimatorSpec"):
+        est.Estimator(lambda features, labels, mode: 42, model_dir=tmp_path / "x").train(
+            heart_input_fn(heart), steps=1)
+    with pytest.raises(ValueError, match="does not include params argument"):
+        est.Estimator(lambda features, labels, mode: 42, params={"a": 1})
+    with pytest.raises(ValueError, match="must include features argument"):
+        est.Estimator(lambda x, labels, mode: 42)
+    with pytest.raises(ValueError, match="Could not find trained model"):
+        make(notes, tmp_path / "fresh").evaluate(heart_input_fn(heart))
+    with pytest.raises(ValueError, match="Can not provide both steps and max_steps"):
+        trained.train(heart_input_fn(heart), steps=1, max_steps=2)
+    with pytest.raises(ValueError, match="Must specify steps > 0, given: 0"):
+        trained.train(heart_input_fn(heart), steps=0)
+    with pytest.raises(TypeError, match="SessionRunHook instances, not function"):
+        trained.train(heart_input_fn(heart), steps=1, hooks=[lambda: None])
+    with pytest.raises(ValueError, match="Can not provide both save_checkpoints_secs"):
+        est.RunConfig(save_checkpoints_steps=10, save_checkpoints_secs=10)
+
+    def loss_metric_model_fn(features, labels, mode, params):
+        spec = notes["my_model_fn"](features, labels, mode, params)
+        if mode == ModeKeys.EVAL:
+            return spec._replace(eval_metric_ops={"loss": v1.metrics.mean(spec.loss)})
+        return spec
+
+    clash = est.Estimator(loss_metric_model_fn, model_dir=trained.model_dir, params=trained.params)
+    with pytest.raises(ValueError, match='Metric with name "loss" is not allowed'):
+        clash.evaluate(heart_input_fn(heart))
 
 
-def test_linear_regressor_on_fire_theft(tmp_path):
+def fire_input_fn(shuffle=True):
     x, y = data.fire_theft()
-    regressor = est.LinearRegressor([fc.numeric_column("x")], model_dir=tmp_path / "lin",
-                                    config=est.RunConfig(tf_random_seed=0, log_step_count_steps=0))
 
     def input_fn():
-        ds = tf.data.Dataset.from_tensor_slices(({"x": x.astype(np.float32)}, y.astype(np.float32)))
-        return ds.shuffle(42, seed=0).repeat().batch(128)
+        ds = tf.data.Dataset.from_tensor_slices(({"fires": x.astype(np.float32)},
+                                                 y.astype(np.float32)))
+        return (ds.shuffle(42, seed=0) if shuffle else ds).repeat().batch(16)
 
-    regressor.train(input_fn, steps=200)
-    slope = float(regressor.get_variable_value("linear/kernel")[0, 0])
-    intercept = float(regressor.get_variable_value("linear/bias")[0])
-    assert 0.5 < slope < 3.0 and 0.0 < intercept < 17.0  # moving towards, not at, the answer
-    assert regressor.evaluate(input_fn, steps=1)["loss"] > 0
+    return input_fn
 
 
-def test_a_checkpoint_that_does_not_fit_the_model_fn_is_an_error(heart, tmp_path):
-    make(tmp_path).train(heart_input_fn(heart), steps=3)
-    other = est.Estimator(notes_model_fn, model_dir=tmp_path / "model", params={
-        "feature_columns": heart_columns(), "hidden_units": [7], "n_classes": 2})
-    with pytest.raises(ValueError, match="does not fit this model_fn"):
-        other.evaluate(heart_input_fn(heart))
+def test_linear_regressor_matches_a_hand_written_ftrl_graph(tmp_path):
+    regressor = est.LinearRegressor([fc.numeric_column("fires")], model_dir=tmp_path / "lin",
+                                    config=est.RunConfig(tf_random_seed=0, log_step_count_steps=0))
+    regressor.train(fire_input_fn(shuffle=False), steps=30)
+    assert set(regressor.get_variable_names()) >= {"linear/linear_model/fires/weights",
+                                                   "linear/linear_model/bias_weights"}
+    weight = regressor.get_variable_value("linear/linear_model/fires/weights")
+    bias = regressor.get_variable_value("linear/linear_model/bias_weights")
+    with tf.Graph().as_default():  # FTRL at min(0.2, 1/sqrt(1)) on the mean squared error
+        features, labels = v1.data.make_one_shot_iterator(fire_input_fn(shuffle=False)()).get_next()
+        w, b = v1.get_variable("w", [1, 1], initializer=v1.zeros_initializer()), \
+            v1.get_variable("b", [1], initializer=v1.zeros_initializer())
+        predictions = tf.matmul(tf.reshape(features["fires"], [-1, 1]), w) + b
+        loss = tf.reduce_mean(tf.square(tf.reshape(labels, [-1, 1]) - predictions))
+        step = v1.train.FtrlOptimizer(0.2).minimize(loss)
+        with v1.Session() as session:
+            session.run(v1.global_variables_initializer())
+            for _ in range(30):
+                session.run(step)
+            want_w, want_b = session.run([w, b])
+    np.testing.assert_allclose(weight, want_w, rtol=1e-5)
+    np.testing.assert_allclose(bias, want_b, rtol=1e-5)
+    results = regressor.evaluate(fire_input_fn(shuffle=False), steps=3)
+    assert {"loss", "average_loss", "label/mean", "prediction/mean", "global_step"} == set(results)
+    assert results["average_loss"] == pytest.approx(results["loss"], rel=1e-5)  # equal batches
 
 
-def test_export_from_a_fresh_estimator_and_twice_in_a_second(heart, tmp_path):
-    make(tmp_path).train(heart_input_fn(heart), steps=3)
-    spec = {k: tf.TensorSpec([None], tf.float32) for k in ("sbp", "tobacco", "ldl", "age")}
-    spec["famhist"] = tf.TensorSpec([None], tf.string)
-    fresh = make(tmp_path)  # never trained in this process
-    first = fresh.export_saved_model(tmp_path / "export", spec)
-    second = fresh.export_saved_model(tmp_path / "export", spec)
-    assert first != second and first.is_dir() and second.is_dir()
+def test_linear_regressor_learning_rate_rule_weights_and_dimensions(tmp_path):
+    assert est._linear_learning_rate(1) == 0.2 and est._linear_learning_rate(100) == 0.1
+    x = np.linspace(0, 1, 8, dtype=np.float32)
 
+    def input_fn():
+        features = {"x": x, "w": np.full(8, 2.0, np.float32)}
+        return tf.data.Dataset.from_tensor_slices((features, np.stack([x, -x], 1))).batch(4)
 
-def test_linear_regressor_learning_rate():
-    many = [fc.numeric_column(f"x{i}") for i in range(16)]
-    spec = est.LinearRegressor(many, learning_rate=0.5).model_fn(
-        {f"x{i}": tf.ones([2, 1]) for i in range(16)}, tf.ones([2]), ModeKeys.TRAIN,
-        {"feature_columns": many})
-    assert float(spec.train_op.learning_rate) == pytest.approx(0.5)  # the rate you give wins
-    default = est.LinearRegressor(many).model_fn(
-        {f"x{i}": tf.ones([2, 1]) for i in range(16)}, tf.ones([2]), ModeKeys.TRAIN,
-        {"feature_columns": many})
-    assert float(default.train_op.learning_rate) == pytest.approx(0.2)  # min(0.2, 1/sqrt(16))
+    config = est.RunConfig(log_step_count_steps=0)
+    plain = est.LinearRegressor([fc.numeric_column("x")], tmp_path / "p", label_dimension=2,
+                                optimizer=lambda: v1.train.GradientDescentOptimizer(0.1),
+                                config=config)
+    weighted = est.LinearRegressor([fc.numeric_column("x")], tmp_path / "w", label_dimension=2,
+                                   weight_column="w", config=config,
+                                   optimizer=lambda: v1.train.GradientDescentOptimizer(0.1))
+    plain.train(input_fn, steps=1)
+    weighted.train(input_fn, steps=1)  # twice the loss, so twice the first SGD step
+    np.testing.assert_allclose(weighted.get_variable_value("linear/linear_model/x/weights"),
+                               2 * plain.get_variable_value("linear/linear_model/x/weights"),
+                               rtol=1e-5)
+    assert next(plain.predict(input_fn))["predictions"].shape == (2,)
+    with pytest.raises(ValueError, match="'Lion' is not one of"):
+        est.LinearRegressor([fc.numeric_column("x")], optimizer="Lion")

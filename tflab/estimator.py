@@ -221,6 +221,22 @@ def _mismatch(err: tf.errors.OpError, checkpoint: str) -> ValueError:
                       f"(were variables renamed, added or resized?): {detail}")
 
 
+def _check_matches(checkpoint: str) -> None:
+    """Raise unless every global variable of the default graph is in ``checkpoint`` with its
+    shape (TF2's resource variables would otherwise take a wrong-shaped value silently)."""
+    shapes = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
+    for variable in v1.global_variables():
+        name, shape = variable.op.name, variable.shape.as_list()
+        if name not in shapes:
+            problem = f"{name} is not in the checkpoint"
+        elif list(shapes[name]) != shape:
+            problem = f"{name} has shape {shape} in the graph but {list(shapes[name])} in the checkpoint"
+        else:
+            continue
+        raise ValueError(f"the checkpoint {checkpoint} does not match the graph model_fn built "
+                         f"(were variables renamed, added or resized?): {problem}")
+
+
 class Estimator:
     """Runs a ``model_fn``: ``train``, ``evaluate``, ``predict``, ``export_saved_model``.
 
@@ -319,6 +335,7 @@ class Estimator:
         return graph
 
     def _session(self, scaffold, hooks: list, checkpoint: str) -> v1.train.MonitoredSession:
+        _check_matches(checkpoint)
         creator = v1.train.ChiefSessionCreator(scaffold=scaffold, checkpoint_filename_with_path=
                                                checkpoint, config=self.config.session_config)
         try:
@@ -353,13 +370,16 @@ class Estimator:
                     sharded=True, max_to_keep=self.config.keep_checkpoint_max, defer_build=True,
                     save_relative_paths=True))
             all_hooks = input_hooks + hooks + list(spec.training_hooks) + [
-                v1.train.StopAtStepHook(num_steps=steps, last_step=max_steps),
                 v1.train.NanTensorHook(spec.loss)]
+            if steps is not None or max_steps is not None:
+                all_hooks.append(v1.train.StopAtStepHook(num_steps=steps, last_step=max_steps))
             if self.config.log_step_count_steps:
                 all_hooks.append(_LossPrinter(spec.loss, self.config.log_step_count_steps))
             chief_hooks = list(spec.training_chief_hooks) + [v1.train.CheckpointSaverHook(
                 self.model_dir, save_secs=self.config.save_checkpoints_secs,
                 save_steps=self.config.save_checkpoints_steps, scaffold=scaffold)]
+            if latest is not None:
+                _check_matches(latest)
             try:
                 session = v1.train.MonitoredTrainingSession(
                     checkpoint_dir=self.model_dir, scaffold=scaffold, hooks=all_hooks,
@@ -466,6 +486,7 @@ class Estimator:
                 {"output": spec.predictions}
             signature = v1.saved_model.signature_def_utils.predict_signature_def(
                 inputs=receiver.receiver_tensors, outputs=outputs)
+            _check_matches(checkpoint)
             saver = v1.train.Saver(sharded=True)
             with v1.Session(graph=graph) as session:
                 try:
