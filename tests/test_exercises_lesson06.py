@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import keras
 import pytest
+import tensorflow as tf
 
 from exercise_checks import failed_with
-from tflab import estimator, exercises, features
+from tflab import exercises, features
 
 
 @pytest.mark.parametrize("answer, message", [
@@ -36,52 +37,65 @@ def test_hash_bucket_wrong_answers(answer, message):
     failed_with(exercises.get("06", 2), answer, message)
 
 
-class StopsAbove(estimator.SessionRunHook):
-    """Compares the wrong way round: stops after the first step."""
+class LossHook(tf.compat.v1.train.SessionRunHook):
+    """Asks for the training loss every step, as the reference does."""
 
     def __init__(self, threshold):
         self.threshold = threshold
 
+    def begin(self):
+        self.loss = tf.compat.v1.losses.get_losses()[-1]
+
+    def before_run(self, run_context):
+        return tf.compat.v1.train.SessionRunArgs(self.loss)
+
+
+class StopsAbove(LossHook):
+    """Compares the wrong way round: stops after the first step."""
+
     def after_run(self, run_context, run_values):
-        if run_values.loss > self.threshold:
+        if run_values.results > self.threshold:
             run_context.request_stop()
 
 
-class SetsAFlag(estimator.SessionRunHook):
+class SetsAFlag(LossHook):
     """Notices the loss but never asks the Estimator to stop."""
 
-    def __init__(self, threshold):
-        self.threshold = threshold
-        self.stop = False
-
     def after_run(self, run_context, run_values):
-        if run_values.loss < self.threshold:
+        if run_values.results < self.threshold:
             self.stop = True
 
 
-class StopsInBeforeRun(estimator.SessionRunHook):
+class StopsInBeforeRun(LossHook):
     """Asks before the next step, which then still runs: one step late."""
 
-    def __init__(self, threshold):
-        self.threshold = threshold
-        self.below = False
+    below = False
 
     def before_run(self, run_context):
         if self.below:
             run_context.request_stop()
+        return super().before_run(run_context)
 
     def after_run(self, run_context, run_values):
-        self.below = run_values.loss < self.threshold
+        self.below = run_values.results < self.threshold
 
 
-class FixedThreshold(estimator.SessionRunHook):
-    """Ignores its argument: the notes' 0.4."""
+class AsksForNothing(tf.compat.v1.train.SessionRunHook):
+    """Reads run_values.results without asking for the loss in before_run."""
 
     def __init__(self, threshold):
-        pass
+        self.threshold = threshold
 
     def after_run(self, run_context, run_values):
-        if run_values.loss < 0.4:
+        if run_values.results < self.threshold:
+            run_context.request_stop()
+
+
+class FixedThreshold(LossHook):
+    """Ignores its argument: the notes' 0.4."""
+
+    def after_run(self, run_context, run_values):
+        if run_values.results < 0.4:
             run_context.request_stop()
 
 
@@ -94,8 +108,9 @@ class NotAHook:
     (StopsAbove, "stopped training after step 1, whose loss"),
     (SetsAFlag, "training ran all 60 steps: call run_context.request_stop()"),
     (StopsInBeforeRun, "(1 step late)"),
-    (FixedThreshold, "with threshold 0.1 your hook stopped training after step 5"),
-    (NotAHook, "subclass estimator.SessionRunHook"),
+    (AsksForNothing, "raised TypeError"),
+    (FixedThreshold, "with threshold 0.3 your hook stopped training after step 4, whose loss"),
+    (NotAHook, "subclass tf.compat.v1.train.SessionRunHook"),
     (StopsAbove(0.4), "should be a function"),  # an instance, not the class
 ])
 def test_stop_below_wrong_answers(answer, message):

@@ -129,6 +129,10 @@ class RunConfig:
         if self.save_checkpoints_steps is not None and self.save_checkpoints_secs is not None:
             raise ValueError("Can not provide both save_checkpoints_secs and "
                              "save_checkpoints_steps.")
+        for name in ("save_checkpoints_steps", "save_checkpoints_secs", "keep_checkpoint_max"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be positive (or None), not {value}")
         if self.save_checkpoints_steps is None and self.save_checkpoints_secs is None:
             self.save_checkpoints_secs = 600
 
@@ -230,7 +234,8 @@ def _check_matches(checkpoint: str) -> None:
         if name not in shapes:
             problem = f"{name} is not in the checkpoint"
         elif list(shapes[name]) != shape:
-            problem = f"{name} has shape {shape} in the graph but {list(shapes[name])} in the checkpoint"
+            problem = (f"{name} has shape {shape} in the graph but {list(shapes[name])} in "
+                       "the checkpoint")
         else:
             continue
         raise ValueError(f"the checkpoint {checkpoint} does not match the graph model_fn built "

@@ -106,27 +106,50 @@ def _regressor(model_dir: str):
     def input_fn():
         return tf.data.Dataset.from_tensor_slices(({"x": x.reshape(-1, 1)}, y)).repeat().batch(16)
 
-    config = estimator.RunConfig(tf_random_seed=0, log_step_count_steps=0, save_checkpoints_steps=0)
-    regressor = estimator.LinearRegressor([tf.feature_column.numeric_column("x")],
-                                          model_dir=model_dir, learning_rate=0.5, config=config)
+    config = estimator.RunConfig(tf_random_seed=0, log_step_count_steps=0,
+                                 save_checkpoints_steps=1000)
+    regressor = estimator.LinearRegressor(
+        [tf.feature_column.numeric_column("x")], model_dir=model_dir, config=config,
+        optimizer=lambda: tf.compat.v1.train.FtrlOptimizer(0.5))
     return regressor, input_fn
+
+
+def _loss_recorder():
+    """A hook that records every step's training loss, run after the learner's hook."""
+    import tensorflow as tf
+
+    class LossRecorder(tf.compat.v1.train.SessionRunHook):
+        def __init__(self):
+            self.losses: list[float] = []
+
+        def begin(self):
+            self.loss = tf.compat.v1.losses.get_losses()[-1]
+
+        def before_run(self, run_context):
+            return tf.compat.v1.train.SessionRunArgs(self.loss)
+
+        def after_run(self, run_context, run_values):
+            self.losses.append(float(run_values.results))
+
+    return LossRecorder()
 
 
 def _stop_below(answer) -> str:
     """The answer is a hook class StopBelow(threshold); judged on real Estimator runs."""
-    from tflab import estimator
+    import tensorflow as tf
 
     require_callable(answer, "StopBelow(threshold) (a class) making a SessionRunHook")
     max_steps = 60
     for threshold in (0.3, 0.1):
         hook = call(answer, threshold)
-        if not isinstance(hook, estimator.SessionRunHook):
-            raise Failed(f"StopBelow({threshold}) should make an estimator.SessionRunHook, not "
-                         f"{type(hook).__name__}: subclass estimator.SessionRunHook")
+        if not isinstance(hook, tf.compat.v1.train.SessionRunHook):
+            raise Failed(f"StopBelow({threshold}) should make a tf.compat.v1.train.SessionRunHook,"
+                         f" not {type(hook).__name__}: subclass tf.compat.v1.train.SessionRunHook")
+        recorder = _loss_recorder()
         with tempfile.TemporaryDirectory() as model_dir, _quiet_tensorflow():
             regressor, input_fn = _regressor(model_dir)
-            call(regressor.train, input_fn, steps=max_steps, hooks=[hook])
-        losses = [values.loss for values in regressor.history]
+            call(regressor.train, input_fn, steps=max_steps, hooks=[hook, recorder])
+        losses = recorder.losses
         stopped = len(losses)
         below = [step for step, loss in enumerate(losses, 1) if loss < threshold]
         if below and below[0] == stopped:
@@ -170,21 +193,28 @@ answer = keras.layers.Discretization(bin_boundaries=[18.0, 35.0, 50.0, 65.0],
 
 answer = keras.layers.Hashing(num_bins=20, output_mode="one_hot")"""),
     Exercise("06", 3, "Write a hook class StopBelow(threshold), a subclass of "
-             "tflab.estimator.SessionRunHook, that stops Estimator training right after the "
+             "tf.compat.v1.train.SessionRunHook, that stops Estimator training right after the "
              "first step whose loss is below threshold.", _stop_below,
-             ["After every step the Estimator calls hook.after_run(run_context, run_values); "
-              "run_values.loss is that step's loss.",
-              "In after_run: if run_values.loss < self.threshold: run_context.request_stop(). "
-              "The Estimator stops after the step that asked."],
-             """from tflab import estimator
+             ["Section 3's LossRecorder shows the pattern: find the loss in begin() "
+              "(tf.compat.v1.losses.get_losses()[-1]), ask for it in before_run with "
+              "tf.compat.v1.train.SessionRunArgs, and read run_values.results in after_run.",
+              "In after_run: if run_values.results < self.threshold: run_context.request_stop(). "
+              "The session stops after the step that asked."],
+             """import tensorflow as tf
 
 
-class StopBelow(estimator.SessionRunHook):
+class StopBelow(tf.compat.v1.train.SessionRunHook):
     def __init__(self, threshold):
         self.threshold = threshold
 
+    def begin(self):
+        self.loss = tf.compat.v1.losses.get_losses()[-1]
+
+    def before_run(self, run_context):
+        return tf.compat.v1.train.SessionRunArgs(self.loss)
+
     def after_run(self, run_context, run_values):
-        if run_values.loss < self.threshold:
+        if run_values.results < self.threshold:
             run_context.request_stop()
 
 
