@@ -1,0 +1,190 @@
+"""tflab.estimator against a hand-written TF1 loop and the old eager shim (lesson 06).
+
+Prints one table: the notes' heart ``model_fn``, ``--steps`` steps of 32 (default 1000),
+trained by a hand-written ``MonitoredTrainingSession`` loop over the same graph, by
+``tflab.estimator``, and by the eager re-implementation tflab had before (read from git
+history, commit ``OLD_SHIM``); then the canned ``LinearRegressor`` on fire/theft, 2000
+steps of 128. Each time includes building the graph. Targets: tflab.estimator at most 2x
+the hand-written loop and at least 10x faster than the old shim; LinearRegressor <= 3 s.
+
+    .venv/bin/python benchmarks/estimator.py [--steps 1000] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from tflab import data, estimator
+
+OLD_SHIM = "20066bc2143fd75fdfabe4a3b343b85094b46764"  # tflab.estimator before issue 15
+ROOT = Path(__file__).resolve().parents[1]
+v1 = tf.compat.v1
+fc = tf.feature_column
+NUMERIC = ["sbp", "tobacco", "ldl", "adiposity", "typea", "obesity", "alcohol", "age"]
+
+
+def notes_model_fn(features, labels, mode, params):
+    """The notes' model_fn, as notebook 06 runs it."""
+    net = v1.feature_column.input_layer(features, params["feature_columns"])
+    for units in params["hidden_units"]:
+        net = estimator.dense(net, units=units, activation=tf.nn.relu)
+    logits = estimator.dense(net, params["n_classes"], activation=None)
+    predicted_classes = tf.argmax(logits, 1)
+    if mode == estimator.ModeKeys.PREDICT:
+        return estimator.EstimatorSpec(mode, predictions={"class_ids": predicted_classes})
+    loss = v1.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
+    metrics = {"accuracy": v1.metrics.accuracy(labels=labels, predictions=predicted_classes)}
+    if mode == estimator.ModeKeys.EVAL:
+        return estimator.EstimatorSpec(mode, loss=loss, eval_metric_ops=metrics)
+    optimizer = v1.train.AdagradOptimizer(learning_rate=0.05)
+    train_op = optimizer.minimize(loss, global_step=v1.train.get_global_step())
+    return estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)
+
+
+def heart_setup():
+    """Feature columns, params and input_fn of notebook 06 (all 462 patients)."""
+    heart = data.heart()
+    features = {k: heart[k].astype(np.float32).reshape(-1, 1) for k in NUMERIC}
+    features["famhist"] = heart["famhist"].reshape(-1, 1)
+    columns = [fc.numeric_column(k, normalizer_fn=lambda x, m=features[k].mean(),
+                                 s=features[k].std(): (x - m) / s) for k in NUMERIC]
+    columns.append(fc.indicator_column(
+        fc.categorical_column_with_vocabulary_list("famhist", ["Absent", "Present"])))
+    params = {"feature_columns": columns, "hidden_units": [10, 10], "n_classes": 2}
+
+    def input_fn():
+        ds = tf.data.Dataset.from_tensor_slices((features, heart["chd"]))
+        return ds.shuffle(462, seed=42).repeat().batch(32)
+
+    return params, input_fn, heart
+
+
+def hand_written(params, input_fn, steps: int) -> float:
+    """The same graph in a plain MonitoredTrainingSession loop: no checkpoints, no logging."""
+    start = time.perf_counter()
+    with tf.Graph().as_default():
+        v1.set_random_seed(42)
+        v1.train.get_or_create_global_step()
+        iterator = v1.data.make_initializable_iterator(input_fn())
+        features, labels = iterator.get_next()
+        spec = notes_model_fn(features, labels, estimator.ModeKeys.TRAIN, params)
+        scaffold = v1.train.Scaffold(local_init_op=tf.group(
+            v1.local_variables_initializer(), v1.tables_initializer(), iterator.initializer))
+        with v1.train.MonitoredTrainingSession(
+                scaffold=scaffold, hooks=[v1.train.StopAtStepHook(num_steps=steps)],
+                save_summaries_steps=None, save_summaries_secs=None,
+                log_step_count_steps=None) as session:
+            while not session.should_stop():
+                session.run(spec.train_op)
+    return time.perf_counter() - start
+
+
+def with_tflab(params, input_fn, steps: int) -> float:
+    """tflab.estimator: a checkpoint at the start and the end, as Estimators did."""
+    config = estimator.RunConfig(tf_random_seed=42, log_step_count_steps=None)
+    model = estimator.Estimator(notes_model_fn, model_dir=tempfile.mkdtemp(), config=config,
+                                params=params)
+    start = time.perf_counter()
+    model.train(input_fn, steps=steps)
+    return time.perf_counter() - start
+
+
+def old_shim():
+    """tflab.estimator as it was at ``OLD_SHIM`` (eager steps), or None without git."""
+    try:
+        source = subprocess.run(["git", "-C", str(ROOT), "show", f"{OLD_SHIM}:tflab/estimator.py"],
+                                capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    path = Path(tempfile.mkdtemp()) / "old_estimator.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("old_estimator", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["old_estimator"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def with_old_shim(shim, params, input_fn, steps: int) -> float:
+    """The same network through the old shim's contract (Keras optimizer, its metrics)."""
+    import keras
+
+    def model_fn(features, labels, mode, params):
+        net = v1.feature_column.input_layer(features, params["feature_columns"])
+        for units in params["hidden_units"]:
+            net = shim.dense(net, units, activation=tf.nn.relu)
+        logits = shim.dense(net, params["n_classes"])
+        if mode == shim.ModeKeys.PREDICT:
+            return shim.EstimatorSpec(mode, predictions={"class_ids": tf.argmax(logits, 1)})
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
+                                                                             logits=logits))
+        return shim.EstimatorSpec(mode, loss=loss, train_op=keras.optimizers.Adagrad(0.05))
+
+    config = shim.RunConfig(tf_random_seed=42, log_step_count_steps=0,
+                            save_checkpoints_steps=10 ** 9)
+    model = shim.Estimator(model_fn, model_dir=tempfile.mkdtemp(), config=config, params=params)
+    start = time.perf_counter()
+    model.train(input_fn, steps=steps)
+    return time.perf_counter() - start
+
+
+def linear_regressor(steps: int = 2000) -> tuple[float, float, float]:
+    """Seconds, slope and intercept of the canned LinearRegressor on fire/theft."""
+    x, y = data.fire_theft()
+
+    def input_fn():
+        ds = tf.data.Dataset.from_tensor_slices(({"fires": x.astype(np.float32)},
+                                                 y.astype(np.float32)))
+        return ds.shuffle(len(x), seed=42).repeat().batch(128)
+
+    regressor = estimator.LinearRegressor(
+        [fc.numeric_column("fires")], model_dir=tempfile.mkdtemp(),
+        config=estimator.RunConfig(tf_random_seed=42, log_step_count_steps=None))
+    start = time.perf_counter()
+    regressor.train(input_fn, steps=steps)
+    seconds = time.perf_counter() - start
+    return (seconds, float(regressor.get_variable_value("linear/linear_model/fires/weights")[0, 0]),
+            float(regressor.get_variable_value("linear/linear_model/bias_weights")[0]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=1000, help="heart steps (default 1000)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs of each fast method; the fastest is reported (default 3)")
+    args = parser.parse_args()
+    tf.get_logger().setLevel("ERROR")
+    params, input_fn, _ = heart_setup()
+    hand_written(params, input_fn, 10)  # warm-up: TensorFlow's one-time costs
+    repeats = max(1, args.repeats)
+    hand = min(hand_written(params, input_fn, args.steps) for _ in range(repeats))
+    ours = min(with_tflab(params, input_fn, args.steps) for _ in range(repeats))
+    shim = old_shim()
+    old = with_old_shim(shim, params, input_fn, args.steps) if shim is not None else None
+
+    print(f"heart model_fn, {args.steps} steps of 32 (seconds, graph building included)")
+    print(f"  {'hand-written MonitoredTrainingSession loop':44s} {hand:8.2f}")
+    print(f"  {'tflab.estimator':44s} {ours:8.2f}   {ours / hand:.2f}x the hand-written "
+          "loop (target <= 2x)")
+    if old is None:
+        print(f"  {'old eager shim':44s}      n/a   (no git history here)")
+    else:
+        print(f"  {'old eager shim (commit ' + OLD_SHIM[:7] + ')':44s} {old:8.2f}   "
+              f"tflab.estimator {old / ours:.0f}x faster (target >= 10x)")
+    seconds, slope, intercept = min((linear_regressor() for _ in range(repeats)),
+                                    key=lambda r: r[0])
+    print(f"LinearRegressor on fire/theft, 2000 steps of 128: {seconds:.2f} s (target <= 3 s); "
+          f"slope {slope:.4f}, intercept {intercept:.4f}")
+
+
+if __name__ == "__main__":
+    main()
