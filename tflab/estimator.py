@@ -20,6 +20,7 @@ import inspect
 import math
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -539,7 +540,8 @@ def LinearRegressor(feature_columns: list, model_dir: str | Path | None = None,
         raise ValueError(f"optimizer {optimizer!r} is not one of {sorted(_OPTIMIZERS)}")
 
     def model_fn(features, labels, mode, config):
-        with v1.variable_scope("linear"):
+        with v1.variable_scope("linear"), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*layer.add_variable. is deprecated")
             predictions = v1.feature_column.linear_model(features, feature_columns,
                                                          units=label_dimension)
         if mode == ModeKeys.PREDICT:
