@@ -45,9 +45,9 @@ def test_distributed_benchmark_prints_all_four_set_ups():
 
 
 def test_estimator_benchmark_prints_every_runner_and_the_ratios():
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "estimator.py"), "--steps", "20",
-                          "--repeats", "1"], capture_output=True, text=True, check=True,
-                         env=os.environ.copy(), timeout=600).stdout
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "estimator.py"),
+                          "--steps", "20", "--repeats", "1"], capture_output=True, text=True,
+                         check=True, env=os.environ.copy(), timeout=600).stdout
     for text in ["heart model_fn, 20 steps of 32", "hand-written MonitoredTrainingSession loop",
                  "x the hand-written loop (target <= 2x)", "old eager shim (commit 20066bc)",
                  "faster (target >= 10x)", "LinearRegressor on fire/theft, 2000 steps of 128",
