@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import shutil
 import time
+import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,60 +15,24 @@ import tensorflow as tf
 
 from tflab import data, estimator as est
 from tflab.estimator import EstimatorSpec, ModeKeys
+from tflab.source import notebook_definitions
 
 fc = tf.feature_column
 v1 = tf.compat.v1
 
-# The course notes' model_fn, input_fn and hook, as notebook 06 shows them: tf.compat.v1.
-# prefixes, tf.estimator -> estimator (tflab's), tf.layers.dense -> estimator.dense.
-NOTES_CODE = '''
-import time
-
-import tensorflow as tf
-
-from tflab import estimator
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / \
+    "06_estimators_and_feature_columns.ipynb"
 
 
-def my_model_fn(features, labels, mode, params):
-    net = tf.compat.v1.feature_column.input_layer(features, params["feature_columns"])
-    for units in params["hidden_units"]:
-        net = estimator.dense(net, units=units, activation=tf.nn.relu)
-    logits = estimator.dense(net, params["n_classes"], activation=None)
-    predicted_classes = tf.argmax(logits, 1)
-    if mode == estimator.ModeKeys.PREDICT:
-        predictions = {"class_ids": predicted_classes,
-                       "probabilities": tf.nn.softmax(logits),
-                       "logits": logits}
-        return estimator.EstimatorSpec(mode, predictions=predictions)
-    loss = tf.compat.v1.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
-    accuracy = tf.compat.v1.metrics.accuracy(labels=labels, predictions=predicted_classes,
-                                             name="acc_op")
-    metrics = {"accuracy": accuracy}
-    if mode == estimator.ModeKeys.EVAL:
-        return estimator.EstimatorSpec(mode, loss=loss, eval_metric_ops=metrics)
-    optimizer = tf.compat.v1.train.AdagradOptimizer(learning_rate=0.05)
-    train_op = optimizer.minimize(loss, global_step=tf.compat.v1.train.get_global_step())
-    return estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)
+def notes_namespace(clock=time) -> dict:
+    """The course notes' model_fn and hook, run from notebook 06's cells (the lesson's one
+    copy: tf.compat.v1. prefixes, tf.estimator -> estimator, tf.layers.dense ->
+    estimator.dense). ``clock`` stands for the hook's ``time`` module."""
+    namespace: dict = {"tf": tf, "estimator": est, "time": clock}
+    code = notebook_definitions(NOTEBOOK, "my_model_fn", "TimeBasedStopHook")
+    exec(compile(code, str(NOTEBOOK), "exec"), namespace)
+    return namespace
 
-
-def train_input_fn(features, labels, batch_size):
-    dataset = tf.data.Dataset.from_tensor_slices((dict(features), labels))
-    return dataset.shuffle(1000, seed=0).repeat().batch(batch_size)
-
-
-class TimeBasedStopHook(tf.compat.v1.train.SessionRunHook):
-    """Stop training once time_limit seconds have passed."""
-
-    def __init__(self, time_limit):
-        self.time_limit = time_limit
-
-    def begin(self):
-        self.start_time = time.time()
-
-    def after_run(self, run_context, run_values):
-        if time.time() - self.start_time > self.time_limit:
-            run_context.request_stop()
-'''
 
 NUMERIC = ("sbp", "tobacco", "ldl", "age")
 
@@ -76,9 +44,7 @@ def heart():
 
 @pytest.fixture(scope="module")
 def notes():
-    namespace: dict = {}
-    exec(compile(NOTES_CODE, "<notes>", "exec"), namespace)
-    return namespace
+    return notes_namespace()
 
 
 def heart_columns():
@@ -124,15 +90,24 @@ def trained(notes, heart, tmp_path_factory):
 
 def test_the_notes_code_runs_as_written(notes, heart, tmp_path):
     model = make(notes, tmp_path / "m")
-    model.train(lambda: notes["train_input_fn"](heart_features(heart), heart["chd"], 32),
-                steps=300)
+    model.train(heart_input_fn(heart, epochs=30, shuffle=True), steps=300)
     results = model.evaluate(heart_input_fn(heart))
     assert set(results) == {"loss", "accuracy", "global_step"} and results["global_step"] == 300
-    assert results["accuracy"] > 0.68  # the majority class is 0.65
-    start = time.perf_counter()
-    model.train(lambda: notes["train_input_fn"](heart_features(heart), heart["chd"], 32),
+    majority = max(heart["chd"].mean(), 1 - heart["chd"].mean())  # 0.65
+    assert results["accuracy"] > majority + 0.03
+    start = time.perf_counter()  # the real clock: it trains, stops, and took its budget
+    model.train(heart_input_fn(heart, epochs=10_000, shuffle=True),
                 hooks=[notes["TimeBasedStopHook"](0.5)])
-    assert 0.5 <= time.perf_counter() - start < 5 and model.global_step > 350
+    assert time.perf_counter() - start >= 0.5 and model.global_step > 300
+
+
+def test_the_notes_hook_stops_when_its_clock_passes_the_limit(heart, tmp_path):
+    ticks = itertools.count()  # a fake clock: one second per reading
+    notes = notes_namespace(clock=types.SimpleNamespace(time=lambda: float(next(ticks))))
+    model = make(notes, tmp_path / "m")
+    model.train(heart_input_fn(heart, epochs=10_000), hooks=[notes["TimeBasedStopHook"](50.5)])
+    # begin() reads 0; after step k the clock reads k: more than 50.5 first at k = 51
+    assert model.global_step == 51
 
 
 def test_train_writes_tf1_checkpoints_and_resumes(notes, heart, trained, tmp_path):
@@ -205,8 +180,6 @@ def test_hooks_get_their_session_run_args(notes, heart, tmp_path):
     assert len(losses) == 7 and all(0.3 < loss < 1.5 for loss in losses)
     assert len(set(np.round(losses, 6))) == 7  # a real loss per step, not one value
     # the loss the hook saw at step 1 is the loss of the initial weights on the first batch
-    first = make(notes, tmp_path / "first")
-    first.train(heart_input_fn(heart), steps=1)
     initial = make(notes, tmp_path / "init")
     hook_once = Recorder()
     initial.train(heart_input_fn(heart), steps=1, hooks=[hook_once])
@@ -281,6 +254,72 @@ def test_a_checkpoint_that_does_not_match_the_graph_is_an_error(notes, heart, tr
         other.export_saved_model(tmp_path / "export", receiver_fn)
 
 
+def test_other_errors_at_session_start_are_not_called_a_checkpoint_mismatch(heart, tmp_path):
+    vocabulary = tmp_path / "famhist.txt"
+    vocabulary.write_text("Absent\nPresent\n")
+    famhist = fc.categorical_column_with_vocabulary_file("famhist", str(vocabulary),
+                                                         vocabulary_size=2)
+
+    def model_fn(features, labels, mode):
+        logits = v1.feature_column.input_layer(features, [fc.indicator_column(famhist)])
+        logits = est.dense(logits, 2)
+        if mode == ModeKeys.PREDICT:
+            return EstimatorSpec(mode, predictions={"logits": logits})
+        loss = v1.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
+        return EstimatorSpec(mode, loss=loss, train_op=v1.train.GradientDescentOptimizer(
+            0.1).minimize(loss, global_step=v1.train.get_global_step()))
+
+    model = est.Estimator(model_fn, tmp_path / "m", est.RunConfig(log_step_count_steps=0))
+    model.train(heart_input_fn(heart), steps=2)  # a checkpoint now exists
+    vocabulary.unlink()
+    for run in (lambda: model.train(heart_input_fn(heart), steps=1),
+                lambda: model.evaluate(heart_input_fn(heart)),
+                lambda: next(model.predict(heart_input_fn(heart)))):
+        with pytest.raises(tf.errors.NotFoundError, match="famhist.txt") as caught:
+            run()
+        assert "does not match" not in str(caught.value)
+
+
+def test_log_step_count_steps_prints_the_loss_every_n_steps(notes, heart, tmp_path, capsys):
+    model = make(notes, tmp_path / "m", log_step_count_steps=3)
+    capsys.readouterr()
+    model.train(heart_input_fn(heart, epochs=5), steps=7)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("step = ")[1] for line in lines if "step = " in line] == ["3", "6"]
+    assert all(line.startswith("loss = ") for line in lines if "step = " in line)
+
+
+def test_a_train_op_that_does_not_advance_the_global_step_is_an_error(notes, heart, tmp_path):
+    def model_fn(features, labels, mode, params):
+        spec = notes["my_model_fn"](features, labels, mode, params)
+        if mode != ModeKeys.TRAIN:
+            return spec
+        return spec._replace(train_op=v1.train.AdagradOptimizer(0.05).minimize(spec.loss))
+
+    model = est.Estimator(model_fn, tmp_path / "m", est.RunConfig(log_step_count_steps=0),
+                          params=make(notes, tmp_path / "x").params)
+    with pytest.raises(ValueError, match="did not advance the global step.*global_step="
+                                         "tf.compat.v1.train.get_global_step\\(\\)"):
+        model.train(heart_input_fn(heart, epochs=3))  # finite input: no hang if unchecked
+
+
+def test_run_config_defaults_and_bad_values(tmp_path):
+    config = dataclasses.replace(est.RunConfig(), save_checkpoints_steps=5)
+    assert config.checkpoint_every() == (None, 5)
+    assert est.RunConfig().checkpoint_every() == (600, None)
+    assert est.RunConfig(save_checkpoints_secs=30).checkpoint_every() == (30, None)
+    assert est.RunConfig(log_step_count_steps=0).log_step_count_steps == 0
+    with pytest.raises(ValueError, match="log_step_count_steps must be positive, 0 or None"):
+        est.RunConfig(log_step_count_steps=-1)
+    with pytest.raises(ValueError, match="save_checkpoints_steps must be positive"):
+        est.RunConfig(save_checkpoints_steps=0)
+    model_fn = lambda features, labels, mode: None  # noqa: E731
+    with pytest.raises(ValueError, match="model_dir are set both in constructor and RunConfig"):
+        est.Estimator(model_fn, tmp_path / "a", est.RunConfig(model_dir=tmp_path / "b"))
+    same = est.Estimator(model_fn, tmp_path / "a", est.RunConfig(model_dir=str(tmp_path / "a")))
+    assert same.model_dir == str(tmp_path / "a")
+
+
 def _spec_error(mode, **kwargs):
     with tf.Graph().as_default():
         loss = tf.constant(1.0)
@@ -345,20 +384,25 @@ def fire_input_fn(shuffle=True):
     return input_fn
 
 
-def test_linear_regressor_matches_a_hand_written_ftrl_graph(tmp_path):
+@pytest.mark.parametrize("reduction, reduce", [
+    (None, tf.reduce_sum),  # TF1's default: the squared error summed over the batch
+    (v1.losses.Reduction.SUM_OVER_BATCH_SIZE, tf.reduce_mean)])
+def test_linear_regressor_matches_a_hand_written_ftrl_graph(tmp_path, reduction, reduce):
+    kwargs = {} if reduction is None else {"loss_reduction": reduction}
     regressor = est.LinearRegressor([fc.numeric_column("fires")], model_dir=tmp_path / "lin",
-                                    config=est.RunConfig(tf_random_seed=0, log_step_count_steps=0))
+                                    config=est.RunConfig(tf_random_seed=0, log_step_count_steps=0),
+                                    **kwargs)
     regressor.train(fire_input_fn(shuffle=False), steps=30)
     assert set(regressor.get_variable_names()) >= {"linear/linear_model/fires/weights",
                                                    "linear/linear_model/bias_weights"}
     weight = regressor.get_variable_value("linear/linear_model/fires/weights")
     bias = regressor.get_variable_value("linear/linear_model/bias_weights")
-    with tf.Graph().as_default():  # FTRL at min(0.2, 1/sqrt(1)) on the mean squared error
+    with tf.Graph().as_default():  # FTRL at min(0.2, 1/sqrt(1)) on the squared error
         features, labels = v1.data.make_one_shot_iterator(fire_input_fn(shuffle=False)()).get_next()
         w, b = v1.get_variable("w", [1, 1], initializer=v1.zeros_initializer()), \
             v1.get_variable("b", [1], initializer=v1.zeros_initializer())
         predictions = tf.matmul(tf.reshape(features["fires"], [-1, 1]), w) + b
-        loss = tf.reduce_mean(tf.square(tf.reshape(labels, [-1, 1]) - predictions))
+        loss = reduce(tf.square(tf.reshape(labels, [-1, 1]) - predictions))
         step = v1.train.FtrlOptimizer(0.2).minimize(loss)
         with v1.Session() as session:
             session.run(v1.global_variables_initializer())
@@ -369,7 +413,8 @@ def test_linear_regressor_matches_a_hand_written_ftrl_graph(tmp_path):
     np.testing.assert_allclose(bias, want_b, rtol=1e-5)
     results = regressor.evaluate(fire_input_fn(shuffle=False), steps=3)
     assert {"loss", "average_loss", "label/mean", "prediction/mean", "global_step"} == set(results)
-    assert results["average_loss"] == pytest.approx(results["loss"], rel=1e-5)  # equal batches
+    per_batch = 16 if reduction is None else 1  # loss: the training loss, batches of 16
+    assert results["loss"] == pytest.approx(per_batch * results["average_loss"], rel=1e-5)
 
 
 def test_linear_regressor_learning_rate_rule_weights_and_dimensions(tmp_path):
@@ -395,3 +440,5 @@ def test_linear_regressor_learning_rate_rule_weights_and_dimensions(tmp_path):
     assert next(plain.predict(input_fn))["predictions"].shape == (2,)
     with pytest.raises(ValueError, match="'Lion' is not one of"):
         est.LinearRegressor([fc.numeric_column("x")], optimizer="Lion")
+    with pytest.raises(ValueError, match="loss_reduction must be one of"):
+        est.LinearRegressor([fc.numeric_column("x")], loss_reduction="mean")

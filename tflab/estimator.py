@@ -113,9 +113,10 @@ class RunConfig:
     """Where and how an Estimator runs (the original's fields that matter on one machine).
 
     A checkpoint is written every ``save_checkpoints_steps`` steps, or every
-    ``save_checkpoints_secs`` seconds (600 when neither is given), and at the end of
-    ``train``; the last ``keep_checkpoint_max`` are kept. ``tf_random_seed`` is the graph
-    seed; the loss is printed every ``log_step_count_steps`` steps (0 or None: never).
+    ``save_checkpoints_secs`` seconds (600 when neither is given: see
+    :meth:`checkpoint_every`), and at the end of ``train``; the last ``keep_checkpoint_max``
+    are kept. ``tf_random_seed`` is the graph seed; the loss is printed every
+    ``log_step_count_steps`` steps (0 or None: never).
     """
 
     model_dir: str | Path | None = None
@@ -134,8 +135,15 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be positive (or None), not {value}")
+        if self.log_step_count_steps is not None and self.log_step_count_steps < 0:
+            raise ValueError(f"log_step_count_steps must be positive, 0 or None (never), not "
+                             f"{self.log_step_count_steps}")
+
+    def checkpoint_every(self) -> tuple[int | None, int | None]:
+        """``(save_secs, save_steps)`` for the checkpoint saver: the one given, else 600 s."""
         if self.save_checkpoints_steps is None and self.save_checkpoints_secs is None:
-            self.save_checkpoints_secs = 600
+            return 600, None
+        return self.save_checkpoints_secs, self.save_checkpoints_steps
 
 
 class ServingInputReceiver(collections.namedtuple("ServingInputReceiver",
@@ -203,6 +211,26 @@ class _LossPrinter(v1.train.SessionRunHook):
             print(f"loss = {run_values.results:.4f}, step = {self._step}")
 
 
+class _GlobalStepMustAdvance(v1.train.SessionRunHook):
+    """Raises after the first step if ``train_op`` did not advance the global step (a
+    ``minimize(loss)`` without ``global_step=`` would otherwise train forever)."""
+
+    def begin(self):
+        self._global_step = v1.train.get_global_step()
+
+    def after_create_session(self, session, coord):
+        self._start = int(session.run(self._global_step))
+
+    def after_run(self, run_context, run_values):
+        if self._start is None:
+            return
+        if int(run_context.session.run(self._global_step)) == self._start:
+            raise ValueError("train_op did not advance the global step: give the optimizer "
+                             "optimizer.minimize(loss, global_step="
+                             "tf.compat.v1.train.get_global_step())")
+        self._start = None
+
+
 class _FinalOpsHook(v1.train.SessionRunHook):
     """Reads the metrics' values once evaluation ends."""
 
@@ -216,6 +244,16 @@ class _FinalOpsHook(v1.train.SessionRunHook):
 
 def _accepted_args(fn: Callable) -> set[str]:
     return set(inspect.signature(fn).parameters)
+
+
+def _is_restore_error(err: tf.errors.OpError, checkpoint: str | None) -> bool:
+    """Whether ``err`` came from restoring ``checkpoint`` (the Saver's ``save/...`` ops),
+    not, e.g., from a table initializer reading a missing vocabulary file."""
+    if checkpoint is None:
+        return False
+    if err.op is not None:
+        return err.op.type in ("RestoreV2", "RestoreSlice") or err.op.name.startswith("save")
+    return "not found in checkpoint" in err.message
 
 
 def _mismatch(err: tf.errors.OpError, checkpoint: str) -> ValueError:
@@ -261,6 +299,11 @@ class Estimator:
             raise ValueError(f"model_fn ({model_fn}) does not include params argument, but "
                              f"params ({params}) is passed to Estimator.")
         self.config = config or RunConfig()
+        if model_dir and self.config.model_dir and \
+                Path(model_dir).resolve() != Path(self.config.model_dir).resolve():
+            raise ValueError(f"model_dir are set both in constructor and RunConfig, but with "
+                             f"different values. In constructor: '{model_dir}', in RunConfig: "
+                             f"'{self.config.model_dir}'. ")
         model_dir = model_dir or self.config.model_dir
         self.model_dir = str(model_dir) if model_dir else \
             tempfile.mkdtemp(prefix="tflab_estimator_")
@@ -347,6 +390,8 @@ class Estimator:
         try:
             return v1.train.MonitoredSession(session_creator=creator, hooks=hooks)
         except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as err:
+            if not _is_restore_error(err, checkpoint):
+                raise
             raise _mismatch(err, checkpoint) from None
 
     # -- the four methods
@@ -376,14 +421,14 @@ class Estimator:
                     sharded=True, max_to_keep=self.config.keep_checkpoint_max, defer_build=True,
                     save_relative_paths=True))
             all_hooks = input_hooks + hooks + list(spec.training_hooks) + [
-                v1.train.NanTensorHook(spec.loss)]
+                v1.train.NanTensorHook(spec.loss), _GlobalStepMustAdvance()]
             if steps is not None or max_steps is not None:
                 all_hooks.append(v1.train.StopAtStepHook(num_steps=steps, last_step=max_steps))
             if self.config.log_step_count_steps:
                 all_hooks.append(_LossPrinter(spec.loss, self.config.log_step_count_steps))
+            save_secs, save_steps = self.config.checkpoint_every()
             chief_hooks = list(spec.training_chief_hooks) + [v1.train.CheckpointSaverHook(
-                self.model_dir, save_secs=self.config.save_checkpoints_secs,
-                save_steps=self.config.save_checkpoints_steps, scaffold=scaffold)]
+                self.model_dir, save_secs=save_secs, save_steps=save_steps, scaffold=scaffold)]
             if latest is not None:
                 _check_matches(latest)
             try:
@@ -393,6 +438,8 @@ class Estimator:
                     save_summaries_steps=0, save_summaries_secs=0, log_step_count_steps=0,
                     config=self.config.session_config)
             except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as err:
+                if not _is_restore_error(err, latest):
+                    raise
                 raise _mismatch(err, latest) from None
             with session:
                 while not session.should_stop():
@@ -519,23 +566,32 @@ def _linear_learning_rate(num_columns: int) -> float:
     return min(0.2, 1.0 / math.sqrt(num_columns))
 
 
+_REDUCTIONS = (v1.losses.Reduction.SUM, v1.losses.Reduction.SUM_OVER_BATCH_SIZE)
+
+
 def LinearRegressor(feature_columns: list, model_dir: str | Path | None = None,
                     label_dimension: int = 1, weight_column: str | None = None,
-                    optimizer: Any = "Ftrl", config: RunConfig | None = None) -> Estimator:
-    """The canned ``tf.estimator.LinearRegressor``, with its historical defaults.
+                    optimizer: Any = "Ftrl", config: RunConfig | None = None,
+                    loss_reduction: str = v1.losses.Reduction.SUM) -> Estimator:
+    """The canned TF1 ``tf.estimator.LinearRegressor``, with its historical defaults.
 
     A linear model of the feature columns (variables ``linear/linear_model/<column>/weights``
-    and ``linear/linear_model/bias_weights``), the squared error weighted by
-    ``features[weight_column]`` and averaged over the batch, trained with FTRL at
-    ``min(0.2, 1/sqrt(number of columns))``. ``optimizer`` may instead be a name in
-    ('Adagrad', 'Adam', 'Ftrl', 'RMSProp', 'SGD'), a ``tf.compat.v1.train`` optimizer, or a
-    function returning one. Predictions are ``{"predictions": (batch, label_dimension)}``.
+    and ``linear/linear_model/bias_weights``), trained with FTRL at
+    ``min(0.2, 1/sqrt(number of columns))`` on the squared error weighted by
+    ``features[weight_column]`` and reduced by ``loss_reduction``: summed over the batch
+    (``tf.compat.v1.losses.Reduction.SUM``, TF1's default) or averaged
+    (``SUM_OVER_BATCH_SIZE``, the default of TF2's ``LinearRegressorV2``). ``optimizer``
+    may instead be a name in ('Adagrad', 'Adam', 'Ftrl', 'RMSProp', 'SGD'), a
+    ``tf.compat.v1.train`` optimizer, or a function returning one. Predictions are
+    ``{"predictions": (batch, label_dimension)}``.
     """
     feature_columns = list(feature_columns)
     if not feature_columns:
         raise ValueError("LinearRegressor needs at least one feature column")
     if label_dimension < 1:
         raise ValueError(f"label_dimension must be at least 1, not {label_dimension}")
+    if loss_reduction not in _REDUCTIONS:
+        raise ValueError(f"loss_reduction must be one of {_REDUCTIONS}, not {loss_reduction!r}")
     if isinstance(optimizer, str) and optimizer not in _OPTIMIZERS:
         raise ValueError(f"optimizer {optimizer!r} is not one of {sorted(_OPTIMIZERS)}")
 
@@ -550,7 +606,9 @@ def LinearRegressor(feature_columns: list, model_dir: str | Path | None = None,
         weights = tf.ones_like(labels[:, :1]) if weight_column is None else \
             tf.reshape(tf.cast(features[weight_column], tf.float32), [-1, 1])
         squared = tf.math.squared_difference(labels, predictions)
-        loss = tf.reduce_sum(weights * squared) / tf.cast(tf.size(squared), tf.float32)
+        loss = tf.reduce_sum(weights * squared)
+        if loss_reduction == v1.losses.Reduction.SUM_OVER_BATCH_SIZE:
+            loss = loss / tf.cast(tf.size(squared), tf.float32)
         if mode == ModeKeys.EVAL:
             broadcast = tf.broadcast_to(weights, tf.shape(squared))
             return EstimatorSpec(mode, loss=loss, eval_metric_ops={

@@ -7,8 +7,11 @@ instead of repeating it.
 
 from __future__ import annotations
 
+import ast
 import inspect
+import json
 import textwrap
+from pathlib import Path
 
 
 def show_source(obj):
@@ -25,3 +28,26 @@ def show_source(obj):
         raise TypeError(f"show_source needs a function, class or method written in Python, "
                         f"not {obj!r}") from exc
     return Code(f"# {obj.__module__}.{obj.__qualname__}\n{code}", language="python")
+
+
+def notebook_definitions(notebook: str | Path, *names: str) -> str:
+    """The source of the top-level functions and classes called ``names`` in a notebook's
+    code cells, in notebook order: lets tests and benchmarks run the code a lesson shows
+    (one copy) instead of a copy of it."""
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    found: dict[str, str] = {}
+    for cell in cells:
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:  # a cell with IPython magics defines nothing we need
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in names:
+                found[node.name] = ast.get_source_segment(source, node)
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise ValueError(f"{notebook} defines no {', '.join(missing)}")
+    return "\n\n\n".join(found[name] for name in names) + "\n"
