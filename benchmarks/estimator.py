@@ -2,9 +2,10 @@
 
 Prints one table: the notes' heart ``model_fn``, ``--steps`` steps of 32 (default 1000),
 trained by a hand-written ``MonitoredTrainingSession`` loop over the same graph, by
-``tflab.estimator``, and by the eager re-implementation tflab had before (read from git
-history, commit ``OLD_SHIM``); then the canned ``LinearRegressor`` on fire/theft, 2000
-steps of 128. Each time includes building the graph. Targets: tflab.estimator at most 2x
+``tflab.estimator``, and by the eager re-implementation tflab had before issue 15 (frozen in
+``benchmarks/old_estimator_shim.py``); then the canned ``LinearRegressor`` on fire/theft,
+2000 steps of 128. Each time includes building the graph. The model_fn is notebook 06's
+(read from its cell, the lesson's one copy). Targets: tflab.estimator at most 2x
 the hand-written loop and at least 10x faster than the old shim; LinearRegressor <= 3 s.
 
     .venv/bin/python benchmarks/estimator.py [--steps 1000] [--repeats 3]
@@ -13,8 +14,6 @@ the hand-written loop and at least 10x faster than the old shim; LinearRegressor
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,30 +23,26 @@ import numpy as np
 import tensorflow as tf
 
 from tflab import data, estimator
+from tflab.source import notebook_definitions
 
-OLD_SHIM = "20066bc2143fd75fdfabe4a3b343b85094b46764"  # tflab.estimator before issue 15
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import old_estimator_shim  # noqa: E402  (tflab.estimator at commit 20066bc, frozen)
+
+NOTEBOOK = ROOT / "notebooks" / "06_estimators_and_feature_columns.ipynb"
 v1 = tf.compat.v1
 fc = tf.feature_column
 NUMERIC = ["sbp", "tobacco", "ldl", "adiposity", "typea", "obesity", "alcohol", "age"]
 
 
-def notes_model_fn(features, labels, mode, params):
-    """The notes' model_fn, as notebook 06 runs it."""
-    net = v1.feature_column.input_layer(features, params["feature_columns"])
-    for units in params["hidden_units"]:
-        net = estimator.dense(net, units=units, activation=tf.nn.relu)
-    logits = estimator.dense(net, params["n_classes"], activation=None)
-    predicted_classes = tf.argmax(logits, 1)
-    if mode == estimator.ModeKeys.PREDICT:
-        return estimator.EstimatorSpec(mode, predictions={"class_ids": predicted_classes})
-    loss = v1.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
-    metrics = {"accuracy": v1.metrics.accuracy(labels=labels, predictions=predicted_classes)}
-    if mode == estimator.ModeKeys.EVAL:
-        return estimator.EstimatorSpec(mode, loss=loss, eval_metric_ops=metrics)
-    optimizer = v1.train.AdagradOptimizer(learning_rate=0.05)
-    train_op = optimizer.minimize(loss, global_step=v1.train.get_global_step())
-    return estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)
+def _notes_model_fn():
+    """The notes' model_fn, from notebook 06's cell."""
+    namespace = {"tf": tf, "estimator": estimator}
+    exec(notebook_definitions(NOTEBOOK, "my_model_fn"), namespace)
+    return namespace["my_model_fn"]
+
+
+notes_model_fn = _notes_model_fn()
 
 
 def heart_setup():
@@ -98,25 +93,11 @@ def with_tflab(params, input_fn, steps: int) -> float:
     return time.perf_counter() - start
 
 
-def old_shim():
-    """tflab.estimator as it was at ``OLD_SHIM`` (eager steps), or None without git."""
-    try:
-        source = subprocess.run(["git", "-C", str(ROOT), "show", f"{OLD_SHIM}:tflab/estimator.py"],
-                                capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    path = Path(tempfile.mkdtemp()) / "old_estimator.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("old_estimator", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["old_estimator"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def with_old_shim(shim, params, input_fn, steps: int) -> float:
+def with_old_shim(params, input_fn, steps: int) -> float:
     """The same network through the old shim's contract (Keras optimizer, its metrics)."""
     import keras
+
+    shim = old_estimator_shim
 
     def model_fn(features, labels, mode, params):
         net = v1.feature_column.input_layer(features, params["feature_columns"])
@@ -168,18 +149,14 @@ def main() -> None:
     repeats = max(1, args.repeats)
     hand = min(hand_written(params, input_fn, args.steps) for _ in range(repeats))
     ours = min(with_tflab(params, input_fn, args.steps) for _ in range(repeats))
-    shim = old_shim()
-    old = with_old_shim(shim, params, input_fn, args.steps) if shim is not None else None
+    old = with_old_shim(params, input_fn, args.steps)
 
     print(f"heart model_fn, {args.steps} steps of 32 (seconds, graph building included)")
-    print(f"  {'hand-written MonitoredTrainingSession loop':44s} {hand:8.2f}")
-    print(f"  {'tflab.estimator':44s} {ours:8.2f}   {ours / hand:.2f}x the hand-written "
+    print(f"  {'hand-written MonitoredTrainingSession loop':50s} {hand:8.2f}")
+    print(f"  {'tflab.estimator':50s} {ours:8.2f}   {ours / hand:.2f}x the hand-written "
           "loop (target <= 2x)")
-    if old is None:
-        print(f"  {'old eager shim':44s}      n/a   (no git history here)")
-    else:
-        print(f"  {'old eager shim (commit ' + OLD_SHIM[:7] + ')':44s} {old:8.2f}   "
-              f"tflab.estimator {old / ours:.0f}x faster (target >= 10x)")
+    print(f"  {'old eager shim (benchmarks/old_estimator_shim.py)':50s} {old:8.2f}   "
+          f"tflab.estimator {old / ours:.0f}x faster (target >= 10x)")
     seconds, slope, intercept = min((linear_regressor() for _ in range(repeats)),
                                     key=lambda r: r[0])
     print(f"LinearRegressor on fire/theft, 2000 steps of 128: {seconds:.2f} s (target <= 3 s); "
