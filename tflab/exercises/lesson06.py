@@ -110,7 +110,8 @@ def _regressor(model_dir: str):
                                  save_checkpoints_steps=1000)
     regressor = estimator.LinearRegressor(
         [tf.feature_column.numeric_column("x")], model_dir=model_dir, config=config,
-        optimizer=lambda: tf.compat.v1.train.FtrlOptimizer(0.5))
+        optimizer=lambda: tf.compat.v1.train.FtrlOptimizer(0.5),
+        loss_reduction=tf.compat.v1.losses.Reduction.SUM_OVER_BATCH_SIZE)  # loss: the batch mean
     return regressor, input_fn
 
 
