@@ -69,6 +69,15 @@ def test_train_steps_logs_every_step_and_continues(digits):
         models.train_steps(model, *digits.train, steps=0)
 
 
+def test_train_steps_trains_a_model_compiled_with_a_loss_name(digits):
+    """A model compiled as lesson 07 compiles (the loss given by name) trains too."""
+    model = models.mlp(hidden=(16,))
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    log = models.train_steps(model, *digits.train, steps=25)
+    assert np.all(np.isfinite(log.loss)) and np.mean(log.loss[-5:]) < np.mean(log.loss[:5])
+    assert model.optimizer.iterations.numpy() == 25
+
+
 def test_serving_archive_is_the_exported_signature(trained, tmp_path):
     archive = serving.serving_archive(trained)
     archive.write_out(str(tmp_path / "sm"), verbose=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tflab import data, solvers
 
@@ -339,3 +340,8 @@ def test_remedies_with_the_practical_stopping_rule(fire):
     assert all(r.error <= bound for r in results)
     with pytest.raises(ValueError, match="stop must be"):
         solvers.remedies(*fire, stop="loss")
+
+
+def test_check_epoch_needs_the_gradient_for_a_gradient_rule():
+    with pytest.raises(ValueError, match="grad_tol needs the gradient"):
+        solvers.check_epoch(tf.constant(1.0), tf.constant([0.0, 0.0]), limit=10.0, grad_tol=1e-3)

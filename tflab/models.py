@@ -10,7 +10,7 @@ a ``tf.compat.v1`` graph with named tensors, for the lesson on the TF1 way of sa
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import keras
@@ -79,20 +79,22 @@ class TrainLog:
     seconds: float = 0.0
 
 
-def make_train_step(model: keras.Model):
+def make_train_step(model: keras.Model) -> Callable:
     """One training step as a graph: Adam on the cross-entropy of one batch.
 
     Returns ``train_step(images, labels) -> (loss, accuracy)``, both measured on the
     batch before the update, with dropout on (as the step trains). The loss and the
-    optimizer are the ones ``model.compile`` was given.
+    optimizer are the ones ``model.compile`` was given (a loss object or its name).
     """
     import tensorflow as tf
+
+    loss_fn = keras.losses.get(model.loss)  # "sparse_categorical_crossentropy" -> the function
 
     @tf.function
     def train_step(images, labels):
         with tf.GradientTape() as tape:
             probabilities = model(images, training=True)   # dropout on
-            loss = model.loss(labels, probabilities)        # mean cross-entropy of the batch
+            loss = tf.reduce_mean(loss_fn(labels, probabilities))  # mean over the batch
         gradients = tape.gradient(loss, model.trainable_variables)
         model.optimizer.apply_gradients(zip(gradients, model.trainable_variables))
         predicted = tf.argmax(probabilities, axis=1, output_type=labels.dtype)

@@ -30,6 +30,9 @@ __all__ = [
     "gradient_descent",
     "check_epoch",
     "DIVERGENCE_FACTOR",
+    "RUNNING",
+    "CONVERGED",
+    "DIVERGED",
     "line_search_descent",
     "optimal_rate",
     "EigenvalueSchedule",
@@ -265,6 +268,8 @@ def check_epoch(loss, params, gradient=None, *, limit, target=None, tol: float =
     if target is not None:
         converged |= tf.reduce_max(tf.abs(params - target)) < tol
     if grad_tol is not None:
+        if gradient is None:
+            raise ValueError("check_epoch: grad_tol needs the gradient (pass gradient=...)")
         converged |= tf.norm(gradient) < grad_tol
     return tf.where(diverged, DIVERGED, tf.where(converged, CONVERGED, RUNNING))
 
@@ -619,7 +624,7 @@ def eigenvalue_schedule_descent(x, y, *, target: LinearFit | None = None, tol: f
     λ comes first: when the huge rate 1/λmin is taken, the steep component it would blow
     up is already gone. :class:`EigenvalueSchedule` hands the rates to Keras's SGD.
     """
-    schedule = EigenvalueSchedule(hessian_eigenvalues(x))
+    schedule = EigenvalueSchedule.from_data(x)
     return gradient_descent(x, y, optimizer=keras.optimizers.SGD(schedule), epochs=epochs,
                             batch_size=None, dtype="float64", target=target, tol=tol,
                             grad_tol=grad_tol)
