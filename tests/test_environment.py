@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -59,10 +61,16 @@ def test_environment_python_satisfies_requires_python():
     assert version in SpecifierSet(_pyproject()["project"]["requires-python"])
 
 
-def test_no_tf_keras():
+def test_tf_keras_is_declared_but_keras_3_stays_the_default():
+    """Lesson 09 imports tf_keras (Keras 2) on purpose; everything else uses Keras 3."""
     project = _pyproject()["project"]
-    names = [Requirement(r).name for r in project["dependencies"]]
-    assert "tf-keras" not in names and "tf_keras" not in names
+    names = [re.sub(r"[-_.]+", "-", Requirement(r).name).lower() for r in project["dependencies"]]
+    assert "tf-keras" in names
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    code = "import tensorflow as tf, tf_keras; print(tf.keras.__version__[0], tf_keras.__version__[0])"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split()[-2:] == ["3", "2"], run.stdout
 
 
 def test_ci_runs_the_readme_test_command():
