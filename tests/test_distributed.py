@@ -15,6 +15,31 @@ from tflab import distributed
 
 HERE = Path(__file__).resolve().parent
 ENV = {"PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+NOTEBOOK = HERE.parent / "notebooks" / "09_distributed_training.ipynb"
+
+
+@pytest.fixture(scope="module")
+def scripts(tmp_path_factory):
+    """The notebook's %%writefile scripts (its one copy of the training step), in a temp folder."""
+    folder = tmp_path_factory.mktemp("lesson09")
+    written = distributed.write_notebook_scripts(NOTEBOOK, folder)
+    assert {p.name for p in written} == {"lesson09_train.py", "mirrored.py", "fit_tf_keras.py"}
+    return folder
+
+
+@pytest.fixture(scope="module")
+def lesson(scripts):
+    sys.path.insert(0, str(scripts))
+    try:
+        import lesson09_train
+        yield lesson09_train
+    finally:
+        sys.path.remove(str(scripts))
+        sys.modules.pop("lesson09_train", None)
+
+
+def max_difference(a, b) -> float:
+    return max(float(np.max(np.abs(np.array(u) - np.array(v)))) for u, v in zip(a, b))
 
 
 def alive(pid: int) -> bool:
@@ -33,6 +58,25 @@ def test_launcher_runs_the_target_in_every_worker_and_cleans_up():
                                                                        ("worker", 1, 0)]
     assert all(r.value["x"] == 7 for r in results)
     assert not any(alive(r.pid) for r in results)
+
+
+def test_pythonpath_puts_a_folder_on_the_tasks_import_path(tmp_path):
+    (tmp_path / "written_here.py").write_text("def hello(name):\n    return f'hello {name}'\n")
+    results = distributed.launch_local_cluster("written_here:hello", workers=2, args=("you",),
+                                               timeout=120, pythonpath=[tmp_path])
+    assert [r.value for r in results] == ["hello you", "hello you"]
+    with pytest.raises(TypeError, match="pythonpath must be a list of folders"):
+        distributed.launch_local_cluster("written_here:hello", pythonpath=str(tmp_path))
+    with pytest.raises(ValueError, match="pythonpath must list existing folders"):
+        distributed.launch_local_cluster("written_here:hello", pythonpath=[tmp_path / "nope"])
+
+
+def test_notebook_scripts_need_a_folder_and_a_writefile_cell(tmp_path):
+    with pytest.raises(ValueError, match="folder must be an existing folder"):
+        distributed.write_notebook_scripts(NOTEBOOK, tmp_path / "missing")
+    plain = HERE.parent / "notebooks" / "00_getting_started.ipynb"
+    with pytest.raises(ValueError, match="has no %%writefile cell"):
+        distributed.write_notebook_scripts(plain, tmp_path)
 
 
 def test_a_crashing_worker_stops_the_whole_cluster():
@@ -63,26 +107,53 @@ def test_cluster_addresses_are_loopback_and_distinct():
         distributed.launch_local_cluster("nothing", workers=1)
 
 
-def test_mirrored_strategy_equals_one_device():
-    code = "import json; from tflab import distributed; " \
-           "print(json.dumps(distributed.mirrored_vs_single(20)))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=300).stdout.strip().splitlines()[-1]
+def test_mirrored_strategy_equals_one_device_with_the_loop_and_with_fit(scripts):
+    out = subprocess.run([sys.executable, str(scripts / "mirrored.py")], capture_output=True,
+                         text=True, check=True, timeout=300).stdout.strip().splitlines()[-1]
     result = json.loads(out)
-    assert len(result["devices"]) == 2 and result["max_difference"] < 1e-5
+    assert len(result["devices"]) == 2 and result["replicas"] == 2
+    assert result["loop"] < 1e-5 and result["fit"] < 1e-5 and result["fit_vs_loop"] < 1e-5
 
 
-def test_two_workers_end_identical_and_equal_to_one_process(tmp_path):
+def test_two_workers_end_identical_equal_to_one_process_and_to_tf_keras_fit(scripts, lesson,
+                                                                            tmp_path):
+    import tensorflow as tf
+
     export = tmp_path / "model"
     results = distributed.launch_local_cluster(
-        "tflab.distributed:multi_worker_train", workers=2, args=(20, str(export)), timeout=300,
-        env=ENV)
-    w0, w1 = ([np.array(w) for w in r.value["weights"]] for r in results)
-    assert all(np.array_equal(a, b) for a, b in zip(w0, w1))
-    single = [np.array(w) for w in distributed.single_process_train(20)["weights"]]
-    assert max(float(np.max(np.abs(a - b))) for a, b in zip(w0, single)) < 1e-5
+        "lesson09_train:worker", workers=2, args=(10, str(export)), timeout=300,
+        pythonpath=[scripts])
+    w0, w1 = (r.value["weights"] for r in results)
+    assert max_difference(w0, w1) == 0
+    single = lesson.train(tf.distribute.get_strategy(), 10).get_weights()
+    assert max_difference(w0, single) < 1e-5
     assert (export / "saved_model.pb").is_file()  # the chief's export
     assert not list(tmp_path.glob("tflab_worker_*"))
+    # Keras 2's fit on two workers, from the same initial weights: the loop's result
+    initial = [w.tolist() for w in lesson.build_model(lesson.load("toy")[2]).get_weights()]
+    keras2 = distributed.launch_local_cluster("fit_tf_keras:worker", workers=2,
+                                              args=(10, initial), timeout=300,
+                                              pythonpath=[scripts])
+    k0, k1 = (r.value["weights"] for r in keras2)
+    assert max_difference(k0, k1) == 0 and max_difference(k0, w0) < 1e-5
+
+
+def test_keras_stays_keras_3_in_the_kernel_while_workers_use_tf_keras(lesson):
+    import keras
+
+    assert keras.__version__.startswith("3.") and "TF_USE_LEGACY_KERAS" not in os.environ
+    assert "import tf_keras as keras" in (Path(lesson.__file__).parent
+                                          / "fit_tf_keras.py").read_text()
+
+
+def test_the_step_callback_is_called_once_per_step(lesson):
+    import tensorflow as tf
+
+    seen = []
+    model = lesson.train(tf.distribute.get_strategy(), 30, on_step=lambda i, m: seen.append(i))
+    assert seen == list(range(30)) and lesson.accuracy(model) > 0.8
+    with pytest.raises(ValueError, match="problem must be 'toy' or 'mnist'"):
+        lesson.load("cifar")
 
 
 def test_parameter_server_training_finishes_with_a_worker_killed():
@@ -96,37 +167,24 @@ def test_parameter_server_training_finishes_with_a_worker_killed():
     assert not any(alive(r.pid) for r in [chief, *others])
 
 
-def test_every_node_verifies_the_model_checksum(tmp_path):
-    from tflab import serving
-
-    export = tmp_path / "model"
-    distributed.launch_local_cluster("tflab.distributed:multi_worker_train", workers=2,
-                                     args=(20, str(export), "mnist"), timeout=300, env=ENV)
-    digest = serving.folder_sha256(export)
-    results = distributed.launch_local_cluster("tflab.distributed:score_shared_model",
-                                               workers=2, args=(str(export), digest),
-                                               timeout=300, env=ENV)
-    assert all(r.value["accuracy"] > 0.5 for r in results)
-    with pytest.raises(distributed.ClusterError, match="refusing to use this copy"):
-        distributed.launch_local_cluster("tflab.distributed:score_shared_model", workers=2,
-                                         args=(str(export), "0" * 64), timeout=300, env=ENV)
-
-
-def test_mnist_on_two_workers_exports_a_model_lesson_5_can_score(tmp_path):
+def test_mnist_on_two_workers_exports_a_model_lesson_5_can_score_and_every_node_verifies(
+        scripts, tmp_path):
     from tflab import data, serving
 
     export = tmp_path / "mnist"
     results = distributed.launch_local_cluster(
-        "tflab.distributed:multi_worker_train", workers=2, args=(100, str(export), "mnist"),
-        timeout=300, env=ENV)
-    assert results[0].value["weights"] == results[1].value["weights"]
+        "lesson09_train:worker", workers=2, args=(100, str(export), "mnist"), timeout=300,
+        pythonpath=[scripts])
+    assert max_difference(results[0].value["weights"], results[1].value["weights"]) == 0
     with serving.load(export, scope="block") as model:
         validation = data.mnist(flatten=True).validation
         scores = serving.score_batched(model, validation.images)
     assert np.mean(scores.argmax(1) == validation.labels) > 0.8
-
-
-def test_time_to_a_target_accuracy_is_recorded():
-    result = distributed.single_process_train(100, target_accuracy=0.9)
-    assert result["seconds_to_target"] is not None and result["seconds_to_target"] > 0
-    assert distributed.single_process_train(10, target_accuracy=1.01)["seconds_to_target"] is None
+    digest = serving.folder_sha256(export)
+    scored = distributed.launch_local_cluster("tflab.distributed:score_shared_model",
+                                              workers=2, args=(str(export), digest),
+                                              timeout=300, env=ENV)
+    assert all(r.value["accuracy"] > 0.8 for r in scored)
+    with pytest.raises(distributed.ClusterError, match="refusing to use this copy"):
+        distributed.launch_local_cluster("tflab.distributed:score_shared_model", workers=2,
+                                         args=(str(export), "0" * 64), timeout=300, env=ENV)

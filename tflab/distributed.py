@@ -6,8 +6,10 @@ its ``TF_CONFIG`` — exactly what each host of a real cluster would get — run
 target function in the tasks that train, collects their results and logs, and always
 tears the whole cluster down: on success, when a process fails, and on a timeout.
 
-The target is named ``"module:function"`` so that each fresh process can import it.
-It is called with the ``args`` given and returns something JSON can store. Parameter
+The target is named ``"module:function"`` so that each fresh process can import it;
+``pythonpath`` adds folders where such a module lives (lesson 09 writes its training
+script to a temporary folder, as TensorFlow's multi-worker tutorials do). It is called
+with the ``args`` given and returns something JSON can store. Parameter
 servers (and, with ``ps > 0``, the workers) only run a ``tf.distribute.Server`` and
 wait: in TF2's parameter-server training the coordinator drives them.
 """
@@ -23,11 +25,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["free_ports", "TaskResult", "ClusterError", "launch_local_cluster", "tf_config",
-           "task_pids"]
+           "task_pids", "toy_data", "write_notebook_scripts", "parameter_server_train",
+           "score_shared_model"]
 
 HOST = "127.0.0.1"
 
@@ -88,7 +92,8 @@ def _kill(process: subprocess.Popen) -> None:
 
 def launch_local_cluster(target: str, *, workers: int = 2, ps: int = 0, chief: bool = False,
                          args: tuple = (), timeout: float = 300.0,
-                         env: dict | None = None) -> list[TaskResult]:
+                         env: dict | None = None,
+                         pythonpath: Sequence[str | os.PathLike] = ()) -> list[TaskResult]:
     """Run ``target`` on a cluster of processes on 127.0.0.1; return one result per task.
 
     - ``ps == 0`` (MultiWorkerMirroredStrategy and friends): every worker (and the
@@ -96,6 +101,10 @@ def launch_local_cluster(target: str, *, workers: int = 2, ps: int = 0, chief: b
     - ``ps > 0`` (ParameterServerStrategy): ``workers`` workers and ``ps`` parameter
       servers run a TensorFlow server; a chief (the coordinator) runs ``target``; the
       call returns when the chief does, and the servers are then stopped.
+
+    ``pythonpath`` lists folders put first on every task's import path, so that
+    ``target`` may live in a module written there (such as a notebook's
+    ``%%writefile`` script); ``env`` adds environment variables.
 
     Raises :class:`ClusterError` when a task that runs ``target`` fails, or after
     ``timeout`` seconds; in every case no process of the cluster is left running.
@@ -105,6 +114,13 @@ def launch_local_cluster(target: str, *, workers: int = 2, ps: int = 0, chief: b
     if workers < 1 or ps < 0:
         raise ValueError(f"need at least one worker and no negative counts, got "
                          f"workers={workers}, ps={ps}")
+    if isinstance(pythonpath, (str, os.PathLike)):
+        raise TypeError(f"pythonpath must be a list of folders, not the single "
+                        f"{type(pythonpath).__name__} {str(pythonpath)!r}: write [{str(pythonpath)!r}]")
+    folders = [Path(f).resolve() for f in pythonpath]
+    missing = [str(f) for f in folders if not f.is_dir()]
+    if missing:
+        raise ValueError(f"pythonpath must list existing folders; not a folder: {missing}")
     chief = chief or ps > 0
     roles = [("chief", 0)] if chief else []
     roles += [("worker", i) for i in range(workers)] + [("ps", i) for i in range(ps)]
@@ -126,6 +142,9 @@ def launch_local_cluster(target: str, *, workers: int = 2, ps: int = 0, chief: b
             config = {"cluster": cluster, "task": {"type": task_type, "index": index}}
             task_env = dict(os.environ, **(env or {}), TF_CONFIG=json.dumps(config),
                             TFLAB_CLUSTER_PIDS=json.dumps(pids), PYTHONUNBUFFERED="1")
+            if folders:
+                task_env["PYTHONPATH"] = os.pathsep.join(
+                    [str(f) for f in folders] + [p for p in [task_env.get("PYTHONPATH")] if p])
             mode = "run" if role in runs_target else "serve"
             result_file = folder / f"{task_type}{index}.json"
             logs[role] = open(folder / f"{task_type}{index}.log", "w+")
@@ -197,167 +216,43 @@ if __name__ == "__main__":
 
 # --------------------------------------------------------------------------- lesson 09's training
 
+def write_notebook_scripts(notebook: str | os.PathLike, folder: str | os.PathLike) -> list[Path]:
+    """Write the ``%%writefile`` cells of ``notebook`` into ``folder``; return the files.
+
+    Lesson 09 writes its training script in a notebook cell (``%%writefile``), as
+    TensorFlow's multi-worker tutorials do; tests and benchmarks run that one copy
+    by writing it again to a folder of their own and passing it as ``pythonpath``.
+    """
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"folder must be an existing folder, not {str(folder)!r}")
+    written = []
+    for cell in cells:
+        source = "".join(cell["source"])
+        if cell["cell_type"] != "code" or not source.startswith("%%writefile "):
+            continue
+        line, _, body = source.partition("\n")
+        name = Path(line.split()[-1].replace("}", "/")).name  # e.g. {SCRIPTS}/train.py
+        written.append(folder / name)
+        written[-1].write_text(body if body.endswith("\n") else body + "\n")
+    if not written:
+        raise ValueError(f"{notebook} has no %%writefile cell")
+    return written
+
+
 GLOBAL_BATCH = 32
 
 
 def toy_data(n: int = 512, seed: int = 0):
-    """A small deterministic classification problem: 8 features, 2 classes."""
+    """A small deterministic classification problem: ``n`` points with 8 standard-normal
+    features; the class is 1 where the weighted sum ``1*x1 + 2*x2 + ... + 8*x8`` is positive."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 8)).astype("float32")
     y = (x @ np.arange(1, 9) > 0).astype("int32")
     return x, y
-
-
-def _problem(name: str):
-    """(x, y, model builder) for "toy" (8 features, 2 classes) or "mnist" (an MLP)."""
-    import keras
-
-    if name == "toy":
-        x, y = toy_data()
-        inputs, hidden, classes = 8, 16, 2
-    elif name == "mnist":
-        from tflab import data
-
-        x, y = data.mnist(flatten=True).train
-        x, y = x[:20_000], y[:20_000].astype("int32")
-        inputs, hidden, classes = 784, 128, 10
-    else:
-        raise ValueError(f"problem must be 'toy' or 'mnist', not {name!r}")
-
-    def build(seed: int):  # new layers every time: models must not share them
-        keras.utils.set_random_seed(seed)
-        return keras.Sequential([keras.Input((inputs,)),
-                                 keras.layers.Dense(hidden, activation="relu"),
-                                 keras.layers.Dense(classes, activation="softmax")])
-
-    return x, y, build
-
-
-def train_synchronously(strategy, steps: int, seed: int = 0, learning_rate: float = 0.1,
-                        problem: str = "toy", target_accuracy: float | None = None):
-    """SGD under ``strategy`` with a global batch of 32 for ``steps`` steps.
-
-    ``problem`` is "toy" (:func:`toy_data`) or "mnist" (a 128-unit MLP on 20,000 digits).
-
-    The loss is summed over each replica's examples and divided by the *global* batch,
-    so the all-reduced gradient equals the single-device gradient of the whole batch.
-    With ``target_accuracy``, the training accuracy is checked every 10 steps and the
-    seconds until it is first reached are stored as ``model.seconds_to_target`` (None if
-    never). Returns the model.
-    """
-    import keras
-    import tensorflow as tf
-
-    x, y, build = _problem(problem)
-    with strategy.scope():
-        model = build(seed)
-        optimizer = keras.optimizers.SGD(learning_rate)
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    dataset = tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(GLOBAL_BATCH)
-    batches = iter(strategy.experimental_distribute_dataset(dataset.with_options(options)))
-
-    def replica_step(xb, yb):
-        with tf.GradientTape() as tape:
-            losses = keras.losses.sparse_categorical_crossentropy(yb, model(xb))
-            loss = tf.reduce_sum(losses) / GLOBAL_BATCH
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return loss
-
-    @tf.function
-    def step(iterator):
-        xb, yb = next(iterator)
-        return strategy.reduce("SUM", strategy.run(replica_step, args=(xb, yb)), axis=None)
-
-    model.seconds_to_target = None
-    start = time.perf_counter()
-    for i in range(steps):
-        step(batches)
-        if target_accuracy is not None and model.seconds_to_target is None and i % 10 == 9:
-            if _accuracy(model, problem) >= target_accuracy:
-                model.seconds_to_target = time.perf_counter() - start
-    return model
-
-
-def mirrored_vs_single(steps: int = 20, devices: int = 2) -> dict:
-    """Train with MirroredStrategy over ``devices`` logical CPUs and on one device.
-
-    Must run in a fresh process (logical devices are fixed when TensorFlow starts).
-    Returns the devices used and the largest weight difference between the two runs.
-    """
-    import numpy as np
-    import tensorflow as tf
-
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(devices)])
-    names = [d.name for d in tf.config.list_logical_devices("CPU")]
-    start = time.perf_counter()
-    mirrored = train_synchronously(tf.distribute.MirroredStrategy(names), steps)
-    mirrored_seconds = time.perf_counter() - start
-    single = train_synchronously(tf.distribute.OneDeviceStrategy(names[0]), steps)
-    diff = max(float(np.max(np.abs(a.numpy() - b.numpy())))
-               for a, b in zip(mirrored.weights, single.weights))
-    return {"devices": names, "max_difference": diff, "seconds": mirrored_seconds,
-            "accuracy": _accuracy(mirrored)}
-
-
-def multi_worker_train(steps: int, export_dir: str | None = None, problem: str = "toy",
-                       target_accuracy: float | None = None) -> dict:
-    """A cluster task: train with MultiWorkerMirroredStrategy, return the final weights.
-
-    The chief (worker 0) exports a SavedModel to ``export_dir``; the others write to a
-    temporary folder and delete it, as TensorFlow's guide prescribes (every worker must
-    take part in saving, because saving runs collective operations).
-    """
-    import shutil
-    import tempfile
-
-    import numpy as np
-    import tensorflow as tf
-
-    strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    start = time.perf_counter()
-    model = train_synchronously(strategy, steps, problem=problem,
-                                target_accuracy=target_accuracy)
-    seconds = time.perf_counter() - start
-    task = tf_config()["task"]
-    is_chief = task["index"] == 0
-    if export_dir is not None:
-        target = export_dir if is_chief else tempfile.mkdtemp(prefix="tflab_worker_")
-        if problem == "mnist":  # lesson 05's signature: images -> scores
-            from tflab import serving
-            serving.export_saved_model(model, target)
-        else:
-            model.export(target, verbose=False)
-        if not is_chief:
-            shutil.rmtree(target, ignore_errors=True)
-    weights = [w.numpy().tolist() for w in model.weights] if problem == "toy" else \
-        [float(np.sum(w.numpy())) for w in model.weights]  # MNIST: a fingerprint per tensor
-    return {"task": task, "weights": weights, "seconds": seconds,
-            "accuracy": _accuracy(model, problem), "seconds_to_target": model.seconds_to_target}
-
-
-def single_process_train(steps: int, target_accuracy: float | None = None) -> dict:
-    """The same training in this process on one device, for comparison."""
-    import tensorflow as tf
-
-    start = time.perf_counter()
-    model = train_synchronously(tf.distribute.get_strategy(), steps,
-                                target_accuracy=target_accuracy)
-    return {"weights": [w.numpy().tolist() for w in model.weights],
-            "seconds": time.perf_counter() - start, "accuracy": _accuracy(model),
-            "seconds_to_target": model.seconds_to_target}
-
-
-def _accuracy(model, problem: str = "toy") -> float:
-    import numpy as np
-
-    x, y, _ = _problem(problem)
-    return float(np.mean(np.argmax(model(x), axis=1) == y))
 
 
 def score_shared_model(path: str, sha256: str) -> dict:
@@ -403,7 +298,9 @@ def parameter_server_train(steps: int, kill_worker_at: int | None = None) -> dic
     coordinator = tf.distribute.coordinator.ClusterCoordinator(strategy)
     x, y = toy_data()
     with strategy.scope():
-        model = _problem("toy")[2](0)
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dense(2, activation="softmax")])
         optimizer = keras.optimizers.SGD(0.1)
         counter = tf.Variable(0, dtype=tf.int64)
 
@@ -439,24 +336,3 @@ def parameter_server_train(steps: int, kill_worker_at: int | None = None) -> dic
     accuracy = float(np.mean(np.argmax(logits, axis=1) == y))
     return {"steps": int(counter.numpy()), "accuracy": accuracy, "seconds": seconds,
             "killed_worker_pid": killed}
-
-
-def try_keras_fit(steps: int = 20) -> dict:
-    """A cluster task: does Keras 3's ``fit`` train under MultiWorkerMirroredStrategy?
-
-    Returns ``{"ok": True}`` or ``{"ok": False, "error": the first line of the error}``.
-    """
-    import keras
-    import tensorflow as tf
-
-    strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    x, y, build = _problem("toy")
-    with strategy.scope():
-        model = build(0)
-        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
-    dataset = tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(GLOBAL_BATCH)
-    try:
-        model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
-        return {"ok": True}
-    except Exception as err:  # report what Keras says, whatever it is
-        return {"ok": False, "error": f"{type(err).__name__}: {str(err).splitlines()[0]}"}
