@@ -9,6 +9,43 @@ import tensorflow as tf
 from exercise_checks import failed_with
 from tflab import exercises, features
 
+fc = tf.feature_column
+AGE_COLUMN = fc.bucketized_column(fc.numeric_column("age"), [18.0, 35.0, 50.0, 65.0])
+CITY_COLUMN = fc.indicator_column(fc.categorical_column_with_hash_bucket("city", 20))
+
+
+def runs_the_column(column, key):
+    """Gaming: a function that runs the feature column itself."""
+    return lambda x: features.feature_column_output(column, {key: x})
+
+
+class ColumnLayer(keras.layers.Layer):
+    """Gaming: a Layer of the learner's that runs the feature column inside."""
+
+    def __init__(self, column, key):
+        super().__init__()
+        self.column, self.key = column, key
+
+    def call(self, x):
+        return tf.compat.v1.feature_column.input_layer({self.key: x}, [self.column])
+
+
+def test_the_solutions_pass():
+    for number in (1, 2):
+        exercise = exercises.get("06", number)
+        namespace = {}
+        exec(exercise.solution_code, namespace)
+        status, text = exercise.judge(namespace["answer"])
+        assert status == "passed", text
+
+
+def test_keras_layers_in_a_sequential_pass():
+    ids_then_one_hot = keras.Sequential([
+        keras.layers.Discretization(bin_boundaries=[18.0, 35.0, 50.0, 65.0]),
+        keras.layers.CategoryEncoding(5, output_mode="one_hot")])
+    status, text = exercises.get("06", 1).judge(ids_then_one_hot)
+    assert status == "passed", text
+
 
 @pytest.mark.parametrize("answer, message", [
     (keras.layers.Discretization(bin_boundaries=[18.0, 35.0, 50.0, 65.0]),
@@ -18,7 +55,15 @@ from tflab import exercises, features
     (keras.layers.Discretization(bin_boundaries=[18.0, 35.0, 50.0], output_mode="one_hot"),
      "4 boundaries make 5 buckets"),
     (keras.layers.CategoryEncoding(5, output_mode="one_hot"), "rows differ"),
-    ([18.0, 35.0, 50.0, 65.0], "should be a function"),
+    ([18.0, 35.0, 50.0, 65.0], "should be a Keras layer"),
+    (runs_the_column(AGE_COLUMN, "age"), "runs the feature column itself"),  # gaming
+    (keras.layers.Lambda(runs_the_column(AGE_COLUMN, "age")), "Lambda is not one of Keras's own"),
+    (ColumnLayer(AGE_COLUMN, "age"), "ColumnLayer is not one of Keras's own layers"),
+    (keras.layers.Lambda(lambda x: tf.one_hot(tf.zeros(tf.shape(x)[0], tf.int32), 5)),
+     "Lambda is not one of Keras's own"),  # a constant of the right shape
+    (keras.Sequential([keras.layers.Discretization(bin_boundaries=[18.0, 35.0, 50.0, 65.0]),
+                       keras.layers.CategoryEncoding(4, output_mode="one_hot")]),
+     "gives shape (51, 4)"),  # five bucket ids, four slots
 ])
 def test_bucketized_wrong_answers(answer, message):
     failed_with(exercises.get("06", 1), answer, message)
@@ -32,6 +77,9 @@ def test_bucketized_wrong_answers(answer, message):
     (keras.layers.StringLookup(vocabulary=["Paris", "Lima"], output_mode="one_hot"),
      "gives shape (65, 3)"),
     (keras.layers.StringLookup(max_tokens=20, output_mode="one_hot"), "raised RuntimeError"),
+    (runs_the_column(CITY_COLUMN, "city"), "runs the feature column itself"),  # gaming
+    (ColumnLayer(CITY_COLUMN, "city"), "ColumnLayer is not one of Keras's own layers"),
+    (keras.layers.CategoryEncoding(20, output_mode="one_hot"), "raised"),  # strings are no ids
 ])
 def test_hash_bucket_wrong_answers(answer, message):
     failed_with(exercises.get("06", 2), answer, message)

@@ -1,15 +1,14 @@
 """Feature columns (TF1, deprecated) next to their Keras 3 preprocessing layers.
 
 ``heart_features`` turns the heart-disease table into the feature dict both sides
-read; ``column_pairs`` lists, for each of the nine feature-column functions, the
-column, the Keras layers that replace it, and how their outputs relate; ``compare``
-runs both and checks that relation. Feature columns are evaluated with
+read. Lesson 06 writes, in its cells, each feature column next to the Keras layers
+that replace it as a :class:`ColumnPair`; ``compare`` runs both and checks how their
+outputs relate, and ``side_by_side`` prints them. Feature columns are evaluated with
 ``tf.compat.v1.feature_column.input_layer``, which still runs eagerly in TF 2.21.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -18,9 +17,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["NUMERIC", "FAMHIST", "RISKS", "AGE_BOUNDARIES", "heart_features",
-           "embedding_size", "ColumnPair", "column_pairs", "feature_column_output",
-           "oov_first", "compare", "feature_space"]
+__all__ = ["NUMERIC", "FAMHIST", "RISKS", "AGE_BOUNDARIES", "DECADES", "heart_features",
+           "ColumnPair", "feature_column_output", "oov_first", "compare", "side_by_side",
+           "feature_space"]
 
 fc = tf.feature_column
 
@@ -53,13 +52,6 @@ def heart_features(heart: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return features
 
 
-def embedding_size(categories: int) -> int:
-    """The notes' rule of thumb: the fourth root of the number of categories, rounded up."""
-    if categories < 1:
-        raise ValueError(f"need at least one category, not {categories}")
-    return max(1, math.ceil(categories ** 0.25))
-
-
 def feature_column_output(column, features: dict) -> np.ndarray:
     """What a (dense) feature column makes of ``features``, via ``input_layer``."""
     tensors = {k: tf.constant(v) for k, v in features.items()}
@@ -88,106 +80,10 @@ class ColumnPair:
     column: object
     keras: Callable[[dict], tf.Tensor]
     relation: str
-    note: str
+    note: str = ""
     in_range: Callable[[dict], np.ndarray] | None = None
     missing_key: str | None = None
     missing_as: str = "oov"
-
-
-def column_pairs(features: dict[str, np.ndarray], vocabulary_file: str | Path,
-                 seed: int = 0) -> list[ColumnPair]:
-    """One pair per feature-column function, on :func:`heart_features` data.
-
-    Normalisation statistics come from ``features``; ``vocabulary_file`` is written
-    with the famhist vocabulary (one word per line); ``seed`` fills the shared
-    embedding table.
-    """
-    Path(vocabulary_file).write_text("\n".join(FAMHIST) + "\n")
-    sbp_mean, sbp_std = float(features["sbp"].mean()), float(features["sbp"].std())
-    lip_mean, lip_std = features["lipids"].mean(axis=0), features["lipids"].std(axis=0)
-    dim = embedding_size(len(FAMHIST) + 1)
-    table = np.random.default_rng(seed).normal(size=(len(FAMHIST) + 1, dim)).astype(np.float32)
-
-    famhist_list = fc.categorical_column_with_vocabulary_list("famhist", FAMHIST,
-                                                              num_oov_buckets=1)
-    age = fc.numeric_column("age")
-    discretize = keras.layers.Discretization(bin_boundaries=AGE_BOUNDARIES)
-    famhist_lookup = keras.layers.StringLookup(vocabulary=FAMHIST, num_oov_indices=1)
-    embedding = keras.layers.Embedding(len(FAMHIST) + 1, dim,
-                                       embeddings_initializer=keras.initializers.Constant(
-                                           oov_first(table.T).T))
-
-    def in_decades(f):
-        return (f["age_decade"][:, 0] >= 0) & (f["age_decade"][:, 0] < DECADES)
-
-    return [
-        ColumnPair("numeric_column", fc.numeric_column(
-            "sbp", normalizer_fn=lambda x: (x - sbp_mean) / sbp_std),
-            lambda f: keras.layers.Normalization(mean=sbp_mean, variance=sbp_std ** 2)(f["sbp"]),
-            "equal", "a numeric column with a normalizer_fn is a Normalization layer"),
-        ColumnPair("numeric_column, shape (3,)", fc.numeric_column(
-            "lipids", shape=(3,), normalizer_fn=lambda x: (x - lip_mean) / lip_std),
-            lambda f: keras.layers.Normalization(mean=lip_mean, variance=lip_std ** 2)(
-                f["lipids"]),
-            "equal", "one mean and variance per component"),
-        ColumnPair("bucketized_column", fc.bucketized_column(age, AGE_BOUNDARIES),
-                   lambda f: keras.layers.Discretization(bin_boundaries=AGE_BOUNDARIES,
-                                                         output_mode="one_hot")(f["age"]),
-                   "equal", "values below the first boundary go to bucket 0, above the last "
-                   "to the last bucket, on both sides"),
-        ColumnPair("categorical_column_with_identity", fc.indicator_column(
-            fc.categorical_column_with_identity("age_decade", DECADES)),
-            lambda f: keras.layers.CategoryEncoding(DECADES, output_mode="one_hot")(
-                f["age_decade"]),
-            "equal", "ids already in 0 … n−1: CategoryEncoding; both reject other ids",
-            in_range=in_decades),
-        ColumnPair("categorical_column_with_identity, default_value", fc.indicator_column(
-            fc.categorical_column_with_identity("age_decade", DECADES + 1,
-                                                default_value=DECADES)),
-            lambda f: keras.layers.IntegerLookup(vocabulary=list(range(DECADES)),
-                                                 output_mode="one_hot")(f["age_decade"]),
-            "oov first", "out-of-range ids go to a default bucket: IntegerLookup's OOV slot, "
-            "which Keras puts first; -1 means 'missing' to a feature column (zeros)",
-            missing_key="age_decade"),
-        ColumnPair("categorical_column_with_vocabulary_list", fc.indicator_column(famhist_list),
-                   lambda f: keras.layers.StringLookup(vocabulary=FAMHIST,
-                                                       output_mode="one_hot")(f["famhist"]),
-                   "oov first", "the OOV bucket is last in feature columns, first in Keras; "
-                   "\"\" means 'missing' to a feature column (zeros), OOV to Keras",
-                   missing_key="famhist"),
-        ColumnPair("categorical_column_with_vocabulary_file", fc.indicator_column(
-            fc.categorical_column_with_vocabulary_file("famhist", str(vocabulary_file),
-                                                       num_oov_buckets=1)),
-            lambda f: keras.layers.StringLookup(vocabulary=str(vocabulary_file),
-                                                output_mode="one_hot")(f["famhist"]),
-            "oov first", "the same, with the vocabulary read from a file",
-            missing_key="famhist"),
-        ColumnPair("categorical_column_with_hash_bucket", fc.indicator_column(
-            fc.categorical_column_with_hash_bucket("famhist", 8)),
-            lambda f: keras.layers.Hashing(num_bins=8, output_mode="one_hot")(f["famhist"]),
-            "equal", "both use FarmHash64 of the string modulo the number of bins; \"\" is "
-            "'missing' (zeros) to a feature column, an ordinary string to Keras",
-            missing_key="famhist", missing_as="hashed"),
-        ColumnPair("crossed_column", fc.indicator_column(
-            fc.crossed_column([fc.bucketized_column(age, AGE_BOUNDARIES), "famhist"], 16)),
-            lambda f: keras.layers.HashedCrossing(num_bins=16, output_mode="one_hot")(
-                (discretize(f["age"]), tf.constant(f["famhist"]))),
-            "equal", "both hash the pair (age bucket, famhist) with the same fingerprint "
-            "(\"\" included: crossed columns do not treat it as missing)"),
-        ColumnPair("indicator_column, multi-valued", fc.indicator_column(
-            fc.categorical_column_with_vocabulary_list("risk", RISKS, num_oov_buckets=1)),
-            lambda f: keras.layers.StringLookup(vocabulary=RISKS, mask_token="",
-                                                output_mode="count")(f["risk"]),
-            "oov first", "an indicator column counts every value in the row: output_mode "
-            "'count' ('multi_hot' for 0/1); empty strings are padding on both sides"),
-        ColumnPair("embedding_column", fc.embedding_column(
-            famhist_list, dim, initializer=tf.constant_initializer(table)),
-            lambda f: embedding(famhist_lookup(f["famhist"]))[:, 0, :],
-            "equal", f"StringLookup then Embedding({len(FAMHIST) + 1}, {dim}); the same lookup "
-            "up to the OOV slot, so the Keras table is the feature column's with its last row "
-            "moved first; a missing \"\" embeds as zeros in a feature column, as OOV in Keras",
-            missing_key="famhist"),
-    ]
 
 
 def _missing(values: np.ndarray) -> np.ndarray:
@@ -265,3 +161,45 @@ def feature_space(features: dict[str, np.ndarray]) -> tuple[keras.utils.FeatureS
         "string_categorical: StringLookup adapted on the data (most frequent first)",
         missing_key="famhist"))
     return space, pairs
+
+
+def _row(values: np.ndarray) -> str:
+    """A row of an encoding: 0/1/count slots as integers, anything else to 3 decimals."""
+    values = np.asarray(values, dtype=np.float64)
+    if np.all(values == np.round(values)):
+        return "[" + " ".join(str(int(v)) for v in values) + "]"
+    return str(np.round(values, 3).tolist())
+
+
+def _value(values: np.ndarray):
+    """A feature's value in a row, floats to 2 decimals: one value, or a list of them."""
+    items = [round(float(v), 2) if values.dtype.kind == "f" else v.item() for v in values]
+    return repr(items[0]) if len(items) == 1 else repr(items)
+
+
+def side_by_side(pair: ColumnPair, rows: dict[str, np.ndarray], shown: dict[str, np.ndarray],
+                 *keys: str) -> None:
+    """Check ``pair`` on ``rows`` with :func:`compare`, then print both outputs on ``shown``.
+
+    Prints how many rows agree and the largest difference between the Keras output and
+    the column's (after the relation: "oov first" moves the column's last slot to the
+    front) on rows the column does not read as missing; then, for each row of
+    ``shown``, its values of ``keys`` and what the column and the Keras layers make of it.
+    """
+    if not keys:
+        raise ValueError("side_by_side needs the names of the features to print")
+    from_column, from_keras = compare(pair, rows)
+    kept = rows if pair.in_range is None else {k: v[pair.in_range(rows)] for k, v in rows.items()}
+    expected = oov_first(from_column) if pair.relation == "oov first" else from_column
+    ordinary = (np.ones(len(expected), bool) if pair.missing_key is None
+                else ~_missing(kept[pair.missing_key]))
+    difference = float(np.abs(expected[ordinary] - from_keras[ordinary]).max())
+    print(f"{pair.function}: {len(from_keras)} rows agree ({pair.relation!r}), "
+          f"{from_keras.shape[1]} outputs; largest difference "
+          f"{'0' if difference == 0 else f'{difference:.0e}'}")
+    if pair.in_range is not None:
+        shown = {k: v[pair.in_range(shown)] for k, v in shown.items()}
+    column_rows, keras_rows = compare(pair, shown)
+    for i, (a, b) in enumerate(zip(column_rows, keras_rows)):
+        values = ", ".join(f"{k}={_value(shown[k][i])}" for k in keys)
+        print(f"    {values:36s} column {_row(a)}   keras {_row(b)}")

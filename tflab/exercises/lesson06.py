@@ -45,13 +45,33 @@ def _same_encoding(got, want: np.ndarray, inputs: np.ndarray, what: str, slots: 
                      f"feature column puts a 1 in slot {np.argmax(want[i])}, your layer {yours}")
 
 
+def _require_keras_layers(answer, example: str) -> None:
+    """Fail unless ``answer`` is built from Keras's own layers only.
+
+    A plain function, a ``Lambda`` or a ``Layer`` subclass of the learner's could run the
+    feature column itself, which is what the exercise asks to replace.
+    """
+    import keras
+
+    if not isinstance(answer, keras.layers.Layer):
+        raise Failed(f"the answer should be a Keras layer, such as {example}, not "
+                     f"{type(answer).__name__}: a function (for instance one that runs the "
+                     "feature column itself) is not its Keras replacement")
+    for layer in answer._flatten_layers(include_self=True, recursive=True):
+        kind = type(layer)
+        if kind is keras.layers.Lambda or not kind.__module__.startswith("keras."):
+            raise Failed(f"{kind.__name__} is not one of Keras's own layers: build the answer "
+                         "from keras.layers preprocessing layers (a Lambda or your own Layer "
+                         "could just wrap the feature column, which is what it replaces)")
+
+
 def _bucketized(answer) -> str:
-    """The answer is a layer (or function) mapping ages (N, 1) to the column's one-hot rows."""
+    """The answer is a Keras layer mapping ages (N, 1) to the column's one-hot rows."""
     import tensorflow as tf
 
     from tflab import features
 
-    require_callable(answer, "(a Keras layer) mapping ages of shape (N, 1) to one-hot buckets")
+    _require_keras_layers(answer, "keras.layers.Discretization(...)")
     fc = tf.feature_column
     rng = np.random.default_rng(606)
     edges = np.array(BOUNDARIES, np.float32)
@@ -74,12 +94,12 @@ def _random_words(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _hash_bucket(answer) -> str:
-    """The answer is a layer (or function) mapping strings (N, 1) to the column's one-hot rows."""
+    """The answer is a Keras layer mapping strings (N, 1) to the column's one-hot rows."""
     import tensorflow as tf
 
     from tflab import features
 
-    require_callable(answer, "(a Keras layer) mapping strings of shape (N, 1) to one-hot rows")
+    _require_keras_layers(answer, "keras.layers.Hashing(...)")
     fc = tf.feature_column
     rng = np.random.default_rng(62)
     words = np.concatenate([["Paris", "paris", "Lima", "Absent", "Present"],
@@ -172,22 +192,23 @@ def _stop_below(answer) -> str:
 
 
 EXERCISES = [
-    Exercise("06", 1, "Give a Keras layer that encodes ages (float32, shape (N, 1)) exactly like "
+    Exercise("06", 1, "Give a Keras layer (Keras's own layers only) that encodes ages (float32, "
+             "shape (N, 1)) exactly like "
              f"tf.feature_column.bucketized_column(numeric_column('age'), {BOUNDARIES}).",
              _bucketized,
-             ["Look at the bucketized_column pair in features.column_pairs: which layer replaces "
-              "it, and which output_mode makes one 0/1 slot per bucket?",
+             ["Section 2's bucketized_pair shows the pattern: which layer replaces "
+              "bucketized_column, and which output_mode makes one 0/1 slot per bucket?",
               "keras.layers.Discretization(bin_boundaries=..., output_mode='one_hot'): four "
               "boundaries make five buckets."],
              """import keras
 
 answer = keras.layers.Discretization(bin_boundaries=[18.0, 35.0, 50.0, 65.0],
                                      output_mode="one_hot")"""),
-    Exercise("06", 2, "Give a Keras layer that encodes non-empty strings (shape (N, 1)) exactly "
-             "like tf.feature_column.indicator_column(categorical_column_with_hash_bucket('city', "
-             f"{HASH_BINS})).", _hash_bucket,
-             ["No vocabulary here: the bucket is a hash of the string modulo the number of "
-              "buckets. Which Keras layer hashes?",
+    Exercise("06", 2, "Give a Keras layer (Keras's own layers only) that encodes non-empty "
+             "strings (shape (N, 1)) exactly like tf.feature_column.indicator_column("
+             f"categorical_column_with_hash_bucket('city', {HASH_BINS})).", _hash_bucket,
+             ["Section 2's hash_bucket_pair shows the pattern: no vocabulary, the bucket is a "
+              "hash of the string modulo the number of buckets. Which Keras layer hashes?",
               f"keras.layers.Hashing(num_bins={HASH_BINS}, output_mode='one_hot') uses the same "
               "FarmHash64 as the feature column."],
              """import keras
