@@ -179,14 +179,16 @@ def activations(names, *, title: str = "Activation functions and their derivativ
 
     grid = tf.constant(np.linspace(lo, hi, 401), tf.float32)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for name in names:
+    styles = ["-", "--", ":", "-."]  # curves that coincide (ReLU and ELU for x > 0) stay visible
+    for i, name in enumerate(names):
         fn = keras.activations.get(name)
+        style = dict(label=name, ls=styles[i % len(styles)], lw=2.2 if i % len(styles) == 0 else 1.6)
         with tf.GradientTape() as tape:
             tape.watch(grid)
             out = fn(grid)
         slope = tape.gradient(out, grid)
-        left.plot(grid.numpy(), np.asarray(out), label=name)
-        right.plot(grid.numpy(), np.asarray(slope), label=name)
+        left.plot(grid.numpy(), np.asarray(out), **style)
+        right.plot(grid.numpy(), np.asarray(slope), **style)
     left.set(title="f(x)", xlabel="x", ylabel="f(x)")
     right.set(title="f'(x)", xlabel="x", ylabel="f'(x)")
     for ax in (left, right):
