@@ -161,6 +161,9 @@ def test_parameter_server_training_finishes_with_a_worker_killed():
         "tflab.distributed:parameter_server_train", workers=2, ps=1, args=(200, 50),
         timeout=300, env=ENV)
     assert chief.task_type == "chief" and chief.value["steps"] == 200
+    assert chief.value["steps_before_kill"] == 50  # the rest ran after worker 1 was dead
+    assert any("Worker /job:worker/replica:0/task:1 failed with" in line
+               for line in chief.log.splitlines())  # the coordinator saw the failure
     assert chief.value["accuracy"] > 0.9
     killed = chief.value["killed_worker_pid"]
     assert killed in [r.pid for r in others if r.task_type == "worker"]
@@ -188,3 +191,9 @@ def test_mnist_on_two_workers_exports_a_model_lesson_5_can_score_and_every_node_
     with pytest.raises(distributed.ClusterError, match="refusing to use this copy"):
         distributed.launch_local_cluster("tflab.distributed:score_shared_model", workers=2,
                                          args=(str(export), "0" * 64), timeout=300, env=ENV)
+
+
+def test_parameter_server_train_names_a_bad_kill_step():
+    for bad in (0, 200, 250):
+        with pytest.raises(ValueError, match="kill_worker_at must be between 1 and steps - 1"):
+            distributed.parameter_server_train(200, bad)

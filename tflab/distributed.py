@@ -282,10 +282,15 @@ def parameter_server_train(steps: int, kill_worker_at: int | None = None) -> dic
     """The coordinator of a ParameterServerStrategy cluster (run it as the chief task).
 
     Schedules ``steps`` asynchronous training steps on the workers with
-    ``ClusterCoordinator``; at step ``kill_worker_at`` it kills worker 1 (SIGKILL) to
-    show the coordinator finishing the work on the others. Returns the steps run, the
-    final accuracy on the training data and the seconds taken.
+    ``ClusterCoordinator``. With ``kill_worker_at``, it waits until that many steps have
+    run, kills worker 1 (SIGKILL), and only then schedules the remaining steps: worker 1's
+    closures fail, the coordinator puts them back in its queue and worker 0 runs them.
+    Returns the steps run (all, and before the kill), the final accuracy on the training
+    data, the seconds taken and the killed worker's process id.
     """
+    if kill_worker_at is not None and not 0 < kill_worker_at < steps:
+        raise ValueError(f"kill_worker_at must be between 1 and steps - 1 ({steps - 1}), "
+                         f"not {kill_worker_at!r}")
     import signal as signals
     import time as timing
 
@@ -323,16 +328,17 @@ def parameter_server_train(steps: int, kill_worker_at: int | None = None) -> dic
         return strategy.run(replica_step, args=next(iterator))
 
     start = timing.perf_counter()
-    killed = None
+    killed, before_kill = None, None
     for i in range(steps):
-        coordinator.schedule(step, args=(iterator,))
-        if kill_worker_at is not None and i == kill_worker_at:
-            coordinator.join()  # let the first steps land, then pull the plug
+        if i == kill_worker_at:
+            coordinator.join()  # the first `kill_worker_at` steps have run: a barrier
+            before_kill = int(counter.numpy())
             killed = task_pids()["worker"][1]
-            os.kill(killed, signals.SIGKILL)
+            os.kill(killed, signals.SIGKILL)  # every later step meets a dead worker 1
+        coordinator.schedule(step, args=(iterator,))
     coordinator.join()
     seconds = timing.perf_counter() - start
     logits = model(x)
     accuracy = float(np.mean(np.argmax(logits, axis=1) == y))
-    return {"steps": int(counter.numpy()), "accuracy": accuracy, "seconds": seconds,
-            "killed_worker_pid": killed}
+    return {"steps": int(counter.numpy()), "steps_before_kill": before_kill,
+            "accuracy": accuracy, "seconds": seconds, "killed_worker_pid": killed}
