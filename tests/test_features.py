@@ -99,7 +99,7 @@ def test_pairs_agree_on_random_and_out_of_vocabulary_rows(pairs, seed):
 def wrong(pair, keras_side):
     """The pair with another Keras side."""
     return features.ColumnPair(pair.function, pair.column, keras_side, pair.relation,
-                               in_range=pair.in_range, missing_key=pair.missing_key,
+                               missing_key=pair.missing_key,
                                missing_as=pair.missing_as)
 
 
@@ -158,11 +158,27 @@ def test_side_by_side_prints_the_rows_and_the_largest_difference(pairs, heart_fe
     odd = {k: v[:2] for k, v in unusual_rows(2, 1).items()}
     features.side_by_side(pairs["bucketized_pair"], heart_features, odd, "age")
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == ("bucketized_column: 462 rows agree ('equal'), 5 outputs; "
-                        "largest difference 0")
+    assert lines[0] == "bucketized_column: 462 rows equal, 5 outputs; largest difference 0"
     assert len(lines) == 3 and all("column [" in line and "keras [" in line for line in lines[1:])
     with pytest.raises(ValueError, match="names of the features"):
         features.side_by_side(pairs["bucketized_pair"], heart_features, odd)
+
+
+def test_side_by_side_counts_missing_values_apart(pairs, heart_features, capsys):
+    """Rows a column reads as missing are not counted as equal: the printout says what they do."""
+    odd = {k: v[:3] for k, v in heart_features.items()}
+    odd["famhist"] = np.array([["Unknown"], [""], [""]])
+    rows = {k: np.concatenate([heart_features[k], odd[k]]) for k in heart_features}
+    features.side_by_side(pairs["vocabulary_list_pair"], rows, odd, "famhist")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("categorical_column_with_vocabulary_list: 463 rows equal after moving "
+                        "the column's last (OOV) slot to the front, 3 outputs; "
+                        "largest difference 0")
+    assert lines[1] == ("  and 2 missing-value rows (famhist=''): column zeros, "
+                        "Keras the same as an unknown value")
+    assert lines[3].endswith("column [0 0 0]   keras [1 0 0]")
+    features.side_by_side(pairs["hash_bucket_pair"], rows, odd, "famhist")
+    assert "Keras hashes it like any other string" in capsys.readouterr().out
 
 
 def test_feature_space_matches_feature_columns_on_the_whole_table(heart_features):
@@ -174,3 +190,11 @@ def test_feature_space_matches_feature_columns_on_the_whole_table(heart_features
     encoded = space({k: heart_features[k] for k in features.NUMERIC + ["famhist"]})
     assert encoded["famhist"].shape == (462, 3)
     assert abs(float(np.mean(encoded["age"]))) < 1e-5  # normalised
+
+
+def test_out_of_range_ids_encode_as_zeros_on_both_sides(pairs):
+    """Neither the identity column nor CategoryEncoding rejects an id outside 0 ... n-1."""
+    rows = {"age_decade": np.array([[3], [9], [-1], [-3], [100]])}
+    column, keras_out = features.compare(pairs["identity_pair"], rows)
+    assert column[0].sum() == 1 and keras_out[0].sum() == 1
+    assert np.all(column[1:] == 0) and np.all(keras_out[1:] == 0)

@@ -69,7 +69,6 @@ class ColumnPair:
 
     ``relation`` is "equal" (same numbers) or "oov first" (the same encoding with the
     out-of-vocabulary slot last in the feature column and first in Keras).
-    ``in_range`` picks the rows both sides accept (None: every row).
 
     Feature columns treat "" and -1 in ``missing_key`` as a missing value and encode
     it as zeros; Keras encodes them like any other value. ``missing_as`` says how:
@@ -81,7 +80,6 @@ class ColumnPair:
     keras: Callable[[dict], tf.Tensor]
     relation: str
     note: str = ""
-    in_range: Callable[[dict], np.ndarray] | None = None
     missing_key: str | None = None
     missing_as: str = "oov"
 
@@ -96,11 +94,8 @@ def compare(pair: ColumnPair, features: dict[str, np.ndarray]) -> tuple[np.ndarr
     """Run both sides of ``pair`` on ``features``; raise AssertionError if they disagree.
 
     Checks ``pair.relation`` on ordinary rows and the stated behaviour on missing
-    ones. Returns ``(feature column output, Keras output)`` for the rows both accept.
+    ones. Returns ``(feature column output, Keras output)``, one row per input row.
     """
-    if pair.in_range is not None:
-        keep = pair.in_range(features)
-        features = {k: v[keep] for k, v in features.items()}
     from_column = feature_column_output(pair.column, features)
     from_keras = np.asarray(pair.keras(features), dtype=np.float32)
     if from_column.shape != from_keras.shape:
@@ -177,28 +172,37 @@ def _value(values: np.ndarray):
     return repr(items[0]) if len(items) == 1 else repr(items)
 
 
+_RELATIONS = {"equal": "equal",
+              "oov first": "equal after moving the column's last (OOV) slot to the front"}
+_MISSING_AS = {"oov": "Keras the same as an unknown value",
+               "hashed": "Keras hashes it like any other string"}
+
+
 def side_by_side(pair: ColumnPair, rows: dict[str, np.ndarray], shown: dict[str, np.ndarray],
                  *keys: str) -> None:
     """Check ``pair`` on ``rows`` with :func:`compare`, then print both outputs on ``shown``.
 
-    Prints how many rows agree and the largest difference between the Keras output and
-    the column's (after the relation: "oov first" moves the column's last slot to the
-    front) on rows the column does not read as missing; then, for each row of
-    ``shown``, its values of ``keys`` and what the column and the Keras layers make of it.
+    Prints how many rows are equal under the relation ("oov first" moves the column's
+    last slot to the front) and the largest difference on them; then, on its own line,
+    how many rows the column reads as missing and what each side makes of them (those
+    are checked separately, not counted as equal); then, for each row of ``shown``, its
+    values of ``keys`` and what the column and the Keras layers make of it.
     """
     if not keys:
         raise ValueError("side_by_side needs the names of the features to print")
     from_column, from_keras = compare(pair, rows)
-    kept = rows if pair.in_range is None else {k: v[pair.in_range(rows)] for k, v in rows.items()}
     expected = oov_first(from_column) if pair.relation == "oov first" else from_column
-    ordinary = (np.ones(len(expected), bool) if pair.missing_key is None
-                else ~_missing(kept[pair.missing_key]))
-    difference = float(np.abs(expected[ordinary] - from_keras[ordinary]).max())
-    print(f"{pair.function}: {len(from_keras)} rows agree ({pair.relation!r}), "
+    missing = (np.zeros(len(expected), bool) if pair.missing_key is None
+               else _missing(rows[pair.missing_key]))
+    difference = float(np.abs(expected[~missing] - from_keras[~missing]).max())
+    print(f"{pair.function}: {int((~missing).sum())} rows {_RELATIONS[pair.relation]}, "
           f"{from_keras.shape[1]} outputs; largest difference "
           f"{'0' if difference == 0 else f'{difference:.0e}'}")
-    if pair.in_range is not None:
-        shown = {k: v[pair.in_range(shown)] for k, v in shown.items()}
+    if missing.any():
+        count = int(missing.sum())
+        print(f"  and {count} missing-value row{'s' if count > 1 else ''} "
+              f"({pair.missing_key}={_value(rows[pair.missing_key][missing][0])}): "
+              f"column zeros, {_MISSING_AS[pair.missing_as]}")
     column_rows, keras_rows = compare(pair, shown)
     for i, (a, b) in enumerate(zip(column_rows, keras_rows)):
         values = ", ".join(f"{k}={_value(shown[k][i])}" for k in keys)
