@@ -2,8 +2,10 @@
 
 Prints one table: seconds per Adam step of ``tflab.style.transfer`` at 128, 256 and 512 px,
 and the time of one forward pass of the fast transform network on a 512 px photo (goal:
-at most 1 s on 2 cores). Uses the random-weight VGG19 unless ``--weights imagenet``
-(which needs the Keras download or its cache); both have the same cost.
+at most 1 s on 2 cores). The loss, the step and the network are notebook 08's own
+(``make_loss``, ``train_step``, ``transform_net``), read from its cells. Uses the
+random-weight VGG19 unless ``--weights imagenet`` (which needs the Keras download or its
+cache); both have the same cost.
 
     .venv/bin/python benchmarks/style.py [--sizes 128 256 512] [--steps 20]
 """
@@ -12,10 +14,25 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
+import keras
 import tensorflow as tf
 
 from tflab import data, style
+from tflab.source import notebook_definitions
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "08_style_transfer.ipynb"
+
+
+def lesson_code() -> dict:
+    """Notebook 08's Gram matrix, losses, step and transform network (the lesson's one copy)."""
+    namespace: dict = {"tf": tf, "keras": keras}
+    code = notebook_definitions(NOTEBOOK, "gram_matrix", "style_loss", "content_loss",
+                                "variation_loss", "make_loss", "train_step", "conv_block",
+                                "transform_net")
+    exec(compile(code, str(NOTEBOOK), "exec"), namespace)
+    return namespace
 
 
 def main() -> None:
@@ -26,16 +43,18 @@ def main() -> None:
     parser.add_argument("--weights", choices=["random", "imagenet"], default="random")
     args = parser.parse_args()
 
+    lesson = lesson_code()
     extractor = style.feature_extractor(args.weights)
     content = data.content_image("chelsea")
     painting = data.style_image("starry_night")
     print(f"{'what':42s} {'seconds':>9s}")
     for size in args.sizes:
-        style.transfer(extractor, content, painting, sizes=(size,), steps=1)  # trace first
-        result = style.transfer(extractor, content, painting, sizes=(size,), steps=args.steps)
+        run = dict(make_loss=lesson["make_loss"], step=lesson["train_step"], sizes=(size,))
+        style.transfer(extractor, content, painting, steps=1, **run)  # trace first
+        result = style.transfer(extractor, content, painting, steps=args.steps, **run)
         print(f"{f'optimisation step at {size} px ({args.weights} VGG19)':42s} "
               f"{result.seconds / result.steps:9.3f}")
-    net = style.transform_net()
+    net = lesson["transform_net"]()
     side = max(args.sizes)
     photo = tf.image.resize(content[None], (side // 4 * 3 // 4 * 4, side))
     net(photo)  # trace first

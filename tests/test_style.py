@@ -1,6 +1,9 @@
-"""tflab.style: Gram matrices, losses, optimisation, the offline weights error, fast network."""
+"""Lesson 08: the notebook's Gram matrix, losses, steps and transform network (read from its
+cells, the one copy), run through tflab.style's plumbing; the offline weights error."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -8,6 +11,19 @@ import pytest
 import tensorflow as tf
 
 from tflab import data, style
+from tflab.source import notebook_definitions
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "08_style_transfer.ipynb"
+NAMES = ("gram_matrix", "style_loss", "content_loss", "variation_loss", "make_loss",
+         "train_step", "conv_block", "transform_net", "fast_train_step")
+
+
+@pytest.fixture(scope="module")
+def nb():
+    """The lesson's definitions, executed from notebook 08's code cells."""
+    namespace = {"tf": tf, "keras": keras, "np": np}
+    exec(compile(notebook_definitions(NOTEBOOK, *NAMES), str(NOTEBOOK), "exec"), namespace)
+    return type("Lesson08", (), {name: staticmethod(namespace[name]) for name in NAMES})
 
 
 @pytest.fixture(scope="module")
@@ -20,46 +36,98 @@ def images():
     return data.content_image("chelsea", max_side=96), data.style_image("starry_night", max_side=96)
 
 
-def test_gram_matrix_matches_numpy():
+def test_gram_matrix_is_channel_correlations_divided_by_positions(nb):
     rng = np.random.default_rng(0)
     f = rng.normal(size=(2, 5, 7, 4)).astype(np.float32)
     ref = np.stack([b.reshape(-1, 4).T @ b.reshape(-1, 4) / 35 for b in f])
-    np.testing.assert_allclose(style.gram_matrix(f), ref, rtol=1e-5, atol=1e-5)
-    with pytest.raises(ValueError, match="shape"):
-        style.gram_matrix(np.zeros((5, 7, 4)))
+    np.testing.assert_allclose(nb.gram_matrix(tf.constant(f)), ref, rtol=1e-5, atol=1e-5)
+    shuffled = rng.permutation(f.reshape(2, 35, 4), axis=1).reshape(2, 7, 5, 4)
+    np.testing.assert_allclose(nb.gram_matrix(tf.constant(shuffled)), ref, rtol=1e-5, atol=1e-5)
 
 
-def test_each_loss_is_zero_for_identical_images_and_positive_otherwise(extractor, images):
+def test_losses_match_their_formulas(nb):
+    rng = np.random.default_rng(1)
+    f = [rng.normal(size=(1, 6, 5, 3)).astype(np.float32), rng.normal(size=(1, 3, 2, 4))
+         .astype(np.float32)]
+    g = [rng.normal(size=(1, 3, 3)).astype(np.float32), rng.normal(size=(1, 4, 4))
+         .astype(np.float32)]
+    gram = [np.einsum("bijc,bijd->bcd", x, x) / (x.shape[1] * x.shape[2]) for x in f]
+    want = np.mean([np.mean((a - b) ** 2) / np.mean(b ** 2) for a, b in zip(gram, g)])
+    np.testing.assert_allclose(float(nb.style_loss([tf.constant(x) for x in f], g)), want,
+                               rtol=1e-5)
+    t = [rng.normal(size=x.shape).astype(np.float32) for x in f]
+    want = np.mean([np.mean((a - b) ** 2) / np.mean(b ** 2) for a, b in zip(f, t)])
+    np.testing.assert_allclose(float(nb.content_loss(f, t)), want, rtol=1e-5)
+    image = rng.uniform(size=(1, 5, 7, 3)).astype(np.float32)
+    want = (np.abs(np.diff(image, axis=1)).sum() + np.abs(np.diff(image, axis=2)).sum()) \
+        / image.size
+    np.testing.assert_allclose(float(nb.variation_loss(tf.constant(image))), want, rtol=1e-5)
+
+
+def test_make_loss_uses_the_right_layers_and_weights(nb, extractor, images):
+    assert extractor.content_layers == ("block5_conv2",)
     content, painting = (style.resize(i, 64) for i in images)
     flat = tf.fill(content.shape, 0.5)
-    same = style.StyleLoss(extractor, content, content, tv_weight=0.0).terms(content)
-    assert float(same["style"]) < 1e-6 and float(same["content"]) < 1e-6
-    other = style.StyleLoss(extractor, painting, content).terms(flat)
-    assert float(other["style"]) > 0 and float(other["content"]) > 0
-    tv = style.StyleLoss(extractor, painting, content, tv_weight=1.0)
-    assert float(tv.terms(flat)["variation"]) == 0.0 and float(tv.terms(content)["variation"]) > 0
+    # the same image as style and content: both terms vanish, only the variation is left
+    same = nb.make_loss(extractor, content, content, tv_weight=0.0)
+    assert float(same(content)) < 1e-6
+    # content term alone: block5_conv2 features of the flat image against the photo's
+    only_content = nb.make_loss(extractor, painting, content, style_weight=0.0, tv_weight=0.0)
+    f, t = extractor(flat)[-1].numpy(), extractor(content)[-1].numpy()
+    assert f.shape[1:] == (content.shape[1] // 16, content.shape[2] // 16, 512)
+    np.testing.assert_allclose(float(only_content(flat)), np.mean((f - t) ** 2) / np.mean(t ** 2),
+                               rtol=1e-4)
+    # style term alone: the five style layers' Grams of the flat image against the painting's
+    only_style = nb.make_loss(extractor, painting, content, content_weight=0.0, tv_weight=0.0)
+    out, ref = extractor(flat)[:5], extractor(painting)[:5]
+    gram = [np.einsum("bijc,bijd->bcd", x, x) / (x.shape[1] * x.shape[2])
+            for x in (o.numpy() for o in out + ref)]
+    want = np.mean([np.mean((a - b) ** 2) / np.mean(b ** 2) for a, b in zip(gram[:5], gram[5:])])
+    np.testing.assert_allclose(float(only_style(flat)), want, rtol=1e-4)
+    # variation term alone, weighted
+    only_tv = nb.make_loss(extractor, painting, content, style_weight=0.0, content_weight=0.0,
+                           tv_weight=2.0)
+    assert float(only_tv(flat)) == 0.0
+    np.testing.assert_allclose(float(only_tv(content)), 2.0 * float(nb.variation_loss(content)),
+                               rtol=1e-5)
 
 
-def test_fifty_adam_steps_halve_the_loss_and_the_style_distance(extractor, images):
+def test_fifty_adam_steps_halve_the_loss_and_the_style_distance(nb, extractor, images):
     content, painting = images
-    result = style.transfer(extractor, content, painting, sizes=(64,), steps=50)
+    result = style.transfer(extractor, content, painting, make_loss=nb.make_loss,
+                            step=nb.train_step, sizes=(64,), steps=50)
     assert result.steps == 50 and result.image.shape[2] == 3
     assert result.losses[-1] <= 0.5 * result.losses[0]
     assert 0.0 <= result.image.min() and result.image.max() <= 1.0
-    loss = style.StyleLoss(extractor, style.resize(painting, 64), style.resize(content, 64))
-    before = float(loss.style_distance(style.resize(content, 64)))
-    after = float(loss.style_distance(result.image))
+    style_only = nb.make_loss(extractor, style.resize(painting, 64), style.resize(content, 64),
+                              content_weight=0.0, tv_weight=0.0)
+    before = float(style_only(style.resize(content, 64)))
+    after = float(style_only(result.image[None]))
     assert after <= 0.5 * before
 
 
-def test_lbfgs_and_multi_resolution(extractor, images):
+def test_train_step_descends_and_keeps_pixels_in_range(nb):
+    image = tf.Variable(tf.fill((1, 4, 4, 3), 0.9))
+    optimizer = keras.optimizers.Adam(0.5)
+    optimizer.build([image])
+    loss = lambda x: -tf.reduce_sum(x)  # noqa: E731 (pushes every pixel up, past 1)
+    before = float(nb.train_step(image, loss, optimizer))
+    assert before == pytest.approx(-0.9 * 48) and float(tf.reduce_max(image)) == 1.0
+    assert float(loss(image)) < before
+
+
+def test_lbfgs_and_multi_resolution(nb, extractor, images):
     content, painting = images
-    lbfgs = style.transfer(extractor, content, painting, sizes=(48,), steps=20, method="lbfgs")
+    lbfgs = style.transfer(extractor, content, painting, make_loss=nb.make_loss, sizes=(48,),
+                           steps=20, method="lbfgs")
     assert lbfgs.losses[-1] < lbfgs.losses[0]
-    multi = style.transfer(extractor, content, painting, sizes=(32, 64), steps=5)
+    multi = style.transfer(extractor, content, painting, make_loss=nb.make_loss,
+                           step=nb.train_step, sizes=(32, 64), steps=5)
     assert multi.sizes == (32, 64) and max(multi.image.shape[:2]) == 64 and multi.steps == 10
     with pytest.raises(ValueError, match="method"):
-        style.transfer(extractor, content, painting, method="sgd")
+        style.transfer(extractor, content, painting, make_loss=nb.make_loss, method="sgd")
+    with pytest.raises(ValueError, match="step="):
+        style.transfer(extractor, content, painting, make_loss=nb.make_loss)
 
 
 def test_imagenet_weights_offline_raise_a_clear_error(monkeypatch):
@@ -74,11 +142,20 @@ def test_imagenet_weights_offline_raise_a_clear_error(monkeypatch):
         style.feature_extractor("trained")
 
 
-def test_fast_network_trains_and_round_trips_through_savedmodel(extractor, images, tmp_path):
+def test_transform_net_shape_and_range(nb):
+    net = nb.transform_net(filters=8, residual_blocks=2)
+    out = net(tf.random.uniform((2, 48, 64, 3))).numpy()
+    assert out.shape == (2, 48, 64, 3) and 0 <= out.min() and out.max() <= 1
+    assert sum(isinstance(layer, keras.layers.Add) for layer in net.layers) == 2
+    strides = [layer.strides for layer in net.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert strides.count((2, 2)) == 2
+
+
+def test_fast_network_trains_and_round_trips_through_savedmodel(nb, extractor, images, tmp_path):
     content, painting = images
-    net = style.transform_net(filters=8, residual_blocks=1)
-    losses = style.train_fast(net, extractor, painting, [content], size=64, steps=30,
-                              learning_rate=5e-3)
+    net = nb.transform_net(filters=8, residual_blocks=1)
+    losses = style.train_fast(net, extractor, painting, [content], make_loss=nb.make_loss,
+                              step=nb.fast_train_step, size=64, steps=30, learning_rate=5e-3)
     assert len(losses) == 30 and np.mean(losses[-5:]) < np.mean(losses[:5])
     photo = tf.image.resize(data.content_image("coffee")[None], (48, 64))
     out = net(photo).numpy()
@@ -87,4 +164,5 @@ def test_fast_network_trains_and_round_trips_through_savedmodel(extractor, image
     reloaded = tf.saved_model.load(str(tmp_path / "fast"))
     np.testing.assert_allclose(reloaded.serve(photo).numpy(), out, atol=1e-6)
     with pytest.raises(ValueError, match="multiple of 4"):
-        style.train_fast(net, extractor, painting, [content], size=30, steps=1)
+        style.train_fast(net, extractor, painting, [content], make_loss=nb.make_loss,
+                         step=nb.fast_train_step, size=30, steps=1)

@@ -8,14 +8,13 @@ from tflab.exercises.core import Exercise, Failed, call, number, numbers, requir
 
 
 def _gram(answer) -> str:
-    from tflab import style
-
     require_callable(answer, "gram(features) for (B, H, W, C) arrays")
     rng = np.random.default_rng(8)
     for shape in [(1, 4, 5, 3), (2, 7, 3, 6)]:
         f = rng.normal(size=shape).astype(np.float32)
         got = numbers(call(answer, f), "the Gram matrix")
-        want = np.asarray(style.gram_matrix(f), dtype=np.float64)
+        positions = shape[1] * shape[2]
+        want = np.einsum("bijc,bijd->bcd", f.astype(np.float64), f.astype(np.float64)) / positions
         if got.shape != want.shape:
             raise Failed(f"for features of shape {shape} the Gram matrix should have shape "
                          f"{want.shape}, yours has {got.shape}")
@@ -47,7 +46,7 @@ def _variation(answer) -> str:
                 raise Failed(f"for a {shape} image you return {got:.4g}, the reference "
                              f"{want:.4g}: {why}")
         raise Failed(f"for a {shape} image the variation is {want:.4g}; yours is {got:.4g}")
-    return "matches on two images you have not seen; it is what StyleLoss calls variation."
+    return "matches on two images you have not seen; it is variation_loss of section 3."
 
 
 def _resize(answer) -> str:
@@ -83,7 +82,7 @@ def gram(f):
 answer = gram"""),
     Exercise("08", 2, "Write variation(image) for one (H, W, C) image: the sum of the absolute "
              "differences between vertically and horizontally neighbouring pixels, divided by "
-             "H·W·C (the variation term of StyleLoss).", _variation,
+             "H·W·C (`variation_loss` of section 3, for one image).", _variation,
              ["np.diff(image, axis=0) gives the differences down the rows.",
               "(np.abs(np.diff(image, axis=0)).sum() + np.abs(np.diff(image, axis=1)).sum()) "
               "/ image.size"],
