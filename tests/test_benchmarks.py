@@ -56,3 +56,15 @@ def test_estimator_benchmark_prints_every_runner_and_the_ratios():
         assert text in out, text
     slope, intercept = map(float, re.search(r"slope (\S+), intercept (\S+)", out).groups())
     assert abs(slope - 1.6675) < 1e-2 and abs(intercept - 10.0791) < 1e-2  # FTRL, 2000 steps
+
+
+def test_style_extractors_benchmark_prints_the_cross_extractor_table():
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "style_extractors.py"),
+                          "--quick"], capture_output=True, text=True, check=True,
+                         env=os.environ.copy(), timeout=600).stdout
+    for name in ["starry_night", "wave", "the_scream"]:
+        assert re.search(rf"{name} +random VGG19 +\d+\+\d+ ", out), name
+        assert re.search(rf"{name} +random-multiscale +\d+\+\d+ ", out), name
+        assert re.search(rf"{name} +Gram all, random VGG19 / multiscale: \S+x \(goal >= 2x", out)
+    assert "Gram multiscale" in out and "Gram VGG19" in out and "histogram" in out
+    assert re.search(r"met on \d of 3 paintings", out)
