@@ -10,7 +10,7 @@ random-weight VGG once the scales of its features are handled with care.
 
 :func:`random_multiscale` builds such an extractor. Each *scale* is a (pyramid level, kernel
 size) pair: ``filters`` random filters of that size, applied with reflect padding to the image
-downsampled ``2**level`` times, then ReLU. The filters are Glorot-uniform with zero bias (Lasagne's
+shrunk by a factor ``2**level``, then ReLU. The filters are Glorot-uniform with zero bias (Lasagne's
 default, which the authors' code uses); the input is the pixels in [0, 1] minus the ImageNet
 mean colour. Where this departs from their code (``synthesise.py``):
 
