@@ -129,9 +129,9 @@ def main() -> None:
     makers = extractors(MAKER_SEED)
     judges = {"multiscale": [], "VGG19": []}
     for seed in JUDGE_SEEDS:
-        ms_seed = extractors(seed)
-        judges["VGG19"].append(ms_seed["random VGG19"])
-        judges["multiscale"].append(ms_seed["random-multiscale"])
+        pair = extractors(seed)
+        judges["VGG19"].append(pair["random VGG19"])
+        judges["multiscale"].append(pair["random-multiscale"])
 
     print(f"{args.content} in each painting's style: {args.seconds:g} s of Adam per result "
           f"({args.size // 2} px, then {args.size} px), style weight {args.style_weight:g}; "
@@ -157,11 +157,10 @@ def main() -> None:
         for label, (row, steps) in rows.items():
             print(f"{name:13s} {label:18s} {steps:>9s} " + " ".join(
                 f"{row[c]:15.4f}" for c in columns), flush=True)
-        ratio = rows["random VGG19"][0]["Gram all"] / rows["random-multiscale"][0]["Gram all"]
-        ratios[name] = ratio
-        per_family = ", ".join(
-            f"{family} judges {rows['random VGG19'][0][f'Gram {family}'] / rows['random-multiscale'][0][f'Gram {family}']:.1f}x"
-            for family in judges)
+        vgg, ms = rows["random VGG19"][0], rows["random-multiscale"][0]
+        ratio = ratios[name] = vgg["Gram all"] / ms["Gram all"]
+        per_family = ", ".join(f"{family} judges {vgg[f'Gram {family}'] / ms[f'Gram {family}']"
+                               f":.1f}x" for family in judges)
         print(f"{name:13s} Gram all, random VGG19 / multiscale: {ratio:.1f}x (goal >= "
               f"{GOAL:g}x: {'met' if ratio >= GOAL else 'NOT met'}; {per_family})", flush=True)
         if args.save is not None:
