@@ -159,8 +159,8 @@ def main() -> None:
                 f"{row[c]:15.4f}" for c in columns), flush=True)
         vgg, ms = rows["random VGG19"][0], rows["random-multiscale"][0]
         ratio = ratios[name] = vgg["Gram all"] / ms["Gram all"]
-        per_family = ", ".join(f"{family} judges {vgg[f'Gram {family}'] / ms[f'Gram {family}']"
-                               f":.1f}x" for family in judges)
+        by_family = {family: vgg[f"Gram {family}"] / ms[f"Gram {family}"] for family in judges}
+        per_family = ", ".join(f"{family} judges {r:.1f}x" for family, r in by_family.items())
         print(f"{name:13s} Gram all, random VGG19 / multiscale: {ratio:.1f}x (goal >= "
               f"{GOAL:g}x: {'met' if ratio >= GOAL else 'NOT met'}; {per_family})", flush=True)
         if args.save is not None:
