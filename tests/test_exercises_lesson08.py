@@ -36,3 +36,22 @@ def test_resize_wrong_answers():
         return tf.image.resize(im, (round(h * s), round(w * s)), method="bicubic").numpy()
 
     failed_with(ex, unclipped, "in [0, 1]")
+
+
+def test_resize_rejects_the_library_function():
+    """The gaming answer: calling tflab.style.resize, the very function the exercise replaces."""
+    from tflab import style
+
+    ex = exercises.get("08", 3)
+    failed_with(ex, lambda im, side: style.resize(im, side)[0].numpy(), "calls tflab.style.resize")
+    library_resize = style.resize
+
+    def renamed(im, side):  # a reference captured under another name
+        return library_resize(im, side)[0].numpy()
+
+    failed_with(ex, renamed, "calls tflab.style.resize")
+    assert style.resize is library_resize  # the check puts the library function back
+    namespace: dict = {}
+    exec(ex.solution_code, namespace)
+    status, text = ex.judge(namespace["answer"])
+    assert status == "passed", text

@@ -7,11 +7,13 @@ image-transform network. This module holds what goes around them:
 - :func:`feature_extractor` gives VGG19 features: ``weights="imagenet"`` loads the
   pretrained network through Keras (downloaded and cached when online) and raises
   :class:`WeightsUnavailableError` when it cannot; ``weights="random"`` builds the same
-  architecture with random weights, which still synthesises textures and transfers
-  style (He, Wang & Hopcroft, NeurIPS 2016; Ustyuzhaninov et al., ICLR 2017). The
-  choice is always explicit: nothing swaps one for the other silently.
-- :func:`resize`, and :func:`transfer`: the lesson's loss and step run at one or several
-  resolutions (small first), with Adam or SciPy's L-BFGS-B.
+  architecture with random weights (He, Wang & Hopcroft, NeurIPS 2016, and
+  Ustyuzhaninov et al., ICLR 2017, synthesise textures with random networks; in lesson
+  08's offline run it moves the photo's colours toward the painting's, not its strokes).
+  The choice is always explicit: nothing swaps one for the other silently.
+- :func:`resize`, :func:`lbfgs` (SciPy's L-BFGS-B on the lesson's loss) and
+  :func:`transfer`: the lesson's loss and step run at one or several resolutions (small
+  first), with Adam or L-BFGS-B.
 - :func:`train_fast`: trains an image-transform network for one style with the lesson's
   loss and step, on a few photos in turn.
 
@@ -31,7 +33,7 @@ import tensorflow as tf
 
 __all__ = ["STYLE_LAYERS", "CONTENT_LAYERS", "WeightsUnavailableError", "VGG19_WEIGHTS_URL",
            "weights_path", "fetch_weights", "feature_extractor",
-           "LossFn", "MakeLoss", "ImageStep", "NetStep", "Result", "resize", "transfer",
+           "LossFn", "MakeLoss", "ImageStep", "NetStep", "Result", "resize", "lbfgs", "transfer",
            "train_fast"]
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
@@ -120,7 +122,11 @@ def _batch(image) -> tf.Tensor:
 
 
 def resize(image, max_side: int) -> tf.Tensor:
-    """Resize so that the longer side is ``max_side`` pixels (keeps the aspect ratio)."""
+    """Resize so that the longer side is ``max_side`` pixels, keeping the aspect ratio.
+
+    Bicubic, then clipped back into [0, 1] (bicubic can overshoot); takes an (H, W, 3) or
+    (1, H, W, 3) image and returns a batch of one.
+    """
     image = _batch(image)
     h, w = int(image.shape[1]), int(image.shape[2])
     scale = max_side / max(h, w)
@@ -173,7 +179,15 @@ def _adam(loss: LossFn, image: tf.Variable, step: ImageStep, steps: int,
     return [float(step(image, loss, optimizer)) for _ in range(steps)]
 
 
-def _lbfgs(loss: LossFn, image: tf.Variable, steps: int) -> list[float]:
+def lbfgs(loss: LossFn, image: tf.Variable, steps: int) -> list[float]:
+    """Minimise ``loss`` over the pixels of ``image`` with SciPy's L-BFGS-B, in place.
+
+    SciPy works on flat float64 NumPy vectors: every evaluation converts the pixels to a
+    float32 tensor, runs the loss and its gradient (one ``tf.function``), and copies both
+    back to float64. The bounds keep each pixel in [0, 1]; ``steps`` caps the loss
+    evaluations (``maxfun``, line-search evaluations included) and the iterations
+    (``maxiter``). Returns the loss of every evaluation.
+    """
     from scipy.optimize import minimize
 
     shape = image.shape
@@ -232,7 +246,7 @@ def transfer(extractor: keras.Model, content, style, *, make_loss: MakeLoss,
             tf.clip_by_value(tf.image.resize(current, target.shape[1:3], "bicubic"), 0.0, 1.0)
         image = tf.Variable(start_image)
         losses += _adam(loss, image, step, steps, learning_rate) if method == "adam" else \
-            _lbfgs(loss, image, steps)
+            lbfgs(loss, image, steps)
         current = tf.convert_to_tensor(image)
     return Result(image=current[0].numpy(), losses=losses, seconds=time.perf_counter() - start,
                   steps=len(losses), sizes=tuple(sizes))
@@ -242,7 +256,8 @@ def train_fast(net: keras.Model, extractor: keras.Model, style, contents, *, mak
                step: NetStep, size: int = 128, steps: int = 200, learning_rate: float = 1e-3,
                style_weight: float = 1.0, content_weight: float = 1.0, tv_weight: float = 1e-3,
                seed: int = 0) -> list[float]:
-    """Train ``net`` to stylise like ``style``, on square crops of the ``contents`` photos.
+    """Train ``net`` to stylise like ``style`` on the ``contents`` photos, each resized
+    (squashed, not cropped) to ``size`` × ``size`` pixels.
 
     Each photo gets its own loss from ``make_loss`` (its own content target); step ``i``
     calls ``step(net, photo, loss, optimizer)`` on photo ``i % len(contents)``, so the
