@@ -21,6 +21,11 @@ def test_declared_run_times_are_read_from_every_course_notebook():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
         "**Run time:** about 1½ minutes")])
     assert runner.declared_seconds(nb) == 90
+    for text, seconds in [("about 40 seconds on 2 cores", 40), ("about 1 to 2 minutes", 120),
+                          ("2–4 minutes on a laptop", 240), ("about 2 - 3½ minutes", 210),
+                          ("3 minutes", 180), ("quick", None)]:
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("**Run time:** " + text)])
+        assert runner.declared_seconds(nb) == seconds, text
 
 
 def test_success_failure_and_time_limit(tmp_path):

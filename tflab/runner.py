@@ -20,15 +20,22 @@ LIMIT_FACTOR = 1.5
 
 
 def declared_seconds(notebook) -> float | None:
-    """The run time a notebook declares in its first Markdown cells, in seconds."""
+    """The run time a notebook declares in its first Markdown cells, in seconds.
+
+    Reads "**Run time:** about 3 minutes", "about 1½ minutes" or a range such as
+    "1 to 2 minutes" / "2–4 minutes", whose upper end is taken.
+    """
+    number = r"(\d+)(½)?"
+    pattern = (r"\*\*Run time:\*\*\s*(?:about\s+)?" + number
+               + r"(?:\s*(?:to|–|-)\s*" + number + r")?\s*(second|minute)")
     for cell in notebook.cells[:3]:
         if cell.cell_type != "markdown":
             continue
-        match = re.search(r"\*\*Run time:\*\*\s*about\s+(\d+)(½)?\s*(second|minute)",
-                          cell.source)
+        match = re.search(pattern, cell.source)
         if match:
-            value = float(match.group(1)) + (0.5 if match.group(2) else 0.0)
-            return value * (60.0 if match.group(3) == "minute" else 1.0)
+            whole, half = match.group(3, 4) if match.group(3) else match.group(1, 2)
+            value = float(whole) + (0.5 if half else 0.0)
+            return value * (60.0 if match.group(5) == "minute" else 1.0)
     return None
 
 
