@@ -46,7 +46,7 @@ def lesson_code() -> dict:
 def extractors(seed: int) -> dict[str, keras.Model]:
     """The two offline extractors compared, with one seed."""
     return {"random VGG19": style.feature_extractor("random", seed=seed),
-            "random-multiscale": multiscale.random_multiscale(seed=seed)}
+            "random-multiscale": style.feature_extractor("random-multiscale", seed=seed)}
 
 
 class _TimeUp(Exception):

@@ -166,3 +166,43 @@ def test_fast_network_trains_and_round_trips_through_savedmodel(nb, extractor, i
     with pytest.raises(ValueError, match="multiple of 4"):
         style.train_fast(net, extractor, painting, [content], make_loss=nb.make_loss,
                          step=nb.fast_train_step, size=30, steps=1)
+
+
+def test_random_multiscale_choice_shapes_seeding_and_layers():
+    model = style.feature_extractor("random-multiscale", seed=3)
+    assert model.weights_kind == "random-multiscale"
+    n = len(model.style_layers)
+    assert n == 6 and len(model.content_layers) == 1
+    image = tf.random.stateless_uniform((1, 48, 64, 3), seed=(1, 2))
+    outputs = model(image)
+    assert len(outputs) == n + 1
+    assert [tuple(o.shape[1:3]) for o in outputs[:n]] == [
+        (48, 64), (48, 64), (24, 32), (12, 16), (6, 8), (3, 4)]
+    np.testing.assert_array_equal(outputs[n].numpy(), outputs[model.style_layers.index(
+        model.content_layers[0])].numpy())
+    same = style.feature_extractor("random-multiscale", seed=3)(image)
+    other = style.feature_extractor("random-multiscale", seed=4)(image)
+    np.testing.assert_array_equal(same[0].numpy(), outputs[0].numpy())
+    assert not np.allclose(other[0].numpy(), outputs[0].numpy())
+    with pytest.raises(ValueError, match="has its own"):
+        style.feature_extractor("random-multiscale", style_layers=style.STYLE_LAYERS[:2])
+
+
+def test_offline_error_names_both_offline_choices(monkeypatch):
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure: [Errno -2] Name or service not known")
+
+    monkeypatch.setattr("keras.src.applications.vgg19.file_utils.get_file", offline)
+    with pytest.raises(style.WeightsUnavailableError) as info:
+        style.feature_extractor("imagenet")
+    text = str(info.value)
+    assert "weights='random-multiscale'" in text and "weights='random'" in text
+    assert "explicitly" in text
+    with pytest.raises(ValueError, match="'random-multiscale'"):
+        style.feature_extractor("multiscale")
+
+
+def test_untrained_transform_net_returns_the_photo(nb):
+    net = nb.transform_net(filters=8, residual_blocks=1)
+    photo = tf.random.stateless_uniform((1, 32, 48, 3), seed=(3, 4), minval=0.01, maxval=0.99)
+    np.testing.assert_allclose(net(photo).numpy(), photo.numpy(), atol=1e-4)

@@ -9,8 +9,10 @@ image-transform network. This module holds what goes around them:
   :class:`WeightsUnavailableError` when it cannot; ``weights="random"`` builds the same
   architecture with random weights (He, Wang & Hopcroft, NeurIPS 2016, and
   Ustyuzhaninov et al., ICLR 2017, synthesise textures with random networks; in lesson
-  08's offline run it moves the photo's colours toward the painting's, not its strokes).
-  The choice is always explicit: nothing swaps one for the other silently.
+  08's offline run it moved the photo's colours toward the painting's, not its strokes);
+  ``weights="random-multiscale"`` builds :func:`tflab.multiscale.random_multiscale`, one
+  layer of random filters at several spatial scales (Ustyuzhaninov et al.), lesson 08's
+  offline choice. The choice is always explicit: nothing swaps one for another silently.
 - :func:`resize`, :func:`lbfgs` (SciPy's L-BFGS-B on the lesson's loss) and
   :func:`transfer`: the lesson's loss and step run at one or several resolutions (small
   first), with Adam or L-BFGS-B.
@@ -31,8 +33,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["STYLE_LAYERS", "CONTENT_LAYERS", "WeightsUnavailableError", "VGG19_WEIGHTS_URL",
-           "weights_path", "fetch_weights", "feature_extractor",
+__all__ = ["STYLE_LAYERS", "CONTENT_LAYERS", "WEIGHTS_CHOICES", "WeightsUnavailableError",
+           "VGG19_WEIGHTS_URL", "weights_path", "fetch_weights", "feature_extractor",
            "LossFn", "MakeLoss", "ImageStep", "NetStep", "Result", "resize", "lbfgs", "transfer",
            "train_fast"]
 
@@ -73,20 +75,40 @@ def fetch_weights() -> tuple[str, object]:
     except Exception as err:
         raise WeightsUnavailableError(
             f"could not download the VGG19 weights from {VGG19_WEIGHTS_URL} "
-            f"({type(err).__name__}: {err}); lesson 08 then uses weights='random'") from err
+            f"({type(err).__name__}: {err}); lesson 08 then uses weights='random-multiscale'"
+        ) from err
     return "fetched", path
+
+
+WEIGHTS_CHOICES = ("imagenet", "random", "random-multiscale")
+"""The extractors :func:`feature_extractor` builds; only "imagenet" needs a download."""
 
 
 def feature_extractor(weights: str = "imagenet", *, style_layers=STYLE_LAYERS,
                       content_layers=CONTENT_LAYERS, seed: int = 0) -> keras.Model:
-    """VGG19 up to the layers used, mapping images in [0, 1] to their feature maps.
+    """The network whose features the style and content losses read, images in [0, 1] in.
 
     Returns a model whose output is a list: the ``style_layers`` then the
-    ``content_layers`` activations. ``weights`` is "imagenet" (pretrained; needs the
-    Keras download or its cache) or "random" (He-initialised filters, seeded).
+    ``content_layers`` activations; it carries ``weights_kind``, ``style_layers`` and
+    ``content_layers``. ``weights`` is one of:
+
+    - "imagenet": VGG19 pretrained on ImageNet (needs the Keras download or its cache;
+      raises :class:`WeightsUnavailableError` when it cannot load them);
+    - "random": the same VGG19 with seeded He-initialised filters (no download);
+    - "random-multiscale": random filters at several spatial scales
+      (:func:`tflab.multiscale.random_multiscale` with ``seed``; no download). Its layers
+      are its own: ``style_layers`` and ``content_layers`` must stay the VGG19 defaults.
     """
-    if weights not in ("imagenet", "random"):
-        raise ValueError(f"weights must be 'imagenet' or 'random', not {weights!r}")
+    if weights not in WEIGHTS_CHOICES:
+        raise ValueError(f"weights must be one of {', '.join(map(repr, WEIGHTS_CHOICES))}, "
+                         f"not {weights!r}")
+    if weights == "random-multiscale":
+        if tuple(style_layers) != STYLE_LAYERS or tuple(content_layers) != CONTENT_LAYERS:
+            raise ValueError("style_layers and content_layers name VGG19 layers; "
+                             "weights='random-multiscale' has its own (leave them out)")
+        from tflab.multiscale import random_multiscale
+
+        return random_multiscale(seed=seed)
     if weights == "imagenet":
         try:
             vgg = keras.applications.VGG19(include_top=False, weights="imagenet")
@@ -94,8 +116,10 @@ def feature_extractor(weights: str = "imagenet", *, style_layers=STYLE_LAYERS,
             raise WeightsUnavailableError(
                 f"could not load the ImageNet VGG19 weights ({type(err).__name__}: {err}). "
                 "They are downloaded once by Keras into ~/.keras/models/ and need internet "
-                "access the first time. To run offline, choose the random-weight network "
-                "explicitly: feature_extractor(weights='random')") from err
+                "access the first time. To run offline, choose an extractor without "
+                "pretrained weights explicitly: feature_extractor(weights='random-multiscale') "
+                "(random filters at several scales) or feature_extractor(weights='random') "
+                "(random-weight VGG19)") from err
     else:
         vgg = keras.applications.VGG19(include_top=False, weights=None)
         rng = np.random.default_rng(seed)
