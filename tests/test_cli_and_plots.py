@@ -106,7 +106,7 @@ def test_fetch_all_offline_says_the_weights_failed(tmp_path, monkeypatch, capsys
     monkeypatch.setattr(keras.utils, "get_file", offline)
     assert cli.main(["fetch", "--all"]) == 1
     err = capsys.readouterr().err
-    assert "FAILED   vgg19 imagenet weights" in err and "weights='random'" in err
+    assert "FAILED   vgg19 imagenet weights" in err and "weights='random-multiscale'" in err
 
 
 def test_fetch_failure_is_reported_and_exit_code_nonzero(tmp_path, monkeypatch, capsys):

@@ -115,7 +115,7 @@ def report(data_dir: str | os.PathLike | None = None) -> str:
 
     weights = style.weights_path()
     where = str(weights) if weights.is_file() else \
-        "missing (lesson 08 then uses weights='random'; `python -m tflab fetch --all` gets it)"
+        "missing (lesson 08 then uses weights='random-multiscale'; `python -m tflab fetch --all` gets it)"
     lines += ["", "weights:", f"  {'ok ' if weights.is_file() else '-- '} "
               f"{'vgg19 imagenet (lesson 08)':<28} {where}"]
     return "\n".join(lines)
