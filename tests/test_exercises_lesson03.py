@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
 from exercise_checks import failed_with
@@ -28,9 +29,25 @@ def test_build_graph_wrong_answers():
             tf.add(2.0 * x, 3.0, name="y")
         return graph
 
+    def ignores_x():  # gaming: the right names and shape, y a constant 3·1 + 2
+        graph = tf.Graph()
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+            tf.add(tf.zeros_like(x), 5.0, name="y")
+        return graph
+
+    def constant_x():  # x a constant, not something to feed
+        graph = tf.Graph()
+        with graph.as_default():
+            x = tf.constant([1.0, 2.0], name="x")
+            tf.add(3.0 * x, 2.0, name="y")
+        return graph
+
     failed_with(ex, unnamed, "name the placeholder 'x' and the result 'y'")
     failed_with(ex, eager, "should return a tf.Graph")
     failed_with(ex, wrong_formula, "y should be")
+    failed_with(ex, ignores_x, "y should be")
+    failed_with(ex, constant_x, "x should be a placeholder")
 
 
 def test_leak_wrong_answers():
@@ -55,8 +72,61 @@ def test_leak_wrong_answers():
         sess = tf.compat.v1.Session(graph=graph)
         return lambda values: sess.run(y, {x: values})
 
+    def numpy_and_a_constant(graph, w, b):  # gaming: the graph is never run
+        with graph.as_default():
+            tf.constant(0.0)
+        graph.finalize()
+        return lambda values: w * np.asarray(values) + b
+
+    def runs_something_else(graph, w, b):  # gaming: a session run, but the answer is NumPy's
+        with graph.as_default():
+            one = tf.constant(1.0)
+        graph.finalize()
+        sess = tf.compat.v1.Session(graph=graph)
+        return lambda values: sess.run(one) * (w * np.asarray(values) + b)
+
+    def feeds_the_answer(graph, w, b):  # gaming: NumPy computes y, the graph only echoes it
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float64, [None])
+            y = tf.identity(x)
+        graph.finalize()
+        sess = tf.compat.v1.Session(graph=graph)
+        return lambda values: sess.run(y, {x: w * np.asarray(values) + b})
+
+    def session_per_call(graph, w, b):
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float64, [None], name="x")
+            y = x * w + b
+        graph.finalize()
+
+        def predict(values):
+            with tf.compat.v1.Session(graph=graph) as sess:
+                return sess.run(y, {x: values})
+
+        return predict
+
+    def default_graph(graph, w, b):  # builds in another graph than the one it is given
+        other = tf.Graph()
+        with other.as_default():
+            x = tf.compat.v1.placeholder(tf.float64, [None], name="x")
+            y = x * w + b
+        other.finalize()
+        sess = tf.compat.v1.Session(graph=other)
+        return lambda values: sess.run(y, {x: values})
+
     failed_with(ex, leaky, "the graph grew from")
     failed_with(ex, not_finalized, "not finalized")
+    failed_with(ex, numpy_and_a_constant, "without running the graph it was given")
+    failed_with(ex, runs_something_else, "did not feed it the values it was given")
+    failed_with(ex, feeds_the_answer, "did not feed it the values it was given")
+    failed_with(ex, session_per_call, "30 calls opened 30 sessions")
+    failed_with(ex, default_graph, "without running the graph it was given")
+
+
+def test_leak_check_puts_session_run_back():
+    before = tf.compat.v1.Session.run
+    exercises.get("03", 2).judge(lambda graph, w, b: (lambda values: 1 / 0))
+    assert tf.compat.v1.Session.run is before and "run" not in vars(tf.compat.v1.Session)
 
 
 def test_one_trace_wrong_answers():
@@ -77,6 +147,13 @@ def test_one_trace_wrong_answers():
 
 
 def test_cache_wrong_answers():
-    ex = exercises.get("03", 3 + 1)
+    ex = exercises.get("03", 4)
     failed_with(ex, lambda ds: ds.prefetch(1), "still runs every epoch")
     failed_with(ex, lambda ds: ds.take(6).cache(), "each epoch should yield")
+    failed_with(ex, lambda ds: ds.cache().repeat(2), "yielded [24, 24, 24] items")
+    # gaming: ignores its input and yields 0 … 11, what the lesson's slow source yields
+    failed_with(ex, lambda ds: tf.data.Dataset.range(12),
+                "not the items of ds: transform the dataset you are given")
+    # gaming: the right items from elsewhere, the slow function never runs
+    failed_with(ex, lambda ds: tf.data.Dataset.range(12).map(lambda i: 7 * i + 5),
+                "the slow function ran 0 times for 12 items")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 import numpy as np
 
 from tflab.exercises.core import (Exercise, Failed, call, first_line, number, numbers,
@@ -37,36 +40,112 @@ def _build_graph(answer) -> str:
     return "y = 3x + 2 for any number of x values, and nothing runs until a session does."
 
 
+@contextmanager
+def _watching_sessions(graph, runs: list) -> Iterator[None]:
+    """While the learner's predictor runs, record every session run on ``graph``.
+
+    ``runs`` gets one ``(session, feed_dict, result)`` per ``Session.run`` on ``graph``
+    (``Tensor.eval`` and ``Operation.run`` go through it too).
+    """
+    import tensorflow as tf
+
+    classes = [tf.compat.v1.Session, tf.compat.v1.InteractiveSession]
+    saved = {cls: vars(cls).get("run") for cls in classes}
+
+    def watching(original):
+        def run(self, fetches, feed_dict=None, *args, **kwargs):
+            result = original(self, fetches, feed_dict, *args, **kwargs)
+            if self.graph is graph:
+                runs.append((self, feed_dict, result))
+            return result
+        return run
+
+    try:
+        for cls in classes:
+            setattr(cls, "run", watching(cls.run))
+        yield
+    finally:
+        for cls, method in saved.items():
+            if method is None:
+                delattr(cls, "run")
+            else:
+                setattr(cls, "run", method)
+
+
+def _fed(feed_dict, values: np.ndarray) -> bool:
+    """Whether ``feed_dict`` feeds ``values`` (the checker's inputs) to some tensor."""
+    for fed in (feed_dict or {}).values():
+        try:
+            if np.array_equal(np.asarray(fed, dtype=np.float64).ravel(), values):
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
+
+
+def _produced(result, got: np.ndarray) -> bool:
+    """Whether ``got`` is one of the values a session run returned."""
+    import tensorflow as tf
+
+    for value in tf.nest.flatten(result):
+        try:
+            if np.array_equal(np.asarray(value, dtype=np.float64).ravel(), got.ravel()):
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
+
+
 def _no_leak(answer) -> str:
     import tensorflow as tf
 
     require_callable(answer, "make_predictor(graph, w, b) returning predict(values)")
     graph = tf.Graph()
-    predict = call(answer, graph, 1.5, -2.0)
-    require_callable(predict, "predict(values)")
-    rng = np.random.default_rng(4)
-    sizes = []
-    for i in range(30):
-        values = rng.normal(size=5)
-        got = numbers(call(predict, values), "what predict returns")
-        want = 1.5 * values - 2.0
-        if got.shape != want.shape:
-            raise Failed(f"predict of {len(values)} values should return {len(values)} values, "
-                         f"not shape {got.shape}")
-        if not np.allclose(got, want, rtol=1e-5, atol=1e-5):
-            worst = int(np.argmax(np.abs(got - want)))
-            raise Failed(f"for x = {values[worst]:.4f} predict should give {want[worst]:.4f}; "
-                         f"yours gives {got[worst]:.4f}")
-        sizes.append(len(graph.get_operations()))
+    runs: list = []
+    with _watching_sessions(graph, runs):
+        predict = call(answer, graph, 1.5, -2.0)
+        require_callable(predict, "predict(values)")
+        rng = np.random.default_rng(4)
+        sizes = []
+        for i in range(30):
+            values = rng.normal(size=5)
+            before = len(runs)
+            got = numbers(call(predict, values), "what predict returns")
+            want = 1.5 * values - 2.0
+            if got.shape != want.shape:
+                raise Failed(f"predict of {len(values)} values should return {len(values)} "
+                             f"values, not shape {got.shape}")
+            if not np.allclose(got, want, rtol=1e-5, atol=1e-5):
+                worst = int(np.argmax(np.abs(got - want)))
+                raise Failed(f"for x = {values[worst]:.4f} predict should give "
+                             f"{want[worst]:.4f}; yours gives {got[worst]:.4f}")
+            calls = runs[before:]
+            if not calls:
+                raise Failed("predict returned the right values without running the graph it "
+                             "was given in a session: build y = w·x + b inside "
+                             "`with graph.as_default():` and return sess.run(y, {x: values})")
+            if not any(_fed(feed, values) for _, feed, _ in calls):
+                raise Failed("predict ran the graph but did not feed it the values it was "
+                             "given: feed them to the placeholder, sess.run(y, {x: values})")
+            if not any(_produced(result, got) for _, _, result in calls):
+                raise Failed("what predict returns is not what its session run computed: "
+                             "return the result of sess.run(y, {x: values})")
+            sizes.append(len(graph.get_operations()))
+    sessions = []
+    for session, _, _ in runs:
+        if not any(session is seen for seen in sessions):
+            sessions.append(session)
     if sizes[-1] > sizes[0]:
         raise Failed(f"the graph grew from {sizes[0]} to {sizes[-1]} operations over 30 calls: "
                      "build the ops once, outside predict")
-    if not sizes[0]:
-        raise Failed("build the operations in the graph you are given (with graph.as_default())")
     if not graph.finalized:
         raise Failed("the graph does not grow, but it is not finalized: call graph.finalize() so "
                      "that a future leak raises at once")
-    return f"{sizes[0]} operations after 30 calls, and the graph is finalized."
+    if len(sessions) > 1:
+        raise Failed(f"30 calls opened {len(sessions)} sessions: open one session in "
+                     "make_predictor and reuse it in every call")
+    return (f"{sizes[0]} operations after 30 calls, each run in the same session, and the graph "
+            "is finalized.")
 
 
 def _one_trace(answer) -> str:
@@ -94,7 +173,9 @@ def _cached(answer) -> str:
     require_callable(answer, "faster(ds) returning a tf.data.Dataset")
     n = 12
     counter: list = []
-    ds = call(answer, pipelines.slow_source(n, 0.0, counter))
+    source = pipelines.slow_source(n, 0.0, counter).map(lambda i: 7 * i + 5)
+    items = [7 * i + 5 for i in range(n)]  # values the learner has not seen
+    ds = call(answer, source)
     if not isinstance(ds, tf.data.Dataset):
         raise Failed(f"faster should return a tf.data.Dataset, not {type(ds).__name__}")
     epochs = []
@@ -102,13 +183,19 @@ def _cached(answer) -> str:
         try:
             epochs.append(sorted(int(v) for v in ds))
         except Exception as err:
-            raise Failed(f"iterating over your dataset raised {type(err).__name__}: {err}") from None
-    if any(epoch != list(range(n)) for epoch in epochs):
-        raise Failed(f"each epoch should yield the items 0 … {n - 1} once; yours yielded "
-                     f"{[len(e) for e in epochs]} items")
+            raise Failed(f"iterating over your dataset raised {type(err).__name__}: "
+                         f"{first_line(err)}") from None
+    if any(epoch != items for epoch in epochs):
+        other = (", not the items of ds: transform the dataset you are given"
+                 if all(len(epoch) == n for epoch in epochs) else "")
+        raise Failed(f"each epoch should yield the {n} items of ds once each; yours yielded "
+                     f"{[len(epoch) for epoch in epochs]} items{other}")
     if len(counter) > n:
         raise Failed(f"the source produced {len(counter)} items in 3 epochs of {n}: the slow "
                      "work still runs every epoch. Cache the results.")
+    if len(counter) < n:
+        raise Failed(f"the slow function ran {len(counter)} times for {n} items: the items "
+                     "come from somewhere else than ds; transform the dataset you are given")
     return f"{len(counter)} items produced for 3 epochs of {n}: the slow work runs once."
 
 
