@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -261,16 +263,57 @@ def test_divergence_limit_is_the_factor_times_the_starting_loss(fire):
     assert losses[-1] > limit and np.all(losses[:-1] <= limit)
 
 
+# Each remedy's name (up to the rate it prints) -> the range its update count must be in.
+REMEDY_UPDATES = {
+    "centre and scale x, full batch, rate 0.5": (1, 1),
+    "full batch, rate 2/(λmin+λmax)": (1000, 10_000),  # slow: the problem is ill-conditioned
+    "Adam 0.5, full batch": (50, 1000),
+    "schedule: rates 1/λmax, 1/λmin in turn": (2, 2),
+    "exact line search, steepest descent": (5, 20),  # zig-zags: more than conjugate's 2
+    "exact line search, conjugate gradients": (2, 2),  # exact in two steps on two parameters
+    "closed form": (0, 0),
+}
+
+
+def check_remedy_updates(results) -> int:
+    """Check every remedy's update count against REMEDY_UPDATES; return how many were checked."""
+    checked = set()
+    for remedy in results:
+        keys = [key for key in REMEDY_UPDATES if remedy.name.startswith(key)]
+        assert len(keys) == 1, f"{remedy.name!r} matches {keys} in REMEDY_UPDATES"
+        low, high = REMEDY_UPDATES[keys[0]]
+        assert low <= remedy.updates <= high, remedy
+        checked.add(keys[0])
+    return len(checked)
+
+
 def test_every_remedy_reaches_the_exact_answer(fire):
     results = solvers.remedies(*fire, tol=1e-4)
     assert len(results) == 7
     for remedy in results:
         assert remedy.error < 1e-4, remedy
-    updates = {r.name.split(",")[0]: r.updates for r in results}
-    assert updates["centre and scale x"] == 1 and updates["closed form"] == 0
-    assert updates["exact line search"] <= 20
+    assert check_remedy_updates(results) == len(REMEDY_UPDATES) == 7  # no entry left unchecked
+    steepest, conjugate = results[4], results[5]
+    assert steepest.name.endswith("steepest descent") and conjugate.name.endswith("conjugate gradients")
+    assert steepest.updates > conjugate.updates
     with pytest.raises(ValueError, match="1-D"):
         solvers.remedies(np.ones((3, 2)), np.ones(3))
+
+
+def test_the_remedy_table_catches_a_wrong_update_count():
+    """The table check fails when one remedy reports a wrong count (here, steepest descent
+    with conjugate gradients' 2), and when a remedy is missing from the table."""
+    good = [solvers.Remedy(name, None, n, 0.0, 0.0) for name, n in [
+        ("centre and scale x, full batch, rate 0.5", 1), ("full batch, rate 2/(λmin+λmax) = 0.004", 4221),
+        ("Adam 0.5, full batch", 240), ("schedule: rates 1/λmax, 1/λmin in turn", 2),
+        ("exact line search, steepest descent", 10), ("exact line search, conjugate gradients", 2),
+        ("closed form", 0)]]
+    assert check_remedy_updates(good) == 7
+    wrong = [dataclasses.replace(r, updates=2) if "steepest" in r.name else r for r in good]
+    with pytest.raises(AssertionError, match="steepest descent"):
+        check_remedy_updates(wrong)
+    with pytest.raises(AssertionError, match="matches \\[\\]"):
+        check_remedy_updates(good + [solvers.Remedy("momentum", None, 50, 0.0, 0.0)])
 
 
 def test_limit_point_is_exact_for_full_batch_and_biased_per_sample(fire):
@@ -338,6 +381,7 @@ def test_remedies_with_the_practical_stopping_rule(fire):
     assert len(results) == 7
     bound = 1e-4 / solvers.hessian_eigenvalues(fire[0])[0]
     assert all(r.error <= bound for r in results)
+    assert check_remedy_updates(results) == 7
     with pytest.raises(ValueError, match="stop must be"):
         solvers.remedies(*fire, stop="loss")
 
