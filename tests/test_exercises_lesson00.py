@@ -13,7 +13,9 @@ from tflab import data, exercises
 def test_sevens_wrong_answers():
     ex = exercises.get("00", 1)
     train_sevens = int(np.sum(data.mnist(dtype="uint8").train.labels == 7))
+    test_sevens = int(np.sum(data.mnist(dtype="uint8").test.labels == 7))
     failed_with(ex, train_sevens, "in the train split")
+    failed_with(ex, test_sevens, "in the test split")
     failed_with(ex, 549, "too few: off by 1")
     failed_with(ex, "seven", "a count")
 
@@ -24,6 +26,9 @@ def test_one_hot_wrong_answers():
     failed_with(ex, lambda labels: np.eye(10, dtype=np.float32)[(labels + 1) % 10],
                 "1 column(s) to the right")
     failed_with(ex, lambda labels: np.eye(10)[labels], "dtype is float64")
+    # gaming: ignores the labels, every row the one-hot vector of 0
+    failed_with(ex, lambda labels: np.eye(10, dtype=np.float32)[np.zeros(len(labels), int)],
+                "rows are wrong")
 
 
 @pytest.mark.parametrize("make, message", [
@@ -36,6 +41,9 @@ def test_one_hot_wrong_answers():
                                           tf.data.Dataset.from_tensor_slices(y))).batch(n),
      "no longer paired"),
     (lambda x, y, n: list(zip(x, y)), "should return a tf.data.Dataset"),
+    # gaming: ignores batch_size, the lesson's 32
+    (lambda x, y, n: tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x)).batch(32),
+     "batches should hold 10 examples; yours hold up to 32"),
 ])
 def test_pipeline_wrong_answers(make, message):
     failed_with(exercises.get("00", 3), make, message)

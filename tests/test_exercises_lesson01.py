@@ -48,6 +48,20 @@ def test_tf_least_squares_wrong_answers():
 
     failed_with(ex, swapped, "the least-squares line is")
 
+    def numpy_wrapped(x, y):  # gaming: NumPy's polyfit run inside the graph by tf.py_function
+        return tf.py_function(lambda a, b: tuple(np.polyfit(a.numpy(), b.numpy(), 1)), [x, y],
+                              [tf.float64, tf.float64])
+
+    def numpy_function(x, y):  # the same with tf.numpy_function
+        return tf.numpy_function(lambda a, b: tuple(np.polyfit(a, b, 1)), [x, y],
+                                 [tf.float64, tf.float64])
+
+    failed_with(ex, numpy_wrapped, "runs Python inside (EagerPyFunc")
+    failed_with(ex, numpy_function, "runs Python inside (PyFunc")
+    # gaming: a constant, the slope and intercept of the toy data's generator
+    failed_with(ex, lambda x, y: (tf.constant(-2.5, tf.float64), tf.constant(4.0, tf.float64)),
+                "the least-squares line is")
+
 
 def test_tape_descent_wrong_answers():
     ex = exercises.get("01", 4)
@@ -61,5 +75,11 @@ def test_tape_descent_wrong_answers():
                                        batch_size=None, dtype="float64")
         return run.fit.coef, run.fit.intercept
 
+    def twenty_epochs(x, y, learning_rate, epochs):  # gaming: ignores epochs
+        run = solvers.gradient_descent(x, y, learning_rate=learning_rate, epochs=20,
+                                       batch_size=None, dtype="float64")
+        return run.fit.coef, run.fit.intercept
+
     failed_with(ex, closed_form, "not a closed form")
     failed_with(ex, one_step_short, "gradient descent is at")
+    failed_with(ex, twenty_epochs, "after 7 full-batch steps at rate 0.01")

@@ -39,7 +39,37 @@ def test_export_with_classes_wrong_answers():
     def version_folder(model, path):  # TF Serving's layout, but not what was asked
         _archive(model, path / "1")
 
-    for answer, message in [(keras_default, "no 'scores' output (it has ['output_0'])"),
+    def constant_classes(model, path):  # gaming: the right signature, classes always 0
+        import keras
+        import tensorflow as tf
+
+        def serve(images):
+            scores = model(images, training=False)
+            return {"scores": scores, "classes": tf.zeros(tf.shape(images)[:1], tf.int64)}
+
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint(name="serving_default", fn=serve, input_signature=[
+            tf.TensorSpec([None, 784], tf.float32, name="images")])
+        archive.write_out(str(path), verbose=False)
+
+    def uniform_scores(model, path):  # gaming: ignores the images, scores all 0.1
+        import keras
+        import tensorflow as tf
+
+        def serve(images):
+            scores = tf.fill([tf.shape(images)[0], 10], 0.1)
+            return {"scores": scores, "classes": tf.argmax(scores, axis=1)}
+
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint(name="serving_default", fn=serve, input_signature=[
+            tf.TensorSpec([None, 784], tf.float32, name="images")])
+        archive.write_out(str(path), verbose=False)
+
+    for answer, message in [(constant_classes, "'classes' are [0, 0, 0, 0, 0, 0, 0] but"),
+                            (uniform_scores, "'scores' differ from the model's predictions"),
+                            (keras_default, "no 'scores' output (it has ['output_0'])"),
                             (serving.export_saved_model, "no 'classes' output"),
                             (int32_classes, "'classes' is int32 [None]"),
                             (images_28x28, "'images' is float32 [None, 28, 28]"),
@@ -73,7 +103,17 @@ def test_safe_save_wrong_answers():
             tmp.unlink(missing_ok=True)
             print("could not save:", err)
 
-    for answer, message in [(direct, "destroyed the good model"),
+    def saves_nothing(model, path):  # gaming: ignores the model, nothing written
+        pass
+
+    def never_overwrites(model, path):  # keeps the first file: safe, but never updates it
+        if not path.exists():
+            model.save(path)
+
+    for answer, message in [(saves_nothing, "after the first save, the file at path does not load"),
+                            (never_overwrites, "after saving a second model over the first, the "
+                                               "file at path holds a different model"),
+                            (direct, "destroyed the good model"),
                             (tmp_suffix, "raised ValueError: Invalid filepath extension"),
                             (no_cleanup, "after a failed save, the folder also holds"),
                             (hides_error, "let the error reach the caller")]:
@@ -113,7 +153,13 @@ def test_tf1_by_name_wrong_answers():
             return sess.run(tf.argmax(graph.get_tensor_by_name("output:0"), 1),
                             {"input:0": images})
 
-    for answer, message in [(eager, "raised RuntimeError"),
+    def uniform(prefix, images):  # gaming: ignores the files, every digit equally likely
+        import numpy as np
+
+        return np.full((len(images), 10), 0.1, np.float32)
+
+    for answer, message in [(uniform, "differ from the saved model's by up to"),
+                            (eager, "raised RuntimeError"),
                             (initialised, "probabilities of the initial weights"),
                             (dropout_on, "keep_prob at 1.0"),
                             (classes, "yours has shape (6,)")]:

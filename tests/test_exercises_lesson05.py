@@ -79,7 +79,15 @@ def test_batches_wrong_answers():
     def list_of_batches(predict, images, batch_size):
         return [predict(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
 
-    for answer, message in [(one_at_a_time, "you called predict 23 times"),
+    def fixed_batches(predict, images, batch_size):  # gaming: ignores batch_size
+        return np.concatenate([predict(images[i:i + 10]) for i in range(0, len(images), 10)])
+
+    def no_predict(predict, images, batch_size):  # gaming: never calls predict
+        return np.zeros((len(images), 10), np.float32)
+
+    for answer, message in [(fixed_batches, "predict got 10 images at once; at most batch_size (5)"),
+                            (no_predict, "the rows are not the scores of the images"),
+                            (one_at_a_time, "you called predict 23 times"),
                             (drops_remainder, "the last, partial batch of 3 is missing"),
                             (all_at_once, "predict got 23 images at once"),
                             (list_of_batches, "np.concatenate the batches")]:
@@ -107,7 +115,11 @@ def test_request_body_wrong_answers():
     def a_dict(images):
         return {"instances": images.tolist()}
 
-    for answer, message in [(columnar, 'answered 400: expected a JSON object with "instances"'),
+    def blank_images(images):  # gaming: ignores the images, sends blank ones of the right shape
+        return json.dumps({"instances": np.zeros_like(images).tolist()})
+
+    for answer, message in [(blank_images, "send every pixel as it is"),
+                            (columnar, 'answered 400: expected a JSON object with "instances"'),
                             (numpy_inside, "raised TypeError"),
                             (python_repr, "the body is not valid JSON"),
                             (flattened, "images must have shape (N, 784)"),

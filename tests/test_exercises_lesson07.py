@@ -24,6 +24,9 @@ def deep(activation, initializer, hidden=100):
     (deep("tanh", keras.initializers.RandomNormal(stddev=0.05)), "the signal fades"),
     (deep("relu", "glorot_uniform"), "the signal fades"),  # Glorot halves ReLU's variance
     (deep("relu", keras.initializers.RandomNormal(stddev=0.5)), "the signal grows"),
+    # gaming: ignores depth, always the 16 layers of the first check
+    (lambda depth: models.mlp((32,), hidden=[100] * 16, kernel_initializer="he_normal"),
+     "build(32) has 17 Dense layers; it should have 33"),
     (lambda depth: models.mlp((32,), hidden=[100] * (depth - 1), kernel_initializer="he_normal"),
      "it should have 17: 16 hidden ones"),
     (lambda depth: models.mlp((32,), hidden=[100] * depth, kernel_initializer="he_normal",
@@ -51,6 +54,11 @@ def divides_by_variance(x_train):
     return lambda x: (x - mean) / var
 
 
+def remembers_the_answer(x_train):  # gaming: ignores x, returns scaled x_train every time
+    z = (x_train - x_train.mean(axis=0)) / x_train.std(axis=0)
+    return lambda x: z
+
+
 def returns_the_scaled_data(x_train):
     return (x_train - x_train.mean(axis=0)) / x_train.std(axis=0)
 
@@ -61,6 +69,7 @@ def returns_the_scaled_data(x_train):
     (refits, "re-learnt the statistics from the new data"),
     (divides_by_variance, "every feature needs mean 0 and std 1"),
     (returns_the_scaled_data, "should return a function or a layer"),
+    (remembers_the_answer, "scaler(x_new) has shape (300, 4)"),
     (lambda x_train: keras.layers.Normalization(), "returned the data unchanged"),  # no adapt
 ])
 def test_scaler_wrong_answers(answer, message):
@@ -103,6 +112,17 @@ class StopsAtTheNextEpoch(keras.callbacks.Callback):
         self.reached = logs["val_accuracy"] >= self.target
 
 
+class FixedTarget(keras.callbacks.Callback):
+    """Gaming: ignores its target, stops at 0.85 (the first target the checker uses)."""
+
+    def __init__(self, target):
+        super().__init__()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs["val_accuracy"] >= 0.85:
+            self.model.stop_training = True
+
+
 class OldMetricName(keras.callbacks.Callback):
     def __init__(self, target):
         super().__init__()
@@ -118,6 +138,7 @@ class OldMetricName(keras.callbacks.Callback):
     (StopsItself, "but training ran all 12 epochs: in on_epoch_end, set self.model.stop_training"),
     (StopsAtTheNextEpoch, "(1 epoch late)"),
     (OldMetricName, "raised KeyError: 'val_acc'"),
+    (FixedTarget, "stopped training after epoch 7, when val_accuracy was only 0.875 (< 0.9)"),
     (lambda target: keras.callbacks.EarlyStopping(monitor="val_accuracy", baseline=target),
      "epochs late"),
     (lambda target: np.float64(target), "subclass keras.callbacks.Callback"),

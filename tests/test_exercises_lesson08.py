@@ -13,6 +13,15 @@ def test_gram_wrong_answers():
     ex = exercises.get("08", 1)
     failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f), "divide by the number of positions")
     failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f)[0], "should have shape")
+    failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f) / f[0].size,
+                "did you divide by the number of positions")  # divides by H·W·C
+    # gaming: ignores the features, an identity matrix of the right shape
+    failed_with(ex, lambda f: np.broadcast_to(np.eye(f.shape[3]), (f.shape[0], f.shape[3],
+                                                                   f.shape[3])), "values differ")
+    # gaming: the first example's Gram matrix for every example of the batch
+    failed_with(ex, lambda f: np.repeat(np.einsum("ijc,ijd->cd", f[0], f[0])[None] /
+                                        (f.shape[1] * f.shape[2]), f.shape[0], axis=0),
+                "values differ")
 
 
 def test_variation_wrong_answers():
@@ -23,6 +32,7 @@ def test_variation_wrong_answers():
     failed_with(ex, lambda im: (np.square(np.diff(im, axis=0)).sum()
                                 + np.square(np.diff(im, axis=1)).sum()) / im.size,
                 "not squares")
+    failed_with(ex, lambda im: 0.33, "the variation is")  # gaming: a constant
 
 
 def test_resize_wrong_answers():

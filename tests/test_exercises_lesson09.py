@@ -19,12 +19,20 @@ def test_tf_config_wrong_answers():
                                       "task": {"type": "worker", "index": i}}, "the cluster should be")
     failed_with(ex, lambda ports, i: {"worker": [f"127.0.0.1:{p}" for p in ports]},
                 "exactly two keys")
+    # gaming: ignores its input, the lesson's three ports and worker 0
+    failed_with(ex, lambda ports, i: {"cluster": {"worker": ["127.0.0.1:23456", "127.0.0.1:23457",
+                                                             "127.0.0.1:23458"]},
+                                      "task": {"type": "worker", "index": 0}},
+                "for worker 2 the task should be")
 
 
 def test_replica_loss_wrong_answers():
     ex = exercises.get("09", 2)
     failed_with(ex, lambda losses, n: np.mean(losses), "Divide by the global batch size")
     failed_with(ex, lambda losses, n: np.sum(losses), "the mean loss of the global batch")
+    # gaming: the number of replicas hard-coded to 2 (right for the first check only)
+    failed_with(ex, lambda losses, n: np.mean(losses) / 2, "summed over 4 replicas")
+    failed_with(ex, lambda losses, n: 0.75, "the mean loss of the global batch")  # a constant
 
 
 def test_checksum_wrong_answers():
@@ -47,3 +55,13 @@ def test_checksum_wrong_answers():
     failed_with(ex, names_only, "a changed byte in the variables")
     failed_with(ex, with_mtimes, "modification times")
     failed_with(ex, lambda path: 1234, "should return a string")
+    failed_with(ex, lambda path: "0" * 64, "did not change the checksum")  # gaming: a constant
+
+    def absolute_names(path):  # hashes the absolute paths: two copies never agree
+        files = sorted(p for p in Path(path).rglob("*") if p.is_file())
+        digest = hashlib.sha256()
+        for p in files:
+            digest.update(str(p.resolve()).encode() + p.read_bytes())
+        return digest.hexdigest()
+
+    failed_with(ex, absolute_names, "two folders with identical files gave different checksums")

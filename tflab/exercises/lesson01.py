@@ -76,11 +76,27 @@ def _tf_least_squares(answer) -> str:
             raise Failed(f"inside tf.function your function raised {type(err).__name__}: "
                          f"{first_line(err)} — use TensorFlow ops only (tf.reduce_mean, "
                          "...), not NumPy, so that it can run as a graph") from None
+        _no_python_inside(answer, x, y)
         got = _pair(result, "slope", "intercept")
         if not np.allclose(got, want, rtol=1e-6, atol=1e-6):
             raise Failed(f"the least-squares line is ({want[0]:.5f}, {want[1]:.5f}); "
                          f"yours is ({got[0]:.5f}, {got[1]:.5f})")
     return "exact on two data sets you had not seen, and it runs as a graph."
+
+
+_PYTHON_OPS = {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
+
+
+def _no_python_inside(answer, x: np.ndarray, y: np.ndarray) -> None:
+    """Fail if ``answer``'s graph wraps Python (tf.py_function, tf.numpy_function)."""
+    import tensorflow as tf
+
+    graph = tf.function(answer).get_concrete_function(tf.constant(x), tf.constant(y)).graph
+    wrapped = sorted({op.type for op in graph.get_operations()} & _PYTHON_OPS)
+    if wrapped:
+        raise Failed(f"your graph runs Python inside ({', '.join(wrapped)}: tf.py_function or "
+                     "tf.numpy_function): write the formula with TensorFlow ops only "
+                     "(tf.reduce_mean, ...)")
 
 
 def _tape_descent(answer) -> str:

@@ -9,6 +9,7 @@ from tflab.exercises.core import Exercise, Failed, call, first_line, numbers, re
 INPUTS = 32
 DEPTHS = (16, 32)
 EPOCHS = 12
+TARGETS = (0.85, 0.9)  # first reached after epochs 7 and 9 by the checker's fit
 
 
 def _deep_net(answer) -> str:
@@ -118,12 +119,19 @@ def _blobs(rng: np.random.Generator, n: int, separation: float) -> tuple[np.ndar
 
 
 def _stop_at_accuracy(answer) -> str:
-    """The answer is a callback class StopAtAccuracy(target); judged on a real fit's History."""
+    """The answer is a callback class StopAtAccuracy(target); judged on real fits' History for
+    two targets (an answer that ignores its target stops at the wrong epoch for one)."""
+    require_callable(answer, "StopAtAccuracy(target) (a class) making a keras callback")
+    passed = [_stopped_at(answer, target) for target in TARGETS]
+    return (f"stopped after epochs {passed[0]} and {passed[1]}, the first whose val_accuracy "
+            f"reached {TARGETS[0]} and {TARGETS[1]}.")
+
+
+def _stopped_at(answer, target: float) -> int:
+    """The epoch after which the learner's callback stopped a fit for ``target``, if right."""
     import keras
     import tensorflow as tf
 
-    require_callable(answer, "StopAtAccuracy(target) (a class) making a keras callback")
-    target = 0.85
     callback = call(answer, target)
     if not isinstance(callback, keras.callbacks.Callback):
         raise Failed(f"StopAtAccuracy({target}) should make a keras.callbacks.Callback, not "
@@ -141,8 +149,7 @@ def _stop_at_accuracy(answer) -> str:
     stopped = len(val_accuracy)
     reached = [epoch for epoch, v in enumerate(val_accuracy, 1) if v >= target]
     if reached and reached[0] == stopped:
-        return (f"stopped after epoch {stopped}, the first whose val_accuracy "
-                f"({val_accuracy[-1]:.3f}) reached {target}.")
+        return stopped
     if not reached and stopped < EPOCHS:
         message = (f"your callback stopped training after epoch {stopped}, when val_accuracy was "
                    f"only {val_accuracy[-1]:.3f} (< {target})")
