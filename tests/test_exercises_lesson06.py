@@ -30,6 +30,23 @@ class ColumnLayer(keras.layers.Layer):
         return tf.compat.v1.feature_column.input_layer({self.key: x}, [self.column])
 
 
+def with_call(layer, column, key):
+    """Gaming: one of Keras's own layers whose call is replaced by the feature column."""
+    layer.call = lambda x: tf.compat.v1.feature_column.input_layer({key: x}, [column])
+    return layer
+
+
+def posing_as_keras(column, key):
+    """Gaming: a subclass of a Keras layer, its module renamed to look like Keras's."""
+
+    class Discretization(keras.layers.Discretization):
+        def call(self, x):
+            return tf.compat.v1.feature_column.input_layer({key: x}, [column])
+
+    Discretization.__module__ = "keras.layers"
+    return Discretization(bin_boundaries=[1.0])
+
+
 def test_the_solutions_pass():
     for number in (1, 2):
         exercise = exercises.get("06", number)
@@ -59,6 +76,10 @@ def test_keras_layers_in_a_sequential_pass():
     (runs_the_column(AGE_COLUMN, "age"), "runs the feature column itself"),  # gaming
     (keras.layers.Lambda(runs_the_column(AGE_COLUMN, "age")), "Lambda is not one of Keras's own"),
     (ColumnLayer(AGE_COLUMN, "age"), "ColumnLayer is not one of Keras's own layers"),
+    (with_call(keras.layers.Identity(), AGE_COLUMN, "age"), "has its own call function"),
+    (keras.Sequential([with_call(keras.layers.Identity(), AGE_COLUMN, "age")]),
+     "has its own call function"),  # the same, nested in a Sequential
+    (posing_as_keras(AGE_COLUMN, "age"), "Discretization is not one of Keras's own layers"),
     (keras.layers.Lambda(lambda x: tf.one_hot(tf.zeros(tf.shape(x)[0], tf.int32), 5)),
      "Lambda is not one of Keras's own"),  # a constant of the right shape
     (keras.Sequential([keras.layers.Discretization(bin_boundaries=[18.0, 35.0, 50.0, 65.0]),
@@ -79,6 +100,7 @@ def test_bucketized_wrong_answers(answer, message):
     (keras.layers.StringLookup(max_tokens=20, output_mode="one_hot"), "raised RuntimeError"),
     (runs_the_column(CITY_COLUMN, "city"), "runs the feature column itself"),  # gaming
     (ColumnLayer(CITY_COLUMN, "city"), "ColumnLayer is not one of Keras's own layers"),
+    (with_call(keras.layers.Identity(), CITY_COLUMN, "city"), "has its own call function"),
     (keras.layers.CategoryEncoding(20, output_mode="one_hot"), "raised"),  # strings are no ids
 ])
 def test_hash_bucket_wrong_answers(answer, message):

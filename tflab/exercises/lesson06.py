@@ -57,12 +57,20 @@ def _require_keras_layers(answer, example: str) -> None:
         raise Failed(f"the answer should be a Keras layer, such as {example}, not "
                      f"{type(answer).__name__}: a function (for instance one that runs the "
                      "feature column itself) is not its Keras replacement")
+    wrappers = (keras.layers.Lambda, keras.layers.TFSMLayer)  # run any function or SavedModel
     for layer in answer._flatten_layers(include_self=True, recursive=True):
         kind = type(layer)
-        if kind is keras.layers.Lambda or not kind.__module__.startswith("keras."):
+        code = [getattr(getattr(kind, name), "__module__", "") or ""
+                for name in ("call", "__call__")]
+        if (kind in wrappers or not kind.__module__.startswith("keras.")
+                or not all(module.startswith("keras.") for module in code)):
             raise Failed(f"{kind.__name__} is not one of Keras's own layers: build the answer "
                          "from keras.layers preprocessing layers (a Lambda or your own Layer "
                          "could just wrap the feature column, which is what it replaces)")
+        if "call" in vars(layer):
+            raise Failed(f"your {kind.__name__} layer has its own call function: use Keras's "
+                         "layers as they are (a replaced call could just run the feature "
+                         "column, which is what the answer replaces)")
 
 
 def _bucketized(answer) -> str:
