@@ -90,5 +90,18 @@ def test_condition_number_wrong_answers():
         low, high = np.linalg.eigvalsh(2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1]]))
         return low / high
 
-    for answer in (centred, inverted):
+    def data_matrix(x):  # the condition number of [x, 1], the square root of the Hessian's
+        return float(np.linalg.cond(np.stack([x, np.ones_like(x)], axis=1)))
+
+    fire_theft = condition_number_of(data.fire_theft()[0])
+
+    def constant(x):  # gaming: the fire/theft answer for every data set
+        return fire_theft
+
+    for answer in (centred, inverted, data_matrix, constant):
         failed_with(ex, answer, "condition number is")
+
+
+def condition_number_of(x):
+    low, high = solvers.hessian_eigenvalues(x)[[0, -1]]
+    return float(high / low)

@@ -145,6 +145,18 @@ def test_one_trace_wrong_answers():
 
     failed_with(ex, wrong, "should be")
 
+    def reports_one_trace(value):  # gaming: a plain function that reports its own count
+        return 2.0 * value + 1.0
+
+    reports_one_trace.experimental_get_tracing_count = lambda: 1
+    failed_with(ex, reports_one_trace, "should be a tf.function")
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.float32)])
+    def constant(value):  # gaming: ignores its input
+        return tf.constant(1.0)
+
+    failed_with(ex, constant, "predict(-3) should be -5")
+
 
 def test_cache_wrong_answers():
     ex = exercises.get("03", 4)

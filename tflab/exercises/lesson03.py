@@ -151,8 +151,9 @@ def _no_leak(answer) -> str:
 def _one_trace(answer) -> str:
     import tensorflow as tf
 
-    if not hasattr(answer, "experimental_get_tracing_count"):
-        raise Failed("the answer should be a tf.function (decorate predict with @tf.function)")
+    if not isinstance(answer, tf.types.experimental.PolymorphicFunction):
+        raise Failed("the answer should be a tf.function (decorate predict with @tf.function), "
+                     f"not {type(answer).__name__}")
     before = answer.experimental_get_tracing_count()
     for value in np.linspace(-3, 7, 25):
         got = number(call(answer, float(value)), f"predict({value:g})")
