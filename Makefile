@@ -1,11 +1,16 @@
 # The two commands of the course: `make lab` and `make test`.
 # Both create the local virtual environment .venv on first use and refresh it
-# whenever pyproject.toml changes. Nothing is installed outside .venv.
+# whenever pyproject.toml or constraints.txt changes. Nothing is installed outside .venv.
+# constraints.txt pins every package's exact version (all supported Pythons, one file);
+# `make lock` regenerates it from pyproject.toml. `make lint` runs ruff.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.tflab-installed
+LOCK   := constraints.txt
+# uv's version that writes $(LOCK); it runs from a throw-away environment, never .venv.
+UV_VERSION := 0.13.9
 KERNEL_CONFIG := $(VENV)/etc/ipython/ipython_kernel_config.py
 ARGS   ?=
 PYTEST_ARGS ?=
@@ -23,7 +28,7 @@ JUPYTER_ENV := JUPYTER_DATA_DIR="$(CURDIR)/$(VENV)/share/jupyter" \
                JUPYTERLAB_SETTINGS_DIR="$(CURDIR)/$(VENV)/etc/jupyter/lab/user-settings" \
                JUPYTERLAB_WORKSPACES_DIR="$(CURDIR)/$(VENV)/etc/jupyter/lab/workspaces"
 
-.PHONY: lab test course venv clean-venv
+.PHONY: lab test lint lock course venv clean-venv
 
 venv: $(STAMP) $(KERNEL_CONFIG)
 
@@ -34,12 +39,12 @@ $(KERNEL_CONFIG): $(STAMP)
 	printf '%s\n' "# Written by make: TensorFlow's C++ log lines go to the terminal, not into notebooks." \
 		"c.IPKernelApp.capture_fd_output = False" > $@
 
-$(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "tflab needs Python 3.10 or newer; found " + sys.version.split()[0] + " (set PYTHON=python3.x)")'
+$(STAMP): pyproject.toml $(LOCK)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 10) <= sys.version_info[:2] <= (3, 13) else "tflab needs Python 3.10 to 3.13 (TensorFlow 2.21 has no wheels for others); found " + sys.version.split()[0] + " (set PYTHON=python3.x)")'
 	@$(PY) -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); } || { \
 		rm -rf $(VENV); echo "could not create $(VENV): on Debian/Ubuntu run 'sudo apt-get install python3-venv'"; exit 1; }
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e ".[test]"
+	$(PY) -m pip install -c $(LOCK) -e ".[test]"
 	touch $(STAMP)
 
 lab: $(STAMP) $(KERNEL_CONFIG)
@@ -49,6 +54,18 @@ lab: $(STAMP) $(KERNEL_CONFIG)
 test: $(STAMP) $(KERNEL_CONFIG)
 	$(JUPYTER_ENV) $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=900 $(PYTEST_ARGS)
+
+# ruff's checks (configured in pyproject.toml; its formatter is not used, see there).
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+# Re-pin every package after a change to pyproject.toml's requirements: one file for
+# Python 3.10 to 3.13 (versions that differ by Python carry markers). Needs the network.
+lock:
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PYTHON) -m venv "$$tmp" && "$$tmp/bin/pip" install -q "uv==$(UV_VERSION)" && \
+	"$$tmp/bin/uv" pip compile pyproject.toml --extra test --universal --python-version 3.10 \
+		--custom-compile-command "make lock" -o $(LOCK)
 
 # Run every notebook in a fresh kernel; executed copies, HTML and summary.md in reports/.
 course: $(STAMP) $(KERNEL_CONFIG)

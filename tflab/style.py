@@ -53,11 +53,15 @@ VGG19_WEIGHTS_MD5 = "253f8cb515780f3b799900260a226db6"  # Keras's own check for 
 
 def weights_path():
     """Where Keras keeps the VGG19 ImageNet weights (``$KERAS_HOME/models`` or ``~/.keras``)."""
+    import os
     from pathlib import Path
 
-    from keras.src.backend.config import keras_home
-
-    return Path(keras_home()) / "models" / VGG19_WEIGHTS_URL.rsplit("/", 1)[1]
+    # Keras's own rule for its cache folder (it has no public accessor for it).
+    home = os.environ.get("KERAS_HOME")
+    if home is None:
+        base = os.path.expanduser("~")
+        home = os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")
+    return Path(home) / "models" / VGG19_WEIGHTS_URL.rsplit("/", 1)[1]
 
 
 def fetch_weights() -> tuple[str, object]:
