@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import types
 
 import numpy as np
 from PIL import Image
@@ -85,7 +86,12 @@ def test_batches_wrong_answers():
     def no_predict(predict, images, batch_size):  # gaming: never calls predict
         return np.zeros((len(images), 10), np.float32)
 
-    for answer, message in [(fixed_batches, "predict got 10 images at once; at most batch_size (5)"),
+    def library(predict, images, batch_size):  # gaming: the lesson's function, adapted
+        model = types.SimpleNamespace(predict=predict)
+        return serving.score_batched(model, images, batch_size)
+
+    for answer, message in [(library, "calls serving.score_batched, the function this exercise"),
+                            (fixed_batches, "predict got 10 images at once; at most batch_size (5)"),
                             (no_predict, "the rows are not the scores of the images"),
                             (one_at_a_time, "you called predict 23 times"),
                             (drops_remainder, "the last, partial batch of 3 is missing"),

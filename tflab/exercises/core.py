@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import random
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
 __all__ = ["___", "Failed", "NotAttempted", "Exercise", "call", "first_line", "require_callable",
-           "number", "numbers"]
+           "number", "numbers", "calls_of"]
 
 
 class _Placeholder:
@@ -102,6 +103,27 @@ def kept_random_state() -> Iterator[None]:
     finally:
         random.setstate(python_state)
         np.random.set_state(numpy_state)
+
+
+@contextlib.contextmanager
+def calls_of(function: Callable) -> Iterator[list]:
+    """Count the calls of the Python ``function`` made while the block runs, under any name.
+
+    Yields a list that gets one entry per call: a checker uses it to tell an answer that calls
+    the very library function an exercise asks the learner to write.
+    """
+    code, calls = function.__code__, []
+    previous = sys.getprofile()
+
+    def profile(frame, event, arg):
+        if event == "call" and frame.f_code is code:
+            calls.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        yield calls
+    finally:
+        sys.setprofile(previous)
 
 
 @dataclass
