@@ -5,12 +5,9 @@ from __future__ import annotations
 import http.client
 import json
 import math
-import sys
 import tempfile
 import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -44,30 +41,6 @@ def _draw_digit(path: Path, rng: np.random.Generator, width: int, height: int, m
     return path
 
 
-@contextmanager
-def _calls_to_preprocess_image() -> Iterator[list]:
-    """Record every call of ``serving.preprocess_image``, however the learner imported it.
-
-    It opens its file with the module's ``read_image``; a stand-in for that records the
-    calls made from inside ``preprocess_image`` and lets all others through.
-    """
-    from tflab import serving
-
-    calls: list = []
-    read_image, code = serving.read_image, serving.preprocess_image.__code__
-
-    def recording_read_image(source):
-        if sys._getframe(1).f_code is code:
-            calls.append(source)
-        return read_image(source)
-
-    serving.read_image = recording_read_image
-    try:
-        yield calls
-    finally:
-        serving.read_image = read_image
-
-
 def _preprocess(answer) -> str:
     from tflab import serving
 
@@ -78,7 +51,7 @@ def _preprocess(answer) -> str:
             what = f"the {width}×{height} {mode} picture"
             path = _draw_digit(Path(tmp) / f"digit{i}.png", rng, width, height, mode, ink, paper)
             want = serving.preprocess_image(path)
-            with _calls_to_preprocess_image() as calls:
+            with calls_of(serving.preprocess_image) as calls:
                 got = call(answer, path)
             if calls:
                 raise Failed("your preprocess calls serving.preprocess_image, the function this "
