@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
-
 from exercise_checks import failed_with
+
 from tflab import data, exercises, solvers
 
 

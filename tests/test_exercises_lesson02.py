@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from exercise_checks import failed_with
+
 from tflab import data, exercises, solvers
 
 
@@ -87,7 +87,8 @@ def test_condition_number_wrong_answers():
         return float(np.var(x) / np.var(x))
 
     def inverted(x):
-        low, high = np.linalg.eigvalsh(2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1]]))
+        hessian = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1]])
+        low, high = np.linalg.eigvalsh(hessian)
         return low / high
 
     def data_matrix(x):  # the condition number of [x, 1], the square root of the Hessian's

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from exercise_checks import failed_with
+
 from tflab import exercises, serving
 
 

@@ -6,9 +6,9 @@ import json
 import types
 
 import numpy as np
+from exercise_checks import failed_with
 from PIL import Image
 
-from exercise_checks import failed_with
 from tflab import exercises, serving
 
 
@@ -91,7 +91,8 @@ def test_batches_wrong_answers():
         return serving.score_batched(model, images, batch_size)
 
     for answer, message in [(library, "calls serving.score_batched, the function this exercise"),
-                            (fixed_batches, "predict got 10 images at once; at most batch_size (5)"),
+                            (fixed_batches,
+                             "predict got 10 images at once; at most batch_size (5)"),
                             (no_predict, "the rows are not the scores of the images"),
                             (one_at_a_time, "you called predict 23 times"),
                             (drops_remainder, "the last, partial batch of 3 is missing"),

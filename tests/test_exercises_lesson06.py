@@ -5,8 +5,8 @@ from __future__ import annotations
 import keras
 import pytest
 import tensorflow as tf
-
 from exercise_checks import failed_with
+
 from tflab import exercises, features
 
 fc = tf.feature_column

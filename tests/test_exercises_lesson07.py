@@ -5,9 +5,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from exercise_checks import failed_with
 from sklearn.preprocessing import MinMaxScaler
 
-from exercise_checks import failed_with
 from tflab import exercises, models
 
 

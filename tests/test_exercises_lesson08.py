@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
-
 from exercise_checks import failed_with
+
 from tflab import exercises
 
 
 def test_gram_wrong_answers():
     ex = exercises.get("08", 1)
-    failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f), "divide by the number of positions")
+    failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f),
+                "divide by the number of positions")
     failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f)[0], "should have shape")
     failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f) / f[0].size,
                 "did you divide by the number of positions")  # divides by H·W·C
@@ -26,7 +27,8 @@ def test_gram_wrong_answers():
 
 def test_variation_wrong_answers():
     ex = exercises.get("08", 2)
-    failed_with(ex, lambda im: np.abs(np.diff(im, axis=0)).sum() + np.abs(np.diff(im, axis=1)).sum(),
+    failed_with(ex, lambda im: (np.abs(np.diff(im, axis=0)).sum()
+                                + np.abs(np.diff(im, axis=1)).sum()),
                 "divide by the number of values")
     failed_with(ex, lambda im: np.abs(np.diff(im, axis=0)).sum() / im.size, "across columns")
     failed_with(ex, lambda im: (np.square(np.diff(im, axis=0)).sum()

@@ -6,8 +6,8 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-
 from exercise_checks import failed_with
+
 from tflab import exercises
 
 
@@ -16,7 +16,8 @@ def test_tf_config_wrong_answers():
     failed_with(ex, lambda ports, i: {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
                                       "task": {"type": "worker", "index": str(i)}}, "index an int")
     failed_with(ex, lambda ports, i: {"cluster": {"worker": [f"localhost:{p}" for p in ports]},
-                                      "task": {"type": "worker", "index": i}}, "the cluster should be")
+                                      "task": {"type": "worker", "index": i}},
+                "the cluster should be")
     failed_with(ex, lambda ports, i: {"worker": [f"127.0.0.1:{p}" for p in ports]},
                 "exactly two keys")
     # gaming: ignores its input, the lesson's three ports and worker 0

@@ -14,9 +14,19 @@ failure. The exercises of lesson NN live in ``tflab.exercises.lessonNN``.
 
 from __future__ import annotations
 
-from tflab.exercises import (lesson00, lesson01, lesson02, lesson03, lesson04, lesson05,
-                             lesson06, lesson07, lesson08, lesson09)
-from tflab.exercises.core import ___, Exercise, Failed
+from tflab.exercises import (
+    lesson00,
+    lesson01,
+    lesson02,
+    lesson03,
+    lesson04,
+    lesson05,
+    lesson06,
+    lesson07,
+    lesson08,
+    lesson09,
+)
+from tflab.exercises.core import Exercise, Failed, ___
 
 __all__ = ["___", "Exercise", "Failed", "EXERCISES", "get", "for_lesson"]
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import random
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -152,7 +153,8 @@ class Exercise:
             with kept_random_state():  # a checker may seed; the learner's generators stay theirs
                 return "passed", self.checker(answer)
         except NotAttempted:
-            return "not attempted", "your function still returns ___; finish it and run the cell again."
+            return "not attempted", ("your function still returns ___; finish it and run the "
+                                     "cell again.")
         except Failed as err:
             return "failed", str(err)
         except (Exception, SystemExit) as err:  # an answer of a shape the checker did not foresee

@@ -19,7 +19,8 @@ def _sevens(answer) -> str:
         if got == int(np.sum(getattr(splits, name).labels == 7)):
             raise Failed(f"{got:g} is the number of sevens in the {name} split; count them in "
                          "the validation split (y_val).")
-    raise Failed(f"{got:g} is {'too many' if got > want else 'too few'}: off by {abs(got - want):g}.")
+    how = "too many" if got > want else "too few"
+    raise Failed(f"{got:g} is {how}: off by {abs(got - want):g}.")
 
 
 def _one_hot(answer) -> str:
@@ -47,7 +48,8 @@ def _one_hot(answer) -> str:
 def _pipeline(answer) -> str:
     import tensorflow as tf
 
-    require_callable(answer, "make_pipeline(images, labels, batch_size) returning a tf.data.Dataset")
+    require_callable(answer,
+                     "make_pipeline(images, labels, batch_size) returning a tf.data.Dataset")
     n, batch_size = 103, 10
     images = np.arange(n * 4, dtype=np.float32).reshape(n, 2, 2)
     labels = np.arange(n, dtype=np.int64)
@@ -71,7 +73,8 @@ def _pipeline(answer) -> str:
                          f"it should yield each of the {n} examples exactly once "
                          "(no repeat(), no drop_remainder)")
         if max(sizes) != batch_size:
-            raise Failed(f"batches should hold {batch_size} examples; yours hold up to {max(sizes)}")
+            raise Failed(f"batches should hold {batch_size} examples; yours hold up to "
+                         f"{max(sizes)}")
     if epochs[0] == list(range(n)):
         raise Failed("the examples come out in their original order: shuffle them")
     if epochs[0] == epochs[1]:

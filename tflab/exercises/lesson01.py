@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from tflab.exercises.core import (Exercise, Failed, call, calls_of, first_line, number,
-                                  require_callable)
+from tflab.exercises.core import (
+    Exercise,
+    Failed,
+    call,
+    calls_of,
+    first_line,
+    number,
+    require_callable,
+)
 
 
 def _toy(seed: int, n: int = 50) -> tuple[np.ndarray, np.ndarray]:
@@ -19,7 +26,8 @@ def _pair(result, first: str, second: str) -> tuple[float, float]:
     try:
         a, b = result
     except (TypeError, ValueError):
-        raise Failed(f"the answer should be a pair ({first}, {second}), not {result!r}"[:300]) from None
+        message = f"the answer should be a pair ({first}, {second}), not {result!r}"
+        raise Failed(message[:300]) from None
     return number(a, first), number(b, second)
 
 

@@ -91,8 +91,9 @@ def _condition_number(answer) -> str:
         got = number(call(answer, np.array(x)), "the condition number")
         if not np.isclose(got, want, rtol=1e-3):
             raise Failed(f"for one of the data sets the condition number is {want:.4g}; yours "
-                         f"is {got:.4g} ({got / want:.3g} × too {'large' if got > want else 'small'})."
-                         " Use the Hessian of the mean squared error in (w, b), intercept included.")
+                         f"is {got:.4g} ({got / want:.3g} × too "
+                         f"{'large' if got > want else 'small'}). Use the Hessian of the mean "
+                         "squared error in (w, b), intercept included.")
     return "right on the fire/theft data and on two data sets you have not seen."
 
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import numpy as np
 
-from tflab.exercises.core import (Exercise, Failed, call, first_line, number, numbers,
-                                  require_callable)
+from tflab.exercises.core import (
+    Exercise,
+    Failed,
+    call,
+    first_line,
+    number,
+    numbers,
+    require_callable,
+)
 
 
 def _build_graph(answer) -> str:
@@ -62,14 +69,14 @@ def _watching_sessions(graph, runs: list) -> Iterator[None]:
 
     try:
         for cls in classes:
-            setattr(cls, "run", watching(cls.run))
+            cls.run = watching(cls.run)
         yield
     finally:
         for cls, method in saved.items():
             if method is None:
                 delattr(cls, "run")
             else:
-                setattr(cls, "run", method)
+                cls.run = method
 
 
 def _fed(feed_dict, values: np.ndarray) -> bool:
@@ -107,7 +114,7 @@ def _no_leak(answer) -> str:
         require_callable(predict, "predict(values)")
         rng = np.random.default_rng(4)
         sizes = []
-        for i in range(30):
+        for _ in range(30):
             values = rng.normal(size=5)
             before = len(runs)
             got = numbers(call(predict, values), "what predict returns")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tflab.exercises.core import (Exercise, Failed, call, calls_of, number, numbers,
-                                  require_callable)
+from tflab.exercises.core import Exercise, Failed, call, calls_of, number, numbers, require_callable
 
 
 def _gram(answer) -> str:

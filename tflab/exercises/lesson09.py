@@ -102,7 +102,8 @@ def _checksum(answer) -> str:
                 raise Failed(f"{what} did not change the checksum: every file's relative name "
                              "and contents must count")
             _reset(b)
-    return "stable for identical folders and touched files; changed by edits, renames and additions."
+    return ("stable for identical folders and touched files; changed by edits, renames and "
+            "additions.")
 
 
 def _flip(path: Path) -> None:
