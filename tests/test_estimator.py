@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tflab import data, estimator as est
+from tflab import data
+from tflab import estimator as est
 from tflab.estimator import EstimatorSpec, ModeKeys
 from tflab.source import notebook_definitions
 

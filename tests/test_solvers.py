@@ -229,7 +229,8 @@ def test_sweep_rates_reads_errors_per_epoch_and_marks_divergence(fire):
     assert np.isfinite(errors[10][1]) and np.isinf(errors[1000][1])  # 0.003 diverges at epoch 76
     with pytest.raises(ValueError, match="epochs"):
         solvers.sweep_rates(x, y, [1e-4], epochs=[0])
-    again, histories = solvers.sweep_rates(x, y, [1e-4, 0.003], epochs=[10, 100], return_histories=True)
+    again, histories = solvers.sweep_rates(x, y, [1e-4, 0.003], epochs=[10, 100],
+                                           return_histories=True)
     assert again[100][0] == errors[100][0]
     assert len(histories[1e-4].losses) == 100  # stops where it blew up:
     assert 1 < len(histories[0.003].losses) == len(histories[0.003].params) < 100
@@ -294,7 +295,8 @@ def test_every_remedy_reaches_the_exact_answer(fire):
         assert remedy.error < 1e-4, remedy
     assert check_remedy_updates(results) == len(REMEDY_UPDATES) == 7  # no entry left unchecked
     steepest, conjugate = results[4], results[5]
-    assert steepest.name.endswith("steepest descent") and conjugate.name.endswith("conjugate gradients")
+    assert steepest.name.endswith("steepest descent")
+    assert conjugate.name.endswith("conjugate gradients")
     assert steepest.updates > conjugate.updates
     with pytest.raises(ValueError, match="1-D"):
         solvers.remedies(np.ones((3, 2)), np.ones(3))
@@ -304,7 +306,8 @@ def test_the_remedy_table_catches_a_wrong_update_count():
     """The table check fails when one remedy reports a wrong count (here, steepest descent
     with conjugate gradients' 2), and when a remedy is missing from the table."""
     good = [solvers.Remedy(name, None, n, 0.0, 0.0) for name, n in [
-        ("centre and scale x, full batch, rate 0.5", 1), ("full batch, rate 2/(λmin+λmax) = 0.004", 4221),
+        ("centre and scale x, full batch, rate 0.5", 1),
+        ("full batch, rate 2/(λmin+λmax) = 0.004", 4221),
         ("Adam 0.5, full batch", 240), ("schedule: rates 1/λmax, 1/λmin in turn", 2),
         ("exact line search, steepest descent", 10), ("exact line search, conjugate gradients", 2),
         ("closed form", 0)]]
@@ -324,7 +327,8 @@ def test_limit_point_is_exact_for_full_batch_and_biased_per_sample(fire):
     run = solvers.gradient_descent(x, y, learning_rate=1e-3, epochs=2000, dtype="float64")
     assert run.fit.error(limit) < 1e-9  # the long run has settled on the limit point...
     assert limit.error(exact) > 0.1  # ...which is not the exact answer
-    assert solvers.limit_point(x, y, 1e-6).error(exact) < solvers.limit_point(x, y, 1e-5).error(exact)
+    closer, farther = solvers.limit_point(x, y, 1e-6), solvers.limit_point(x, y, 1e-5)
+    assert closer.error(exact) < farther.error(exact)
     with pytest.raises(ValueError, match="stability bound"):
         solvers.limit_point(x, y, 0.003)
 
