@@ -45,13 +45,18 @@ def _notes_model_fn():
 notes_model_fn = _notes_model_fn()
 
 
+def _standardise(column: np.ndarray):
+    """``x -> (x - mean) / std`` with ``column``'s mean and standard deviation."""
+    mean, std = column.mean(), column.std()
+    return lambda x: (x - mean) / std
+
+
 def heart_setup():
     """Feature columns, params and input_fn of notebook 06 (all 462 patients)."""
     heart = data.heart()
     features = {k: heart[k].astype(np.float32).reshape(-1, 1) for k in NUMERIC}
     features["famhist"] = heart["famhist"].reshape(-1, 1)
-    columns = [fc.numeric_column(k, normalizer_fn=lambda x, m=features[k].mean(),
-                                 s=features[k].std(): (x - m) / s) for k in NUMERIC]
+    columns = [fc.numeric_column(k, normalizer_fn=_standardise(features[k])) for k in NUMERIC]
     columns.append(fc.indicator_column(
         fc.categorical_column_with_vocabulary_list("famhist", ["Absent", "Present"])))
     params = {"feature_columns": columns, "hidden_units": [10, 10], "n_classes": 2}

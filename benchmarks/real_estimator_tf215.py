@@ -81,7 +81,7 @@ def one_run() -> dict:
 
     with tf.Graph().as_default():  # does a graph seed fix the legacy layer's initial weights?
         tf.compat.v1.set_random_seed(SEED)
-        out = tf.compat.v1.layers.dense(tf.ones([1, 3]), 2)
+        tf.compat.v1.layers.dense(tf.ones([1, 3]), 2)
         with tf.compat.v1.Session() as session:
             session.run(tf.compat.v1.global_variables_initializer())
             kernel = session.run(tf.compat.v1.trainable_variables()[0])

@@ -1,7 +1,8 @@
 """Training and scoring the seed CNN (lessons 04–05): time, throughput, memory.
 
-Trains ``tflab.models.seed_cnn`` with ``models.train_steps`` (lesson 04's loop) for 1000 steps of 50 (goal: at most 75 s on 2 cores),
-reports the process's peak memory after training (goal: at most 1.0 GB), exports the
+Trains ``tflab.models.seed_cnn`` with ``models.train_steps`` (lesson 04's loop) for 1000
+steps of 50 (goal: at most 75 s on 2 cores), reports the process's peak memory after
+training (goal: at most 1.0 GB), exports the
 model and scores 10,000 test images one per call, in batches, and from 8 threads
 sharing the model (goals: batched at least 20× per-image, and 10,000 images in at
 most 4 s). Prints one table.

@@ -45,7 +45,8 @@ def test_version_problems_are_named(monkeypatch):
     monkeypatch.setattr(metadata, "version",
                         lambda name: "2.15.0" if name == "tensorflow" else real(name))
     problems = doctor.check_versions()
-    assert problems == ["tensorflow 2.15.0 is installed, but the course needs tensorflow<2.22,>=2.21"]
+    assert problems == [
+        "tensorflow 2.15.0 is installed, but the course needs tensorflow<2.22,>=2.21"]
     with pytest.warns(UserWarning, match="tensorflow 2.15.0 is installed.*run `make venv`"):
         doctor.setup(0)
 

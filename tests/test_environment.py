@@ -310,3 +310,65 @@ def test_declared_runtime_packages_are_used():
     runtime = {_norm(Requirement(r).name) for r in _pyproject()["project"]["dependencies"]}
     unused = runtime - imported - tools
     assert not unused, f"declared in pyproject.toml but never imported: {sorted(unused)}"
+
+
+# ---------------------------------------------------------------------------------------------
+# .ci/run, run on a scratch repository with stand-ins for make and apt-get.
+
+def _run_ci(tmp_path: Path, make_body: str, *, fashion: bool = True, apt_ok: bool = True):
+    """Run a copy of .ci/run in a fresh git repository; ``make_body`` is the fake make's script."""
+    import shutil
+    import stat
+
+    repo, bin_dir = tmp_path / "repo", tmp_path / "bin"
+    (repo / ".ci").mkdir(parents=True)
+    bin_dir.mkdir()
+    line = "FASHION=/usr/share/datasets/fashion-mnist"
+    script = (ROOT / ".ci" / "run").read_text()
+    assert line in script
+    fashion_dir = tmp_path / "fashion-mnist"
+    if fashion:
+        fashion_dir.mkdir()
+    (repo / ".ci" / "run").write_text(script.replace(line, f"FASHION={fashion_dir}"))
+    shutil.copy(ROOT / ".gitignore", repo / ".gitignore")
+    for name, body in (("make", make_body), ("apt-get", "exit 0" if apt_ok else "exit 100"),
+                       ("id", "echo 0")):
+        tool = bin_dir / name
+        tool.write_text("#!/usr/bin/env bash\n" + body + "\n")
+        tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(git + ["add", "-A"], check=True)
+    subprocess.run(git + ["commit", "-qm", "x"], check=True)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("TFLAB_OFFLINE", None)
+    return subprocess.run(["bash", str(repo / ".ci" / "run")], capture_output=True, text=True,
+                          env=env, cwd=tmp_path)
+
+
+def test_ci_runs_make_test_offline_and_passes_when_only_ignored_files_are_left(tmp_path):
+    run = _run_ci(tmp_path, 'echo "make $* offline=$TFLAB_OFFLINE"; mkdir -p models logs data; '
+                            'touch models/m.keras logs/events data/x.idx')
+    assert run.returncode == 0, run.stderr
+    assert "make test offline=1" in run.stdout
+
+
+def test_ci_fails_when_make_test_leaves_files_and_names_them(tmp_path):
+    run = _run_ci(tmp_path, "mkdir -p notebooks; touch stray.png notebooks/out.txt")
+    assert run.returncode == 1
+    assert "left files in the repository" in run.stderr
+    assert "?? stray.png" in run.stderr and "?? notebooks/out.txt" in run.stderr
+
+
+def test_ci_keeps_the_failure_of_make_test(tmp_path):
+    assert _run_ci(tmp_path, "exit 2").returncode == 2
+
+
+def test_ci_fails_when_the_fashion_mnist_package_cannot_be_installed(tmp_path):
+    run = _run_ci(tmp_path, "echo MAKE RAN", fashion=False, apt_ok=False)
+    assert run.returncode == 1
+    assert "could not install dataset-fashion-mnist" in run.stderr
+    assert "MAKE RAN" not in run.stdout
+    # installed but the folder still missing: also a failure
+    run = _run_ci(tmp_path / "again", "echo MAKE RAN", fashion=False, apt_ok=True)
+    assert run.returncode == 1 and "MAKE RAN" not in run.stdout

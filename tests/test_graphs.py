@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -24,7 +23,8 @@ def test_graph_and_function_compute_the_exact_answer(fire):
     fn = graphs.least_squares_function()
     for n in (5, 17, len(x)):  # vectors of different lengths share the input_signature's graph
         slope2, intercept2 = fn(tf.constant(x[:n]), tf.constant(y[:n]))
-    assert abs(float(slope2) - exact.coef) < 1e-12 and abs(float(intercept2) - exact.intercept) < 1e-12
+    assert abs(float(slope2) - exact.coef) < 1e-12
+    assert abs(float(intercept2) - exact.intercept) < 1e-12
     assert fn.experimental_get_tracing_count() == 1
 
 
@@ -38,11 +38,13 @@ def test_running_a_graph_computes_only_what_the_fetches_need(fire):
         assert "x_mean" in ran and not {"y", "y_mean", "slope", "intercept"} & set(ran)
         _, ran_all = graphs.executed_ops(sess, t["intercept"], {t["x"]: x, t["y"]: y})
         assert {"x_mean", "y_mean", "slope", "intercept"} <= set(ran_all)
-    assert not [name for name in ran + ran_all if name.startswith("_")]  # _SOURCE, _arg_..., _retval_...
+    # no _SOURCE, _arg_..., _retval_...
+    assert not [name for name in ran + ran_all if name.startswith("_")]
     names = graphs.op_names(graph)
     ours = [name for name in ran_all if name in names]
-    assert ran_all[:len(ours)] == ours and ours == [n for n in names if n in ours]  # graph order first
-    assert ran_all[len(ours):] == ["ArithmeticOptimizer/ReplaceMulWithSquare_xx"]  # Grappler's node last
+    # graph order first, Grappler's node last
+    assert ran_all[:len(ours)] == ours and ours == [n for n in names if n in ours]
+    assert ran_all[len(ours):] == ["ArithmeticOptimizer/ReplaceMulWithSquare_xx"]
 
 
 def test_graph_as_run_shows_the_optimised_graph_and_its_settings_change_it(fire):

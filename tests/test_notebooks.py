@@ -18,7 +18,8 @@ def test_there_are_notebooks():
 def test_notebook_is_committed_executed_and_stable(path):
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(c.execution_count is not None for c in code), "run it top to bottom before committing"
+    assert all(c.execution_count is not None for c in code), (
+        "run it top to bottom before committing")
     counts = [c.execution_count for c in code]
     assert counts == list(range(1, len(code) + 1)), "cells were not run in order in one kernel"
     checked = [c for c in code if "# NBVAL_CHECK_OUTPUT" in c.source]

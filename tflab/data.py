@@ -93,7 +93,8 @@ class ChecksumError(DownloadError):
 # ------------------------------------------------------------------------- registry
 
 _CS20SI = "https://raw.githubusercontent.com/chiphuyen/stanford-tensorflow-tutorials/master"
-_CS20SI_CITE = "Chip Huyen, CS 20SI: TensorFlow for Deep Learning Research, Stanford University, 2017."
+_CS20SI_CITE = ("Chip Huyen, CS 20SI: TensorFlow for Deep Learning Research, "
+                "Stanford University, 2017.")
 _MNIST_URL = "https://storage.googleapis.com/cvdf-datasets/mnist"
 _MNIST_CITE = (
     "Y. LeCun, C. Cortes and C. J. C. Burges, The MNIST database of handwritten digits, "
@@ -474,7 +475,8 @@ def read_idx(path: str | os.PathLike, expected_magic: int | None = None) -> np.n
     if actual > expected:
         raise DataFormatError(f"{path}: {actual - expected} unexpected bytes after the IDX data "
                               f"of shape {dims}")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+    array = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+    return array.astype(dtype.newbyteorder("="))
 
 
 def _read_idx_checked(path: Path, shape: tuple[int, ...]) -> np.ndarray:
@@ -556,7 +558,8 @@ def _read_heart(path: Path) -> dict[str, np.ndarray]:
         raise DataFormatError(f"{path}: not a UTF-8 CSV file ({exc})") from exc
     if not rows or rows[0] != list(HEART_COLUMNS):
         found = rows[0] if rows else "nothing"
-        raise DataFormatError(f"{path}: expected the header {','.join(HEART_COLUMNS)}; found {found}")
+        raise DataFormatError(f"{path}: expected the header {','.join(HEART_COLUMNS)}; "
+                              f"found {found}")
     columns: dict[str, list] = {name: [] for name in HEART_COLUMNS}
     for line, row in enumerate(rows[1:], start=2):
         if not row:
@@ -615,7 +618,8 @@ def _read_birth_life(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.asarray(countries), np.asarray(births), np.asarray(lives)
 
 
-def birth_life(data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def birth_life(data_dir: str | os.PathLike | None = None,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """World Bank 2010: ``(country, birth_rate, life_expectancy)`` for 190 countries.
 
     ``country`` is a string array, the other two float64.
@@ -843,7 +847,8 @@ def content_image(name: str, *, max_side: int | None = None) -> np.ndarray:
     ``name`` is one of :data:`CONTENT_IMAGES`; ``max_side`` as in :func:`style_image`.
     """
     if name not in CONTENT_IMAGES:
-        raise ValueError(f"unknown content image {name!r}; choose one of {', '.join(CONTENT_IMAGES)}")
+        raise ValueError(f"unknown content image {name!r}; "
+                         f"choose one of {', '.join(CONTENT_IMAGES)}")
     import skimage.data
     from PIL import Image
 

@@ -82,7 +82,8 @@ def setup(seed: int = 42, *, deterministic: bool = False) -> None:
         warnings.warn(f"{problem}; run `make venv` to install the course's versions", stacklevel=2)
     found = versions()
     print(f"tflab {__version__} · Python {found['python']} · TensorFlow {found['tensorflow']} · "
-          f"Keras {found['keras']} · seed {seed}" + (" · deterministic ops" if deterministic else "")
+          f"Keras {found['keras']} · seed {seed}"
+          + (" · deterministic ops" if deterministic else "")
           + (" · versions OK" if not problems else f" · {len(problems)} version problem(s)"))
 
 
@@ -115,7 +116,8 @@ def report(data_dir: str | os.PathLike | None = None) -> str:
 
     weights = style.weights_path()
     where = str(weights) if weights.is_file() else \
-        "missing (lesson 08 then uses weights='random-multiscale'; `python -m tflab fetch --all` gets it)"
+        ("missing (lesson 08 then uses weights='random-multiscale'; "
+         "`python -m tflab fetch --all` gets it)")
     lines += ["", "weights:", f"  {'ok ' if weights.is_file() else '-- '} "
               f"{'vgg19 imagenet (lesson 08)':<28} {where}"]
     return "\n".join(lines)

@@ -9,9 +9,8 @@ outputs relate, and ``side_by_side`` prints them. Feature columns are evaluated 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
 
 import keras
 import numpy as np

@@ -182,7 +182,8 @@ def activations(names, *, title: str = "Activation functions and their derivativ
     styles = ["-", "--", ":", "-."]  # curves that coincide (ReLU and ELU for x > 0) stay visible
     for i, name in enumerate(names):
         fn = keras.activations.get(name)
-        style = dict(label=name, ls=styles[i % len(styles)], lw=2.2 if i % len(styles) == 0 else 1.6)
+        style = dict(label=name, ls=styles[i % len(styles)],
+                     lw=2.2 if i % len(styles) == 0 else 1.6)
         with tf.GradientTape() as tape:
             tape.watch(grid)
             out = fn(grid)

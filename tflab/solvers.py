@@ -50,7 +50,7 @@ class DivergenceError(RuntimeError):
     ``history`` holds the epochs recorded before it stopped (a :class:`GDHistory`).
     """
 
-    def __init__(self, message: str, history: "GDHistory | None" = None):
+    def __init__(self, message: str, history: GDHistory | None = None):
         super().__init__(message)
         self.history = history
 
@@ -69,7 +69,7 @@ class LinearFit:
         x = np.asarray(x, dtype=np.float64)
         return (x * self.coef if x.ndim == 1 else x @ self.coef) + self.intercept
 
-    def error(self, other: "LinearFit") -> float:
+    def error(self, other: LinearFit) -> float:
         """Largest absolute difference between this fit's parameters and ``other``'s."""
         return float(max(np.max(np.abs(np.asarray(self.coef) - np.asarray(other.coef))),
                          abs(self.intercept - other.intercept)))

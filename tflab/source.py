@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 
-def show_source(obj) -> "IPython.display.Code":  # noqa: F821 (imported when called)
+def show_source(obj) -> IPython.display.Code:  # noqa: F821 (imported when called)
     """The source of a function, class or method, as a syntax-highlighted ``IPython.display.Code``.
 
     As the last expression of a notebook cell it renders in colour; its plain-text form is
