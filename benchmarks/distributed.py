@@ -17,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tflab import distributed
+from tflab import cluster
+from tflab.source import write_notebook_scripts
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOK = HERE.parent / "notebooks" / "09_distributed_training.ipynb"
@@ -27,8 +28,9 @@ TARGET = 0.95  # training accuracy for the time-to-accuracy column
 def timed_train(setup: str, steps: int, target: float = TARGET) -> dict:
     """A cluster task: run the notebook's ``train`` under ``setup`` ("one", "mirrored" or
     "multi_worker") and time it; the training accuracy is checked every 10 steps."""
-    import numpy as np
     import tensorflow as tf
+
+    from tflab import models
 
     if setup == "mirrored":  # before TensorFlow starts: split the CPU in two
         cpu = tf.config.list_physical_devices("CPU")[0]
@@ -45,13 +47,13 @@ def timed_train(setup: str, steps: int, target: float = TARGET) -> dict:
 
     def on_step(i: int, model) -> None:
         nonlocal reached
-        if reached is None and i % 10 == 9 and np.mean(np.argmax(model(x), 1) == y) >= target:
+        if reached is None and i % 10 == 9 and models.accuracy(model, x, y) >= target:
             reached = time.perf_counter() - start
 
     model = lesson.train(strategy, steps, on_step=on_step)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "seconds_to_target": reached,
-            "accuracy": float(np.mean(np.argmax(model(x), 1) == y))}
+            "accuracy": models.accuracy(model, x, y)}
 
 
 def main() -> None:
@@ -61,20 +63,20 @@ def main() -> None:
     n = args.steps
     rows = []
     with tempfile.TemporaryDirectory(prefix="tflab_09_") as scripts:
-        distributed.write_notebook_scripts(NOTEBOOK, scripts)
+        write_notebook_scripts(NOTEBOOK, scripts)
         path = [HERE, scripts]  # this file's timed_train, and the notebook's training step
         target = "distributed:timed_train"
         for name, setup, workers in [("1 process", "one", 1),
                                      ("MirroredStrategy, 2 logical CPUs", "mirrored", 1),
                                      ("MultiWorkerMirrored, 2 worker processes",
                                       "multi_worker", 2)]:
-            results = [r.value for r in distributed.launch_local_cluster(
+            results = [r.value for r in cluster.launch_local_cluster(
                 target, workers=workers, args=(setup, n), timeout=600, pythonpath=path)]
             rows.append((name, max(r["seconds"] for r in results), results[0]["accuracy"],
                          None if setup == "mirrored" else
                          max(r["seconds_to_target"] or float("inf") for r in results)))
-    (chief, *_) = distributed.launch_local_cluster("tflab.distributed:parameter_server_train",
-                                                   workers=2, ps=1, args=(n,), timeout=600)
+    (chief, *_) = cluster.launch_local_cluster("tflab.distributed:parameter_server_train",
+                                               workers=2, ps=1, args=(n,), timeout=600)
     rows.append(("ParameterServer: 2 workers, 1 ps", chief.value["seconds"],
                  chief.value["accuracy"], None))
     print(f"{'set-up (' + str(n) + ' steps, global batch 32)':44s} {'steps/s':>8s} "

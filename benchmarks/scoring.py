@@ -19,7 +19,7 @@ from pathlib import Path
 
 import keras
 
-from tflab import data, doctor, models, serving
+from tflab import data, doctor, models, registry, saving, scoring
 
 
 def main() -> None:
@@ -38,17 +38,17 @@ def main() -> None:
 
     images = models.scale_images(mnist.test.images[:args.images])
     with tempfile.TemporaryDirectory() as tmp:
-        path = serving.export_saved_model(model, Path(tmp) / "model")
-        with serving.load(path, scope="block") as handle:
-            serving.score_batched(handle, images[:1000])  # warm up: first calls trace
+        path = saving.export_saved_model(model, Path(tmp) / "model")
+        with registry.load(path, scope="block") as handle:
+            scoring.score_batched(handle, images[:1000])  # warm up: first calls trace
             rates = {}
             for name, score in [
-                ("one image per call", lambda: serving.score_per_image(handle, images)),
-                ("batches of 1000", lambda: serving.score_batched(handle, images, 1000)),
+                ("one image per call", lambda: scoring.score_per_image(handle, images)),
+                ("batches of 1000", lambda: scoring.score_batched(handle, images, 1000)),
                 ("8 threads, one image per call",
-                 lambda: serving.score_threads(handle, images, threads=8, batch_size=1)),
+                 lambda: scoring.score_threads(handle, images, threads=8, batch_size=1)),
                 ("8 threads, batches of 125",
-                 lambda: serving.score_threads(handle, images, threads=8, batch_size=125)),
+                 lambda: scoring.score_threads(handle, images, threads=8, batch_size=125)),
             ]:
                 start = time.perf_counter()
                 score()

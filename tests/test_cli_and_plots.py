@@ -214,3 +214,20 @@ def test_peak_memory_is_in_megabytes_of_ten_to_the_six_bytes():
     hwm_kib = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
     assert doctor.peak_memory_mb() == pytest.approx(hwm_kib * 1024 / 1e6, rel=0.02)
     del held
+
+
+def test_quiet_tensorflow_hides_warnings_in_its_block_only():
+    import logging
+
+    import tensorflow as tf
+
+    from tflab import quiet_tensorflow
+
+    logger = tf.get_logger()
+    before = logger.level
+    with quiet_tensorflow():
+        assert not logger.isEnabledFor(logging.WARNING) and logger.isEnabledFor(logging.ERROR)
+    assert logger.level == before
+    with pytest.raises(KeyError), quiet_tensorflow():
+        raise KeyError("the block fails")
+    assert logger.level == before  # restored after an error too

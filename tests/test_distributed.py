@@ -1,4 +1,5 @@
-"""tflab.distributed: local clusters that always clean up, and synchronous training."""
+"""tflab.cluster (local clusters that always clean up) and lesson 09's training: the notebook's
+scripts and tflab.distributed."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tflab import distributed
+from tflab import cluster, distributed, models, source
 
 HERE = Path(__file__).resolve().parent
 ENV = {"PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
@@ -22,7 +24,7 @@ NOTEBOOK = HERE.parent / "notebooks" / "09_distributed_training.ipynb"
 def scripts(tmp_path_factory):
     """The notebook's %%writefile scripts (its one copy of the training step), in a temp folder."""
     folder = tmp_path_factory.mktemp("lesson09")
-    written = distributed.write_notebook_scripts(NOTEBOOK, folder)
+    written = source.write_notebook_scripts(NOTEBOOK, folder)
     assert {p.name for p in written} == {"lesson09_train.py", "mirrored.py", "fit_tf_keras.py"}
     return folder
 
@@ -42,6 +44,11 @@ def max_difference(a, b) -> float:
     return max(float(np.max(np.abs(np.array(u) - np.array(v)))) for u, v in zip(a, b))
 
 
+def worker_folders(folder: Path) -> list[Path]:
+    """The temporary folders lesson 09's non-chief workers export to, left in ``folder``."""
+    return list(folder.glob("tflab_worker_*"))
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -51,60 +58,72 @@ def alive(pid: int) -> bool:
     return True
 
 
-def test_launcher_runs_the_target_in_every_worker_and_cleans_up():
-    results = distributed.launch_local_cluster("cluster_targets:answer", workers=2, args=(7,),
-                                               timeout=120, env=ENV)
+def test_launcher_runs_the_target_in_every_worker_and_cleans_up(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the launcher keeps its logs
+    results = cluster.launch_local_cluster("cluster_targets:answer", workers=2, args=(7,),
+                                           timeout=120, env=ENV)
     assert [(r.task_type, r.index, r.returncode) for r in results] == [("worker", 0, 0),
                                                                        ("worker", 1, 0)]
     assert all(r.value["x"] == 7 for r in results)
     assert not any(alive(r.pid) for r in results)
+    assert not list(tmp_path.iterdir())  # its folder of logs and results is gone
+
+
+def test_tasks_make_their_temporary_folders_under_the_tmpdir_they_are_given(tmp_path):
+    """What lets the chief-only export test see the workers' temporary folders."""
+    folder = tmp_path / "tasks"
+    folder.mkdir()
+    results = cluster.launch_local_cluster("cluster_targets:make_worker_folder", workers=2,
+                                           timeout=120, env={**ENV, "TMPDIR": str(folder)})
+    made = sorted(Path(r.value) for r in results)
+    assert made == sorted(worker_folders(folder)) and len(made) == 2
 
 
 def test_pythonpath_puts_a_folder_on_the_tasks_import_path(tmp_path):
     (tmp_path / "written_here.py").write_text("def hello(name):\n    return f'hello {name}'\n")
-    results = distributed.launch_local_cluster("written_here:hello", workers=2, args=("you",),
-                                               timeout=120, pythonpath=[tmp_path])
+    results = cluster.launch_local_cluster("written_here:hello", workers=2, args=("you",),
+                                           timeout=120, pythonpath=[tmp_path])
     assert [r.value for r in results] == ["hello you", "hello you"]
     with pytest.raises(TypeError, match="pythonpath must be a list of folders"):
-        distributed.launch_local_cluster("written_here:hello", pythonpath=str(tmp_path))
+        cluster.launch_local_cluster("written_here:hello", pythonpath=str(tmp_path))
     with pytest.raises(ValueError, match="pythonpath must list existing folders"):
-        distributed.launch_local_cluster("written_here:hello", pythonpath=[tmp_path / "nope"])
+        cluster.launch_local_cluster("written_here:hello", pythonpath=[tmp_path / "nope"])
 
 
 def test_notebook_scripts_need_a_folder_and_a_writefile_cell(tmp_path):
     with pytest.raises(ValueError, match="folder must be an existing folder"):
-        distributed.write_notebook_scripts(NOTEBOOK, tmp_path / "missing")
+        source.write_notebook_scripts(NOTEBOOK, tmp_path / "missing")
     plain = HERE.parent / "notebooks" / "00_getting_started.ipynb"
     with pytest.raises(ValueError, match="has no %%writefile cell"):
-        distributed.write_notebook_scripts(plain, tmp_path)
+        source.write_notebook_scripts(plain, tmp_path)
 
 
 def test_a_crashing_worker_stops_the_whole_cluster():
-    with pytest.raises(distributed.ClusterError, match="worker:1 failed") as info:
-        distributed.launch_local_cluster("cluster_targets:crash_on_worker_1", workers=2,
-                                         timeout=120, env=ENV)
+    with pytest.raises(cluster.ClusterError, match="worker:1 failed") as info:
+        cluster.launch_local_cluster("cluster_targets:crash_on_worker_1", workers=2,
+                                     timeout=120, env=ENV)
     assert "fails on purpose" in str(info.value)
     assert not any(alive(r.pid) for r in info.value.results)
 
 
 def test_a_timeout_stops_every_task():
-    with pytest.raises(distributed.ClusterError, match="did not finish within 3 s") as info:
-        distributed.launch_local_cluster("cluster_targets:sleep_forever", workers=2, ps=1,
-                                         timeout=3, env=ENV)
+    with pytest.raises(cluster.ClusterError, match="did not finish within 3 s") as info:
+        cluster.launch_local_cluster("cluster_targets:sleep_forever", workers=2, ps=1,
+                                     timeout=3, env=ENV)
     assert {r.task_type for r in info.value.results} == {"chief", "worker", "ps"}
     assert not any(alive(r.pid) for r in info.value.results)
 
 
 def test_cluster_addresses_are_loopback_and_distinct():
-    ports = distributed.free_ports(5)
+    ports = cluster.free_ports(5)
     assert len(set(ports)) == 5
-    results = distributed.launch_local_cluster("tflab.distributed:tf_config", workers=2,
-                                               timeout=120, env=ENV)
-    cluster = results[0].value["cluster"]
-    addresses = [a for task in cluster.values() for a in task]
+    results = cluster.launch_local_cluster("tflab.cluster:tf_config", workers=2,
+                                           timeout=120, env=ENV)
+    spec = results[0].value["cluster"]
+    addresses = [a for task in spec.values() for a in task]
     assert all(a.startswith("127.0.0.1:") for a in addresses) and len(set(addresses)) == 2
     with pytest.raises(ValueError, match="module:function"):
-        distributed.launch_local_cluster("nothing", workers=1)
+        cluster.launch_local_cluster("nothing", workers=1)
 
 
 def test_mirrored_strategy_equals_one_device_with_the_loop_and_with_fit(scripts):
@@ -119,21 +138,22 @@ def test_two_workers_end_identical_equal_to_one_process_and_to_tf_keras_fit(scri
                                                                             tmp_path):
     import tensorflow as tf
 
-    export = tmp_path / "model"
-    results = distributed.launch_local_cluster(
+    export, tasks_tmp = tmp_path / "model", tmp_path / "tasks"
+    tasks_tmp.mkdir()
+    results = cluster.launch_local_cluster(
         "lesson09_train:worker", workers=2, args=(10, str(export)), timeout=300,
-        pythonpath=[scripts])
+        pythonpath=[scripts], env={"TMPDIR": str(tasks_tmp)})  # where workers make temp folders
     w0, w1 = (r.value["weights"] for r in results)
     assert max_difference(w0, w1) == 0
     single = lesson.train(tf.distribute.get_strategy(), 10).get_weights()
     assert max_difference(w0, single) < 1e-5
     assert (export / "saved_model.pb").is_file()  # the chief's export
-    assert not list(tmp_path.glob("tflab_worker_*"))
+    assert not worker_folders(tasks_tmp)  # worker 1's export was deleted
     # Keras 2's fit on two workers, from the same initial weights: the loop's result
     initial = [w.tolist() for w in lesson.build_model(lesson.load("toy")[2]).get_weights()]
-    keras2 = distributed.launch_local_cluster("fit_tf_keras:worker", workers=2,
-                                              args=(10, initial), timeout=300,
-                                              pythonpath=[scripts])
+    keras2 = cluster.launch_local_cluster("fit_tf_keras:worker", workers=2,
+                                          args=(10, initial), timeout=300,
+                                          pythonpath=[scripts])
     k0, k1 = (r.value["weights"] for r in keras2)
     assert max_difference(k0, k1) == 0 and max_difference(k0, w0) < 1e-5
 
@@ -157,7 +177,7 @@ def test_the_step_callback_is_called_once_per_step(lesson):
 
 
 def test_parameter_server_training_finishes_with_a_worker_killed():
-    (chief, *others) = distributed.launch_local_cluster(
+    (chief, *others) = cluster.launch_local_cluster(
         "tflab.distributed:parameter_server_train", workers=2, ps=1, args=(200, 50),
         timeout=300, env=ENV)
     assert chief.task_type == "chief" and chief.value["steps"] == 200
@@ -172,25 +192,25 @@ def test_parameter_server_training_finishes_with_a_worker_killed():
 
 def test_mnist_on_two_workers_exports_a_model_lesson_5_can_score_and_every_node_verifies(
         scripts, tmp_path):
-    from tflab import data, serving
+    from tflab import data, files, registry
 
     export = tmp_path / "mnist"
-    results = distributed.launch_local_cluster(
+    results = cluster.launch_local_cluster(
         "lesson09_train:worker", workers=2, args=(100, str(export), "mnist"), timeout=300,
         pythonpath=[scripts])
     assert max_difference(results[0].value["weights"], results[1].value["weights"]) == 0
-    with serving.load(export, scope="block") as model:
-        validation = data.mnist(flatten=True).validation
-        scores = serving.score_batched(model, validation.images)
-    assert np.mean(scores.argmax(1) == validation.labels) > 0.8
-    digest = serving.folder_sha256(export)
-    scored = distributed.launch_local_cluster("tflab.distributed:score_shared_model",
-                                              workers=2, args=(str(export), digest),
-                                              timeout=300, env=ENV)
-    assert all(r.value["accuracy"] > 0.8 for r in scored)
-    with pytest.raises(distributed.ClusterError, match="refusing to use this copy"):
-        distributed.launch_local_cluster("tflab.distributed:score_shared_model", workers=2,
-                                         args=(str(export), "0" * 64), timeout=300, env=ENV)
+    validation = data.mnist(flatten=True).validation
+    with registry.load(export, scope="block") as model:
+        accuracy = models.accuracy(model.predict, *validation)
+    assert accuracy > 0.8
+    digest = files.folder_sha256(export)
+    scored = cluster.launch_local_cluster("tflab.distributed:score_shared_model",
+                                          workers=2, args=(str(export), digest),
+                                          timeout=300, env=ENV)
+    assert [r.value["accuracy"] for r in scored] == pytest.approx([accuracy] * 2, abs=1e-6)
+    with pytest.raises(cluster.ClusterError, match="refusing to use this copy"):
+        cluster.launch_local_cluster("tflab.distributed:score_shared_model", workers=2,
+                                     args=(str(export), "0" * 64), timeout=300, env=ENV)
 
 
 def test_parameter_server_train_names_a_bad_kill_step():

@@ -1,4 +1,5 @@
-"""tflab.models and tflab.serving: save, load once, score, preprocess, serve over HTTP."""
+"""Lessons 04-05's library: tflab.models, saving, registry (load once), scoring, imaging
+(preprocess) and serving (HTTP)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tflab import data, models, serving
+from tflab import data, imaging, models, registry, saving, scoring, serving
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def trained(digits):
 
 @pytest.fixture(scope="module")
 def saved(trained, tmp_path_factory):
-    return serving.export_saved_model(trained, tmp_path_factory.mktemp("models") / "mnist")
+    return saving.export_saved_model(trained, tmp_path_factory.mktemp("models") / "mnist")
 
 
 def test_seed_cnn_and_mlp_shapes():
@@ -43,7 +44,8 @@ def test_seed_cnn_and_mlp_shapes():
                      "Dense", "Dropout", "Dense"]
     assert cnn.count_params() == 3_274_634
     net = models.mlp((28, 28), hidden=(64, 32), dropout=0.2)
-    assert net.output_shape == (None, 10) and len([l for l in net.layers if "dropout" in l.name]) == 2
+    dropouts = [layer for layer in net.layers if "dropout" in layer.name]
+    assert net.output_shape == (None, 10) and len(dropouts) == 2
     with pytest.raises(ValueError, match="positive"):
         models.mlp(hidden=(0,))
 
@@ -54,6 +56,25 @@ def test_training_learns_and_logs(trained, digits):
                            digits.validation.labels[:100]) > 0.7
     with pytest.raises(ValueError, match="labels"):
         models.accuracy(trained, digits.test.images[:3], digits.test.labels[:2])
+
+
+def test_accuracy_takes_a_function_and_counts_right_answers_over_batches():
+    images = np.arange(12, dtype=np.float32).reshape(12, 1)  # image i: the one number i
+    labels = np.arange(12) % 10
+
+    def answers(offsets):  # scores whose best class is (i + offsets[i]) % 10 for image i
+        def predict(batch):
+            i = batch[:, 0].astype(int)
+            return np.eye(10)[(i + offsets[i]) % 10]
+        return predict
+
+    right, wrong = np.zeros(12, int), np.ones(12, int)
+    half = np.array([0, 1] * 6)
+    assert models.accuracy(answers(right), images, labels, batch_size=5) == 1.0
+    assert models.accuracy(answers(wrong), images, labels, batch_size=5) == 0.0
+    assert models.accuracy(answers(half), images, labels, batch_size=5) == 0.5
+    with pytest.raises(TypeError, match="model must be a Keras model or a function"):
+        models.accuracy("model", images, labels)
 
 
 def test_train_steps_logs_every_step_and_continues(digits):
@@ -79,7 +100,7 @@ def test_train_steps_trains_a_model_compiled_with_a_loss_name(digits):
 
 
 def test_serving_archive_is_the_exported_signature(trained, tmp_path):
-    archive = serving.serving_archive(trained)
+    archive = saving.serving_archive(trained)
     archive.write_out(str(tmp_path / "sm"), verbose=False)
     signature = tf.saved_model.load(str(tmp_path / "sm")).signatures["serving_default"]
     images = np.random.default_rng(0).uniform(0, 1, (3, 784)).astype(np.float32)
@@ -90,12 +111,12 @@ def test_serving_archive_is_the_exported_signature(trained, tmp_path):
 def test_three_formats_round_trip_with_identical_predictions(trained, saved, digits, tmp_path):
     images = digits.test.images[:64]
     expected = trained(images, training=False).numpy()
-    keras_file = serving.save_keras(trained, tmp_path / "mnist.keras")
-    np.testing.assert_array_equal(serving.load_keras(keras_file)(images, training=False), expected)
-    prefix = serving.save_checkpoint(trained, tmp_path / "ckpt")
-    fresh = serving.restore_checkpoint(models.seed_cnn(), prefix)
+    keras_file = saving.save_keras(trained, tmp_path / "mnist.keras")
+    np.testing.assert_array_equal(saving.load_keras(keras_file)(images, training=False), expected)
+    prefix = saving.save_checkpoint(trained, tmp_path / "ckpt")
+    fresh = saving.restore_checkpoint(models.seed_cnn(), prefix)
     np.testing.assert_array_equal(fresh(images, training=False), expected)
-    with serving.load(saved, scope="block") as model:
+    with registry.load(saved, scope="block") as model:
         np.testing.assert_allclose(model.predict(images), expected, rtol=0, atol=1e-6)
 
 
@@ -109,7 +130,7 @@ def test_signature_names_and_shapes(saved):
 
 
 def test_an_interrupted_save_leaves_the_old_model(trained, saved, tmp_path, monkeypatch):
-    keras_file = serving.save_keras(trained, tmp_path / "good.keras")
+    keras_file = saving.save_keras(trained, tmp_path / "good.keras")
     before = keras_file.read_bytes()
 
     def crash(*args, **kwargs):
@@ -117,34 +138,34 @@ def test_an_interrupted_save_leaves_the_old_model(trained, saved, tmp_path, monk
 
     monkeypatch.setattr(keras.Model, "save", crash)
     with pytest.raises(KeyboardInterrupt):
-        serving.save_keras(trained, keras_file)
+        saving.save_keras(trained, keras_file)
     assert keras_file.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.keras"]  # no temporary left
-    folder = serving.export_saved_model(trained, tmp_path / "sm")
+    folder = saving.export_saved_model(trained, tmp_path / "sm")
     monkeypatch.setattr(tf.saved_model, "save", crash)
     with pytest.raises(KeyboardInterrupt):
-        serving.export_saved_model(trained, folder)
+        saving.export_saved_model(trained, folder)
     assert (folder / "saved_model.pb").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.keras", "sm"]
 
 
 def test_missing_or_corrupt_models_give_clear_errors(tmp_path):
-    with pytest.raises(serving.ModelError, match="no such model"):
-        serving.load(tmp_path / "nothing")
+    with pytest.raises(saving.ModelError, match="no such model"):
+        registry.load(tmp_path / "nothing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(serving.ModelError, match="not a SavedModel folder"):
-        serving.load(tmp_path / "empty")
+    with pytest.raises(saving.ModelError, match="not a SavedModel folder"):
+        registry.load(tmp_path / "empty")
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "saved_model.pb").write_bytes(b"garbage")
-    with pytest.raises(serving.ModelError, match="damaged"):
-        serving.load(tmp_path / "bad")
+    with pytest.raises(saving.ModelError, match="damaged"):
+        registry.load(tmp_path / "bad")
     (tmp_path / "bad.keras").write_bytes(b"not a zip")
-    with pytest.raises(serving.ModelError, match="bad.keras"):
-        serving.load_keras(tmp_path / "bad.keras")
-    with pytest.raises(serving.ModelError, match="no checkpoint"):
-        serving.restore_checkpoint(models.seed_cnn(), tmp_path / "ckpt")
+    with pytest.raises(saving.ModelError, match="bad.keras"):
+        saving.load_keras(tmp_path / "bad.keras")
+    with pytest.raises(saving.ModelError, match="no checkpoint"):
+        saving.restore_checkpoint(models.seed_cnn(), tmp_path / "ckpt")
     with pytest.raises(ValueError, match=".keras"):
-        serving.save_keras(models.mlp(hidden=(2,)), tmp_path / "model.h5")
+        saving.save_keras(models.mlp(hidden=(2,)), tmp_path / "model.h5")
 
 
 def test_registry_loads_once_under_threads_and_scopes_lifetimes(saved):
@@ -152,43 +173,43 @@ def test_registry_loads_once_under_threads_and_scopes_lifetimes(saved):
 
     def grab(_):
         barrier.wait()
-        return serving.load(saved, scope="block")
+        return registry.load(saved, scope="block")
 
-    before = serving.load_count(saved)
+    before = registry.load_count(saved)
     with ThreadPoolExecutor(8) as pool:
         handles = list(pool.map(grab, range(8)))
-    assert serving.load_count(saved) == before + 1
+    assert registry.load_count(saved) == before + 1
     assert len({id(h.saved_model) for h in handles}) == 1  # one model shared by all 8
-    assert serving.open_handles(saved) == 8
+    assert registry.open_handles(saved) == 8
     for handle in handles:
         handle.close()
         handle.close()  # closing twice is harmless
-    assert serving.open_handles(saved) == 0
-    assert saved.resolve() not in serving.loaded_paths()  # block scope: released at the end
-    with pytest.raises(serving.ModelError, match="closed"):
+    assert registry.open_handles(saved) == 0
+    assert saved.resolve() not in registry.loaded_paths()  # block scope: released at the end
+    with pytest.raises(saving.ModelError, match="closed"):
         handles[0].predict(np.zeros((1, 784)))
-    with serving.load(saved, scope="block"):
-        assert saved.resolve() in serving.loaded_paths() and serving.open_handles(saved) == 1
-    assert saved.resolve() not in serving.loaded_paths()
+    with registry.load(saved, scope="block"):
+        assert saved.resolve() in registry.loaded_paths() and registry.open_handles(saved) == 1
+    assert saved.resolve() not in registry.loaded_paths()
     with pytest.raises(ValueError, match="scope"):
-        serving.load(saved, scope="thread")
+        registry.load(saved, scope="thread")
 
 
 def test_scoring_three_ways_agrees(saved, digits):
     images = digits.validation.images[:40]
-    with serving.load(saved, scope="block") as model:
-        one = serving.score_per_image(model, images)
-        batched = serving.score_batched(model, images, batch_size=16)
-        threaded = serving.score_threads(model, images, threads=8)
+    with registry.load(saved, scope="block") as model:
+        one = scoring.score_per_image(model, images)
+        batched = scoring.score_batched(model, images, batch_size=16)
+        threaded = scoring.score_threads(model, images, threads=8)
         with pytest.raises(ValueError, match="shape"):
             model.predict(np.zeros((2, 100)))
         with pytest.raises(ValueError, match="NaN"):
             model.predict(np.full((1, 784), np.nan))
         for bad in (0, -4, 2.5, True):
             with pytest.raises(ValueError, match="batch_size must be a positive integer"):
-                serving.score_batched(model, images, batch_size=bad)
+                scoring.score_batched(model, images, batch_size=bad)
         with pytest.raises(ValueError, match="threads must be a positive integer"):
-            serving.score_threads(model, images, threads=0)
+            scoring.score_threads(model, images, threads=0)
     np.testing.assert_allclose(one, batched, atol=1e-5)
     np.testing.assert_allclose(threaded, batched, atol=1e-5)
 
@@ -198,11 +219,11 @@ def test_scoring_three_ways_agrees(saved, digits):
                                                 ("RGBA", False, 64), ("RGBA", True, 28)])
 def test_image_files_preprocess_back_to_the_digit(digits, tmp_path, mode, invert, size):
     digit = digits.test.images[0]
-    path = serving.save_digit_image(digit, tmp_path / "d.png", size=size, mode=mode,
+    path = imaging.save_digit_image(digit, tmp_path / "d.png", size=size, mode=mode,
                                     invert=invert)
     from PIL import Image
     assert Image.open(path).mode == mode and Image.open(path).size == (size, size)
-    pixels = serving.preprocess_image(path)
+    pixels = imaging.preprocess_image(path)
     assert pixels.shape == (784,) and pixels.dtype == np.float32
     assert np.abs(pixels - digit).mean() < 0.05  # white on black again, at 28×28
 
@@ -213,17 +234,17 @@ def test_a_wide_picture_is_padded_back_to_the_digit_shrunk(digits, tmp_path, mod
     from PIL import Image
 
     digit = digits.test.images[0]
-    path = serving.save_digit_image(digit, tmp_path / "d.png", size=(84, 56), mode=mode,
+    path = imaging.save_digit_image(digit, tmp_path / "d.png", size=(84, 56), mode=mode,
                                     invert=invert)
     assert Image.open(path).size == (84, 56)
-    ink = serving.ink_pixels(serving.read_image(path))
+    ink = imaging.ink_pixels(imaging.read_image(path))
     assert ink.shape == (56, 84) and ink[:, :10].max() == 0  # the sheet around is background
-    square = serving.pad_to_square(ink)
+    square = imaging.pad_to_square(ink)
     assert square.shape == (84, 84) and square[:14].max() == 0
     # the digit fills the middle 56 of 84 rows: it comes back shrunk by 2/3, not stretched
-    want = serving.resize_square(serving.pad_to_square(
-        np.pad(serving.resize_square(digit.reshape(28, 28), 56), 14)), 28)
-    assert np.abs(serving.preprocess_image(path) - want.reshape(784)).mean() < 0.03
+    want = imaging.resize_square(imaging.pad_to_square(
+        np.pad(imaging.resize_square(digit.reshape(28, 28), 56), 14)), 28)
+    assert np.abs(imaging.preprocess_image(path) - want.reshape(784)).mean() < 0.03
 
 
 def test_ink_pixels_composites_a_mostly_opaque_picture_over_white():
@@ -232,19 +253,19 @@ def test_ink_pixels_composites_a_mostly_opaque_picture_over_white():
     rgba = np.zeros((20, 20, 4), np.uint8)
     rgba[..., 3] = 255         # an opaque black sheet, with a half-transparent square:
     rgba[5:15, 5:15, 3] = 128  # over white paper it is mid-grey, the rest stays black
-    ink = serving.ink_pixels(Image.fromarray(rgba, "RGBA"))
+    ink = imaging.ink_pixels(Image.fromarray(rgba, "RGBA"))
     assert ink[0, 0] == 0.0 and ink[10, 10] == pytest.approx(127 / 255, abs=0.01)
 
 
 def test_the_steps_reject_bad_shapes_and_sizes(tmp_path):
     with pytest.raises(ValueError, match="pixels must be one grey image"):
-        serving.pad_to_square(np.zeros((4, 4, 3)))
+        imaging.pad_to_square(np.zeros((4, 4, 3)))
     with pytest.raises(ValueError, match="pixels must be a square"):
-        serving.resize_square(np.zeros((4, 6)))
+        imaging.resize_square(np.zeros((4, 6)))
     with pytest.raises(ValueError, match="size must be"):
-        serving.save_digit_image(np.zeros(784), tmp_path / "d.png", size=(0, 10))
+        imaging.save_digit_image(np.zeros(784), tmp_path / "d.png", size=(0, 10))
     with pytest.raises(ValueError, match="mode must be"):
-        serving.save_digit_image(np.zeros(784), tmp_path / "d.png", mode="CMYK")
+        imaging.save_digit_image(np.zeros(784), tmp_path / "d.png", mode="CMYK")
 
 
 def test_preprocess_pads_to_square_and_rejects_non_images(tmp_path):
@@ -252,18 +273,18 @@ def test_preprocess_pads_to_square_and_rejects_non_images(tmp_path):
     wide = np.zeros((20, 60), np.uint8)
     wide[5:15, 25:35] = 255
     Image.fromarray(wide).save(tmp_path / "wide.png")
-    pixels = serving.preprocess_image(tmp_path / "wide.png").reshape(28, 28)
+    pixels = imaging.preprocess_image(tmp_path / "wide.png").reshape(28, 28)
     assert pixels[14, 14] > 0.5 and pixels[2, 14] == 0  # centred, not stretched
     (tmp_path / "x.png").write_text("not an image")
-    with pytest.raises(serving.ModelError, match="x.png"):
-        serving.preprocess_image(tmp_path / "x.png")
-    with pytest.raises(serving.ModelError, match="no such image"):
-        serving.preprocess_image(tmp_path / "missing.png")
+    with pytest.raises(ValueError, match="x.png: not a readable image"):
+        imaging.preprocess_image(tmp_path / "x.png")
+    with pytest.raises(FileNotFoundError, match="no such image"):
+        imaging.preprocess_image(tmp_path / "missing.png")
 
 
 def test_postprocess_gives_class_and_probabilities():
     scores = np.eye(10)[[3, 7]] * 0.9 + 0.01
-    out = serving.postprocess(scores)
+    out = scoring.postprocess(scores)
     assert [o["class"] for o in out] == [3, 7]
     assert out[0]["probability"] == pytest.approx(0.91) and len(out[0]["probabilities"]) == 10
 
@@ -290,18 +311,55 @@ def _call(url, body=None, raw=None, headers=None):
         return err.code, json.loads(err.read())
 
 
-def test_server_status_and_predict(server, digits):
+def _check_predictions(url: str, images: np.ndarray, expected: np.ndarray) -> None:
+    """POST ``images`` in each of the three request formats; the scores must be ``expected``."""
+    n = len(images)
+    for instances in (images.tolist(), images.reshape(n, 28, 28).tolist(),
+                      [{"images": row} for row in images.tolist()]):  # flat, nested, row format
+        status, reply = _call(f"{url}:predict", {"instances": instances})
+        assert status == 200, reply
+        np.testing.assert_allclose(reply["predictions"], expected, rtol=0, atol=1e-5)
+
+
+def test_server_status_and_predict(server, trained, digits):
     status, reply = _call(f"{server}/v1/models/mnist")
     assert status == 200 and reply["model_version_status"][0]["state"] == "AVAILABLE"
     images = digits.test.images[:5]
-    status, reply = _call(f"{server}/v1/models/mnist:predict", {"instances": images.tolist()})
-    assert status == 200 and np.array(reply["predictions"]).shape == (5, 10)
-    nested = images.reshape(5, 28, 28).tolist()
-    status, reply2 = _call(f"{server}/v1/models/mnist:predict", {"instances": nested})
-    assert status == 200 and np.allclose(reply2["predictions"], reply["predictions"])
-    named = [{"images": row} for row in images.tolist()]
-    status, _ = _call(f"{server}/v1/models/mnist:predict", {"instances": named})
-    assert status == 200
+    expected = trained(images, training=False).numpy()  # the model's own scores
+    _check_predictions(f"{server}/v1/models/mnist", images, expected)
+
+
+class _WrongModel:
+    """A served model that answers with well-shaped scores (N, 10) that are wrong."""
+
+    def __init__(self, right, wrong):
+        self.right, self.wrong = right, wrong
+
+    def predict(self, batch):
+        return self.wrong(self.right.predict(batch))
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda scores: np.full_like(scores, 0.1),  # a constant: every class equally likely
+    lambda scores: scores[::-1].copy(),  # the right scores, for the wrong images
+    lambda scores: np.roll(scores, 1, axis=1),  # every answer one class off
+    lambda scores: np.round(scores, 1),  # the right classes, scores rounded to 0.1
+], ids=["constant", "rows-reversed", "classes-shifted", "rounded"])
+def test_the_prediction_check_fails_a_server_with_well_shaped_wrong_scores(saved, trained,
+                                                                            digits, wrong):
+    images = digits.test.images[:5]
+    expected = trained(images, training=False).numpy()
+    srv = serving.make_server(saved, name="mnist", port=0)
+    srv.model = _WrongModel(srv.model, wrong)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(AssertionError):
+            _check_predictions(f"http://127.0.0.1:{srv.server_address[1]}/v1/models/mnist",
+                               images, expected)
+    finally:
+        srv.shutdown()
+        srv.server_close()
 
 
 @pytest.mark.parametrize("path, raw, code, message", [
@@ -363,17 +421,17 @@ def test_server_survives_200_concurrent_requests_from_20_clients(server, digits)
 
 # ---------------------------------------------------------------- as a separate process
 
-def test_server_process_starts_answers_and_stops(saved, digits):
+def test_server_process_starts_answers_and_stops(saved, trained, digits):
     with serving.ServerProcess(saved) as srv:
-        status, reply = _call(f"{srv.url}:predict", {"instances": digits.test.images[:1].tolist()})
-        assert status == 200 and len(reply["predictions"][0]) == 10
+        images = digits.test.images[:3]
+        _check_predictions(srv.url, images, trained(images, training=False).numpy())
         process = srv.process
     assert process.poll() is not None  # stopped
 
 
 def test_server_command_reports_a_missing_model(tmp_path):
     assert serving.main(["--model", str(tmp_path / "none"), "--port", "0"]) == 2
-    with pytest.raises(serving.ModelError, match="did not start.*no such model"):
+    with pytest.raises(saving.ModelError, match="did not start.*no such model"):
         serving.ServerProcess(tmp_path / "none", timeout=60).start()
 
 
@@ -400,6 +458,6 @@ def test_tf1_graph_saves_and_reimports_by_tensor_name(digits, tmp_path):
 def test_model_dir_is_the_git_ignored_models_folder(monkeypatch, tmp_path):
     from pathlib import Path
     monkeypatch.delenv("TFLAB_MODEL_DIR", raising=False)
-    assert serving.model_dir() == Path(serving.__file__).resolve().parents[1] / "models"
+    assert saving.model_dir() == Path(saving.__file__).resolve().parents[1] / "models"
     monkeypatch.setenv("TFLAB_MODEL_DIR", str(tmp_path))
-    assert serving.model_dir() == tmp_path
+    assert saving.model_dir() == tmp_path

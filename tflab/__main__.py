@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 from tflab import data, doctor
+from tflab.files import repo_root
 
-
-_REPO = Path(__file__).resolve().parents[1]
+# the checkout's folders by default; where tflab is installed elsewhere, the current folder's
+_ROOT = repo_root() or Path.cwd()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,8 +23,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="fetch every dataset and the VGG19 ImageNet weights")
     run = sub.add_parser("run", help="run every notebook in a fresh kernel; reports in reports/")
     run.add_argument("--only", nargs="+", help="notebooks to run (names or prefixes, e.g. 01 02)")
-    run.add_argument("--notebooks", default=str(_REPO / "notebooks"), help="notebook folder")
-    run.add_argument("--reports", default=str(_REPO / "reports"),
+    run.add_argument("--notebooks", default=str(_ROOT / "notebooks"), help="notebook folder")
+    run.add_argument("--reports", default=str(_ROOT / "reports"),
                      help="where executed copies, HTML and summary.md go")
     for p in sub.choices.values():
         p.add_argument("--data-dir", default=None, help="data directory (default: TFLAB_DATA_DIR "

@@ -36,6 +36,8 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
+from tflab import files
+
 __all__ = [
     "DATASETS",
     "Dataset",
@@ -259,9 +261,9 @@ def get_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     env = os.environ.get("TFLAB_DATA_DIR")
     if env:
         return Path(env).expanduser()
-    repo = Path(__file__).resolve().parents[1]
-    if (repo / "pyproject.toml").is_file() and (repo / "data").is_dir():
-        return repo / "data"
+    root = files.repo_root()
+    if root is not None and (root / "data").is_dir():
+        return root / "data"
     return Path.home() / ".cache" / "tflab" / "data"
 
 

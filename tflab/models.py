@@ -9,6 +9,7 @@ a ``tf.compat.v1`` graph with named tensors, for the lesson on the TF1 way of sa
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -132,19 +133,26 @@ def train_steps(model: keras.Model, images: np.ndarray, labels: np.ndarray, *, s
     return log
 
 
-def accuracy(model: keras.Model, images: np.ndarray, labels: np.ndarray, *,
+def accuracy(model: keras.Model | Callable, images: np.ndarray, labels: np.ndarray, *,
              batch_size: int = 250) -> float:
-    """Fraction of ``images`` whose most likely class is the label (dropout off).
+    """Fraction of ``images`` whose most likely class is the label.
 
-    Works through the images ``batch_size`` at a time, scaling uint8 batches on the
-    way, so a whole test set never has to exist as floats at once.
+    ``model`` is a Keras model (called with dropout off) or any function from a batch of
+    images to scores (N, classes), such as a loaded model's ``predict``. Works through the
+    images ``batch_size`` at a time, scaling uint8 batches on the way, so a whole test set
+    never has to exist as floats (or as one batch of activations) at once.
     """
     if len(images) != len(labels) or len(images) == 0:
         raise ValueError(f"need as many labels as images (and at least one), got "
                          f"{len(images)} images and {len(labels)} labels")
+    if not callable(model):
+        raise TypeError(f"model must be a Keras model or a function from images to scores, "
+                        f"not {type(model).__name__}")
+    if isinstance(model, keras.Model):
+        model = functools.partial(model, training=False)
     correct = 0
     for start in range(0, len(images), batch_size):
-        scores = model(scale_images(images[start:start + batch_size]), training=False)
+        scores = np.asarray(model(scale_images(images[start:start + batch_size])))
         correct += int(np.sum(np.argmax(scores, axis=1) == labels[start:start + batch_size]))
     return correct / len(images)
 

@@ -2,7 +2,8 @@
 
 The course keeps one copy of each piece of code: when a lesson's subject lives in tflab
 (because tests and later lessons reuse it), the lesson shows it with :func:`show_source`
-instead of repeating it.
+instead of repeating it; :func:`notebook_definitions` and :func:`write_notebook_scripts`
+let tests and benchmarks run the code a notebook's cells hold.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import os
 import textwrap
 from pathlib import Path
 
@@ -51,3 +53,28 @@ def notebook_definitions(notebook: str | Path, *names: str) -> str:
     if missing:
         raise ValueError(f"{notebook} defines no {', '.join(missing)}")
     return "\n\n\n".join(found[name] for name in names) + "\n"
+
+
+def write_notebook_scripts(notebook: str | os.PathLike, folder: str | os.PathLike) -> list[Path]:
+    """Write the ``%%writefile`` cells of ``notebook`` into ``folder``; return the files.
+
+    Lesson 09 writes its training script in a notebook cell (``%%writefile``), as
+    TensorFlow's multi-worker tutorials do; tests and benchmarks run that one copy
+    by writing it again to a folder of their own and passing it as ``pythonpath``.
+    """
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"folder must be an existing folder, not {str(folder)!r}")
+    written = []
+    for cell in cells:
+        source = "".join(cell["source"])
+        if cell["cell_type"] != "code" or not source.startswith("%%writefile "):
+            continue
+        line, _, body = source.partition("\n")
+        name = Path(line.split()[-1].replace("}", "/")).name  # e.g. {SCRIPTS}/train.py
+        written.append(folder / name)
+        written[-1].write_text(body if body.endswith("\n") else body + "\n")
+    if not written:
+        raise ValueError(f"{notebook} has no %%writefile cell")
+    return written

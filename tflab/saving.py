@@ -1,0 +1,128 @@
+"""Saving a trained MNIST model, three ways, each written under a temporary name first.
+
+- ``export_saved_model`` writes a SavedModel whose ``serving_default`` signature maps
+  ``images`` (float32 [None, 784]) to ``scores`` (float32 [None, 10]), built by
+  ``serving_archive``; ``save_keras`` and ``save_checkpoint`` write the other two formats,
+  ``load_keras`` and ``restore_checkpoint`` read them back.
+- Every save goes through :func:`tflab.files.replace_atomically`, so an interrupted save
+  never replaces a good model with half of one.
+- ``model_dir`` is where the lessons keep their models.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tflab import files
+
+__all__ = ["SIGNATURE", "INPUT", "OUTPUT", "PIXELS", "CLASSES", "ModelError", "model_dir",
+           "serving_archive", "export_saved_model", "save_keras", "load_keras",
+           "save_checkpoint", "restore_checkpoint"]
+
+SIGNATURE, INPUT, OUTPUT = "serving_default", "images", "scores"
+PIXELS, CLASSES = 784, 10
+
+
+class ModelError(Exception):
+    """A model file or folder is missing, damaged, or not what was expected."""
+
+
+def model_dir() -> Path:
+    """Where the lessons keep trained models: ``$TFLAB_MODEL_DIR``, else ``models/``.
+
+    ``models/`` is the repository's git-ignored folder when tflab runs from a checkout,
+    and ``~/.cache/tflab/models`` otherwise.
+    """
+    env = os.environ.get("TFLAB_MODEL_DIR")
+    if env:
+        return Path(env).expanduser()
+    root = files.repo_root()
+    return root / "models" if root is not None else Path.home() / ".cache" / "tflab" / "models"
+
+
+def serving_archive(model):
+    """The export a server needs: a ``keras.export.ExportArchive`` of ``model`` with one
+    signature, ``serving_default``, mapping ``images`` (float32 [None, 784]) to ``scores``.
+    """
+    import keras
+    import tensorflow as tf
+
+    def serve(images):  # a signature function returns a dict: {output name: tensor}
+        return {OUTPUT: model(images, training=False)}  # OUTPUT = "scores", dropout off
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)  # the model's variables are saved with the graph
+    archive.add_endpoint(
+        name=SIGNATURE,  # "serving_default", the name servers call by default
+        fn=serve,
+        input_signature=[tf.TensorSpec([None, PIXELS], tf.float32, name=INPUT)],  # "images"
+    )
+    return archive
+
+
+def export_saved_model(model, path: str | os.PathLike) -> Path:
+    """Write ``model`` as a SavedModel for serving: ``images`` [None, 784] → ``scores``.
+
+    The model must take 784 float32 pixels in [0, 1] and return 10 class
+    probabilities. The archive is :func:`serving_archive`; the folder is written
+    under a temporary name and renamed into place.
+    """
+    archive = serving_archive(model)
+    path = Path(path)
+    with files.replace_atomically(path) as tmp:
+        archive.write_out(str(tmp), verbose=False)
+    return path
+
+
+def save_keras(model, path: str | os.PathLike) -> Path:
+    """Save ``model`` as a ``.keras`` file, written under a temporary name and renamed."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"a Keras model file must end in .keras, not {path.name!r}")
+    with files.replace_atomically(path) as tmp:
+        model.save(tmp)
+    return path
+
+
+def load_keras(path: str | os.PathLike):
+    """Load a ``.keras`` file with ``safe_mode=True`` (no arbitrary code from the file)."""
+    import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such Keras model file")
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as err:  # Keras raises many kinds for a damaged zip
+        raise ModelError(f"{path}: not a readable .keras model ({type(err).__name__}: {err})") \
+            from err
+
+
+def save_checkpoint(model, path: str | os.PathLike) -> Path:
+    """Save the model's variables with ``tf.train.Checkpoint`` into the folder ``path``.
+
+    Returns the checkpoint prefix (``path/ckpt``), which ``restore_checkpoint`` takes.
+    """
+    import tensorflow as tf
+
+    path = Path(path)
+    with files.replace_atomically(path) as tmp:
+        tf.train.Checkpoint(model=model).write(str(tmp / "ckpt"))
+    return path / "ckpt"
+
+
+def restore_checkpoint(model, prefix: str | os.PathLike):
+    """Restore variables saved by ``save_checkpoint`` into ``model`` (same architecture).
+
+    Every layer's weights must be found; an optimizer state in the checkpoint is
+    ignored when ``model`` has no optimizer (scoring needs none).
+    """
+    import tensorflow as tf
+
+    prefix = Path(prefix)
+    if not Path(f"{prefix}.index").is_file():
+        raise ModelError(f"{prefix}: no checkpoint there (expected {prefix}.index)")
+    status = tf.train.Checkpoint(model=model).read(str(prefix))
+    status.assert_existing_objects_matched().expect_partial()
+    return model
