@@ -1,9 +1,14 @@
-"""Shared fixtures: a local HTTP server for download tests, IDX writers."""
+"""Shared fixtures: a local HTTP server for download tests, IDX writers, the data mirror.
+
+``pytest --reverse`` runs the collected tests in reverse order: a test that passes only
+after another one ran (a file it downloaded, a setting it left) fails there.
+"""
 
 from __future__ import annotations
 
 import gzip
 import http.server
+import os
 import threading
 from pathlib import Path
 
@@ -14,8 +19,22 @@ import pytest
 # must not collect them.
 collect_ignore_glob = ["fixtures/*"]
 
+#: Small copies of real data files (tests/fixtures/data/README.md says where they come from).
+FIXTURE_DATA = Path(__file__).resolve().parent / "fixtures" / "data"
 
-def write_idx(path: Path, array: np.ndarray, magic: int | None = None, compress: bool = True) -> Path:
+
+def pytest_addoption(parser):
+    parser.addoption("--reverse", action="store_true", default=False,
+                     help="run the collected tests in reverse order (checks order independence)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--reverse"):
+        items.reverse()
+
+
+def write_idx(path: Path, array: np.ndarray, magic: int | None = None,
+              compress: bool = True) -> Path:
     """Write ``array`` (uint8) as an IDX file; ``magic`` overrides the header."""
     array = np.asarray(array, dtype=np.uint8)
     if magic is None:
@@ -75,7 +94,21 @@ class LocalServer:
 
 
 @pytest.fixture
-def http_server():
+def http_server(monkeypatch):
+    """A :class:`LocalServer`; downloads are switched on (``TFLAB_OFFLINE`` unset) while it
+    runs, since it stands for the network and never leaves this machine."""
+    monkeypatch.delenv("TFLAB_OFFLINE", raising=False)
     server = LocalServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def data_mirror() -> Path:
+    """The data mirror named by ``TFLAB_DATA_DIR``; the test is skipped when none is given."""
+    mirror = os.environ.get("TFLAB_DATA_DIR")
+    if not mirror:
+        pytest.skip("needs the data mirror: set TFLAB_DATA_DIR to it")
+    if not Path(mirror).is_dir():
+        pytest.fail(f"TFLAB_DATA_DIR={mirror} is not a folder")
+    return Path(mirror)

@@ -1,4 +1,10 @@
-"""tflab.data on the real mirrored files, and on broken ones."""
+"""tflab.data on the real mirrored files, and on broken ones.
+
+Each test stands alone, in any order: the real-file tests read the mirror
+(``TFLAB_DATA_DIR``) or fetch what they need themselves; the others work in their own
+``tmp_path`` on files they write or on ``tests/fixtures/data``, with the environment they
+need set by ``monkeypatch`` (``pytest --reverse tests/test_data.py`` checks it).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FIXTURE_DATA, write_idx
 
-from conftest import write_idx
+from tflab import __main__ as cli
 from tflab import data
+
+HEART_HEAD = FIXTURE_DATA / "heart_head.csv"  # header and the first 10 rows
 
 # --------------------------------------------------------------- the real files
 
@@ -111,6 +120,18 @@ def test_unknown_image_names_are_clear_errors():
 
 
 # ------------------------------------------------------------------ data directory
+
+
+def test_fetch_against_the_mirror(data_mirror, monkeypatch, capsys):
+    """``python -m tflab fetch`` finds every file in the mirror; with downloads switched
+    off, a file missing there shows as FAILED, never as "fetched"."""
+    monkeypatch.setenv("TFLAB_OFFLINE", "1")
+    # Fashion-MNIST is not in the mirror: it comes from Debian's package when installed.
+    names = [n for n in data.DATASETS if not n.startswith("fashion-mnist/")]
+    assert cli.main(["fetch", *names, "--data-dir", str(data_mirror)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(names)
+    assert all(line.startswith("present ") and str(data_mirror) in line for line in lines)
 
 
 def test_data_dir_order(monkeypatch, tmp_path):
@@ -292,7 +313,7 @@ def test_a_good_written_xls_reads(tmp_path):
 
 
 def test_heart_with_a_bad_value_names_line_and_column(tmp_path):
-    lines = (data.fetch("heart").read_text().splitlines())[:4]
+    lines = HEART_HEAD.read_text().splitlines()[:4]
     lines[2] = lines[2].replace("144", "abc", 1)
     (tmp_path / "heart.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(data.DataFormatError, match="heart.csv: line 3, column sbp"):
@@ -322,12 +343,15 @@ def _closed_port() -> int:
 
 
 def test_missing_file_with_no_network_says_what_and_how(tmp_path, monkeypatch):
+    monkeypatch.delenv("TFLAB_OFFLINE", raising=False)  # it tries, and the download fails
     url = f"http://127.0.0.1:{_closed_port()}/heart.csv"
-    monkeypatch.setitem(data.DATASETS, "heart", dataclasses.replace(data.DATASETS["heart"], url=url))
+    monkeypatch.setitem(data.DATASETS, "heart",
+                        dataclasses.replace(data.DATASETS["heart"], url=url))
     with pytest.raises(data.DataNotFoundError) as info:
         data.fetch("heart", tmp_path, progress=False)
     message = str(info.value)
     assert "heart.csv" in message and url in message and "TFLAB_DATA_DIR" in message
+    assert "could not be downloaded" in message
     assert list(tmp_path.iterdir()) == []
 
 
@@ -343,11 +367,11 @@ def _serve_heart(http_server, monkeypatch, body: bytes, sha: str | None = None, 
 
 
 def test_download_caches_the_file(tmp_path, monkeypatch, http_server):
-    body = data.fetch("heart").read_bytes()
+    body = HEART_HEAD.read_bytes()
     _serve_heart(http_server, monkeypatch, body)
     path = data.fetch("heart", tmp_path / "cache", progress=False)
     assert path == tmp_path / "cache" / "heart.csv" and path.read_bytes() == body
-    assert len(data.heart(tmp_path / "cache")["chd"]) == 462
+    assert data.heart(tmp_path / "cache")["chd"].tolist() == [1, 1, 0, 1, 1, 0, 0, 1, 0, 1]
     assert http_server.hits == ["/heart.csv"]  # the second call used the cached file
     assert sorted(p.name for p in path.parent.iterdir()) == ["heart.csv"]
 
@@ -360,9 +384,9 @@ def test_checksum_mismatch_leaves_no_file(tmp_path, monkeypatch, http_server):
 
 
 def test_dropped_connection_leaves_no_file(tmp_path, monkeypatch, http_server):
-    body = data.fetch("heart").read_bytes()
+    body = HEART_HEAD.read_bytes()
     _serve_heart(http_server, monkeypatch, body, mode="drop")
-    with pytest.raises(data.DataNotFoundError, match="heart.csv"):
+    with pytest.raises(data.DataNotFoundError, match="heart.csv.*could not be downloaded"):
         data.fetch("heart", tmp_path, progress=False)
     assert list(tmp_path.iterdir()) == []
 
@@ -395,8 +419,11 @@ def test_damaged_gzip_is_named(tmp_path):
 
 
 def test_truncated_xls_is_named(tmp_path):
-    good = data.fetch("fire_theft").read_bytes()
-    (tmp_path / "fire_theft.xls").write_bytes(good[:600])
+    (tmp_path / "good").mkdir()
+    rows = [("X", "Y")] + [(i, 2.0 * i) for i in range(42)]
+    good = _write_xls(tmp_path / "good" / "fire_theft.xls", rows)
+    assert len(data.fire_theft(tmp_path / "good")[0]) == 42  # whole, it reads
+    (tmp_path / "fire_theft.xls").write_bytes(good.read_bytes()[:600])
     with pytest.raises(data.DataFormatError, match="fire_theft.xls: not a readable .xls"):
         data.fire_theft(tmp_path)
 
@@ -411,10 +438,11 @@ def test_non_utf8_text_files_are_named(tmp_path):
 
 
 def test_failed_download_leaves_no_new_folders(tmp_path, monkeypatch):
+    monkeypatch.delenv("TFLAB_OFFLINE", raising=False)  # it tries, and the download fails
     url = f"http://127.0.0.1:{_closed_port()}/t10k-labels-idx1-ubyte.gz"
     monkeypatch.setitem(data.DATASETS, "mnist/t10k-labels",
                         dataclasses.replace(data.DATASETS["mnist/t10k-labels"], url=url))
-    with pytest.raises(data.DataNotFoundError):
+    with pytest.raises(data.DataNotFoundError, match="could not be downloaded"):
         data.fetch("mnist/t10k-labels", tmp_path / "new" / "data", progress=False)
     assert list(tmp_path.iterdir()) == []
 
@@ -437,7 +465,8 @@ def test_idx_pair_checks_expected_shape_and_label_range(tmp_path):
     images = write_idx(tmp_path / "img.gz", np.zeros((5, 28, 28)))
     labels = write_idx(tmp_path / "lab.gz", np.zeros(5))
     assert data.read_idx_pair(images, labels, image_shape=(5, 28, 28)).images.shape == (5, 28, 28)
-    with pytest.raises(data.DataFormatError, match=r"img.gz: expected an array of shape \(6, 28, 28\)"):
+    with pytest.raises(data.DataFormatError,
+                       match=r"img.gz: expected an array of shape \(6, 28, 28\)"):
         data.read_idx_pair(images, labels, image_shape=(6, 28, 28))
     bad = write_idx(tmp_path / "bad-labels.gz", np.full(5, 12))
     with pytest.raises(data.DataFormatError, match="bad-labels.gz: labels must be 0..9, found 12"):
