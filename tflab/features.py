@@ -121,7 +121,8 @@ def compare(pair: ColumnPair, features: dict[str, np.ndarray]) -> tuple[np.ndarr
     return from_column, from_keras
 
 
-def feature_space(features: dict[str, np.ndarray]) -> tuple[keras.utils.FeatureSpace, list[ColumnPair]]:
+def feature_space(features: dict[str, np.ndarray],
+                  ) -> tuple[keras.utils.FeatureSpace, list[ColumnPair]]:
     """The whole heart table through ``keras.utils.FeatureSpace``, and the matching columns.
 
     Every numeric column is ``float_normalized`` and famhist ``string_categorical``;

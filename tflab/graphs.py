@@ -61,7 +61,8 @@ def op_names(graph: tf.Graph) -> list[str]:
     return [op.name for op in graph.get_operations()]
 
 
-def executed_ops(session: tf.compat.v1.Session, fetches, feed_dict: dict) -> tuple[object, list[str]]:
+def executed_ops(session: tf.compat.v1.Session, fetches,
+                 feed_dict: dict) -> tuple[object, list[str]]:
     """Run ``fetches`` with tracing on; return the result and the names of the ops that ran.
 
     The names come from the run's trace (``RunMetadata.step_stats``). The graph's own

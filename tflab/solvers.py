@@ -536,7 +536,7 @@ class EigenvalueSchedule(keras.optimizers.schedules.LearningRateSchedule):
         self.eigenvalues = eig
 
     @classmethod
-    def from_data(cls, x) -> "EigenvalueSchedule":
+    def from_data(cls, x) -> EigenvalueSchedule:
         return cls(hessian_eigenvalues(x))
 
     def __call__(self, step):
