@@ -6,7 +6,7 @@ import os
 
 from exercise_checks import failed_with
 
-from tflab import exercises, serving
+from tflab import exercises, saving
 
 
 def _archive(model, path, *, input_shape=(None, 784), classes_type="int64"):
@@ -71,7 +71,7 @@ def test_export_with_classes_wrong_answers():
     for answer, message in [(constant_classes, "'classes' are [0, 0, 0, 0, 0, 0, 0] but"),
                             (uniform_scores, "'scores' differ from the model's predictions"),
                             (keras_default, "no 'scores' output (it has ['output_0'])"),
-                            (serving.export_saved_model, "no 'classes' output"),
+                            (saving.export_saved_model, "no 'classes' output"),
                             (int32_classes, "'classes' is int32 [None]"),
                             (images_28x28, "'images' is float32 [None, 28, 28]"),
                             (version_folder, "no SavedModel at path"),
@@ -122,7 +122,7 @@ def test_safe_save_wrong_answers():
 
 
 def test_safe_save_accepts_the_library_function():
-    assert exercises.get("04", 2).judge(serving.save_keras)[0] == "passed"
+    assert exercises.get("04", 2).judge(saving.save_keras)[0] == "passed"
 
 
 def test_tf1_by_name_wrong_answers():

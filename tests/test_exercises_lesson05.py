@@ -9,7 +9,7 @@ import numpy as np
 from exercise_checks import failed_with
 from PIL import Image
 
-from tflab import exercises, serving
+from tflab import exercises, imaging, scoring
 
 
 def _grey(path) -> np.ndarray:
@@ -48,20 +48,20 @@ def test_preprocess_wrong_answers():
 
 
 def _steps(path) -> np.ndarray:
-    """Section 5's steps for a dark digit on paper, written out with serving's helpers."""
-    square = serving.pad_to_square(1 - _grey(path))
-    return serving.resize_square(square, 28).reshape(784)
+    """Section 5's steps for a dark digit on paper, written out with imaging's helpers."""
+    square = imaging.pad_to_square(1 - _grey(path))
+    return imaging.resize_square(square, 28).reshape(784)
 
 
 def test_preprocess_accepts_the_steps_but_not_the_library_function_itself():
     ex = exercises.get("05", 1)
     assert ex.judge(_steps)[0] == "passed"
-    from tflab.serving import preprocess_image  # imported by name: still caught
+    from tflab.imaging import preprocess_image  # imported by name: still caught
 
-    for gaming in (serving.preprocess_image, preprocess_image,
-                   lambda path: serving.preprocess_image(str(path)).copy()):
-        failed_with(ex, gaming, "calls serving.preprocess_image, the function this exercise")
-    assert serving.read_image.__name__ == "read_image"  # the recorder is gone afterwards
+    for gaming in (imaging.preprocess_image, preprocess_image,
+                   lambda path: imaging.preprocess_image(str(path)).copy()):
+        failed_with(ex, gaming, "calls imaging.preprocess_image, the function this exercise")
+    assert imaging.read_image.__name__ == "read_image"  # the recorder is gone afterwards
 
 
 def test_batches_wrong_answers():
@@ -88,9 +88,9 @@ def test_batches_wrong_answers():
 
     def library(predict, images, batch_size):  # gaming: the lesson's function, adapted
         model = types.SimpleNamespace(predict=predict)
-        return serving.score_batched(model, images, batch_size)
+        return scoring.score_batched(model, images, batch_size)
 
-    for answer, message in [(library, "calls serving.score_batched, the function this exercise"),
+    for answer, message in [(library, "calls scoring.score_batched, the function this exercise"),
                             (fixed_batches,
                              "predict got 10 images at once; at most batch_size (5)"),
                             (no_predict, "the rows are not the scores of the images"),

@@ -188,7 +188,7 @@ EXERCISES = [
              "probabilities) as a SavedModel at path whose 'serving_default' signature takes "
              "'images' (float32 [None, 784]) and returns 'scores' (float32 [None, 10]) and "
              "'classes' (int64 [None], the most likely digit).", _export_with_classes,
-             ["serving.serving_archive, shown in section 4 of the notebook, builds everything "
+             ["saving.serving_archive, shown in section 4 of the notebook, builds everything "
               "but 'classes': start from its keras.export.ExportArchive code and write the "
               "archive out with archive.write_out(str(path)).",
               "The endpoint's fn can return {'scores': s, 'classes': tf.argmax(s, axis=1)} "
@@ -214,7 +214,7 @@ answer = export"""),
              _safe_save,
              ["Never let model.save write to path itself: save somewhere else in the same "
               "folder, then move the finished file into place in one step, as "
-              "serving.replace_atomically (shown in section 4) does.",
+              "files.replace_atomically (shown in section 4) does.",
               "Keras only saves to names ending in .keras, e.g. path.with_name('.tmp-' + "
               "path.name); os.replace(tmp, path) after model.save(tmp), and in a "
               "try/except delete tmp and re-raise (`raise`)."],

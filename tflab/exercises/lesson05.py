@@ -42,7 +42,7 @@ def _draw_digit(path: Path, rng: np.random.Generator, width: int, height: int, m
 
 
 def _preprocess(answer) -> str:
-    from tflab import serving
+    from tflab import imaging
 
     require_callable(answer, "preprocess(path) returning 784 float32 pixels")
     rng = np.random.default_rng(505)
@@ -50,11 +50,11 @@ def _preprocess(answer) -> str:
         for i, (width, height, mode, ink, paper) in enumerate(_PICTURES):
             what = f"the {width}×{height} {mode} picture"
             path = _draw_digit(Path(tmp) / f"digit{i}.png", rng, width, height, mode, ink, paper)
-            want = serving.preprocess_image(path)
-            with calls_of(serving.preprocess_image) as calls:
+            want = imaging.preprocess_image(path)
+            with calls_of(imaging.preprocess_image) as calls:
                 got = call(answer, path)
             if calls:
-                raise Failed("your preprocess calls serving.preprocess_image, the function this "
+                raise Failed("your preprocess calls imaging.preprocess_image, the function this "
                              "exercise asks you to write: do its steps yourself (grey, invert, "
                              "pad to a square, resize, scale), as section 5 shows them")
             if hasattr(got, "numpy") and not isinstance(got, np.ndarray):
@@ -84,7 +84,7 @@ def _preprocess(answer) -> str:
                          f"average (allowed {_MEAN_TOLERANCE}): convert to grey, resize to "
                          "28×28 with a smoothing filter (Image.Resampling.BILINEAR, or "
                          "tf.image.resize with antialias=True), invert")
-    return f"within {_MEAN_TOLERANCE} of serving.preprocess_image on {len(_PICTURES)} new pictures."
+    return f"within {_MEAN_TOLERANCE} of imaging.preprocess_image on {len(_PICTURES)} new pictures."
 
 
 class _CountingPredict:
@@ -101,7 +101,7 @@ class _CountingPredict:
 
 
 def _batches(answer) -> str:
-    from tflab import serving
+    from tflab import scoring
 
     require_callable(answer, "score_in_batches(predict, images, batch_size) returning scores")
     rng = np.random.default_rng(5050)
@@ -109,10 +109,10 @@ def _batches(answer) -> str:
     for n, batch_size in [(23, 5), (20, 4), (3, 10)]:
         images = rng.uniform(0, 1, (n, 784)).astype(np.float32)
         predict = _CountingPredict(weights)
-        with calls_of(serving.score_batched) as library:
+        with calls_of(scoring.score_batched) as library:
             result = call(answer, predict, images, batch_size)
         if library:
-            raise Failed("score_in_batches calls serving.score_batched, the function this "
+            raise Failed("score_in_batches calls scoring.score_batched, the function this "
                          "exercise asks you to write: slice the images and call predict yourself")
         try:
             scores = np.asarray(result, dtype=np.float32)
@@ -147,7 +147,7 @@ def _served_model() -> Path:
     global _SERVED_FOLDER
     import keras
 
-    from tflab import serving
+    from tflab import saving
 
     if _SERVED_FOLDER is None:
         folder = tempfile.TemporaryDirectory(prefix="tflab-exercise-05-")
@@ -156,7 +156,7 @@ def _served_model() -> Path:
                                   keras.layers.Dense(10, activation="softmax")])
         model.layers[-1].set_weights([rng.normal(0, 0.1, (784, 10)).astype(np.float32),
                                       rng.normal(0, 0.1, 10).astype(np.float32)])
-        serving.export_saved_model(model, Path(folder.name) / "mnist")
+        saving.export_saved_model(model, Path(folder.name) / "mnist")
         _SERVED_FOLDER = folder
     return Path(_SERVED_FOLDER.name) / "mnist"
 
@@ -217,8 +217,8 @@ EXERCISES = [
              ["Pillow does most of it: Image.open(path).convert('L') gives grey levels 0–255; "
               "np.asarray turns it into numbers.",
               "Section 5's steps: invert (1 − grey levels), centre on a black square of "
-              "side max(width, height) (serving.pad_to_square), resize to 28×28 with a "
-              "smoothing filter (serving.resize_square), .reshape(784)."],
+              "side max(width, height) (imaging.pad_to_square), resize to 28×28 with a "
+              "smoothing filter (imaging.resize_square), .reshape(784)."],
              """import numpy as np
 from PIL import Image
 
@@ -235,7 +235,7 @@ answer = preprocess"""),
     Exercise("05", 2, "Write score_in_batches(predict, images, batch_size): call predict on "
              "consecutive slices of at most batch_size images (the last may be smaller) and "
              "return all the scores, in order, as one array of shape (N, 10).", _batches,
-             ["Section 3's serving.score_batched does this with model.predict; here predict is "
+             ["Section 3's scoring.score_batched does this with model.predict; here predict is "
               "the function itself. There are ceil(N / batch_size) batches; the last one holds "
               "what is left.",
               "np.concatenate([predict(images[i:i + batch_size]) for i in "
