@@ -476,7 +476,7 @@ class Estimator:
         a TF1 graph (so feature columns' lookup tables come along), saved with the
         ``serving_default`` signature; load it with ``tf.saved_model.load``.
         """
-        from tflab.serving import replace_atomically
+        from tflab.files import replace_atomically
 
         if self._checkpoint is None:  # a new Estimator on a trained model_dir: build it
             example = {name: tf.zeros([1 if d is None else d for d in spec.shape], spec.dtype)

@@ -21,9 +21,10 @@ import math
 import tempfile
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -397,7 +398,7 @@ class Estimator:
     # -- the four methods
 
     def train(self, input_fn: Callable, hooks: list | None = None, steps: int | None = None,
-              max_steps: int | None = None) -> "Estimator":
+              max_steps: int | None = None) -> Estimator:
         """Train for ``steps`` more steps, or until the global step reaches ``max_steps``,
         or until the input runs out or a hook calls ``run_context.request_stop()``."""
         if steps is not None and max_steps is not None:
@@ -519,7 +520,7 @@ class Estimator:
         """Write the PREDICT graph and the latest checkpoint's variables as a SavedModel in
         ``export_dir_base/<timestamp>``, with the ``serving_default`` signature (receiver
         tensors in, predictions out); load it with ``tf.saved_model.load``."""
-        from tflab.serving import replace_atomically
+        from tflab.files import replace_atomically
 
         if not callable(serving_input_receiver_fn):
             raise ValueError("An input_receiver_fn must be defined.")

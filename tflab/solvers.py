@@ -17,6 +17,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tflab import quiet_tensorflow
+
 __all__ = [
     "LinearFit",
     "GDHistory",
@@ -396,15 +398,10 @@ def gradient_descent(
 
     # Each call builds (and traces) its own tf.function on purpose: it closes over this
     # run's variables and optimizer. Silence TensorFlow's warning about repeated tracing.
-    logger = tf.get_logger()
-    level = logger.level
-    logger.setLevel("ERROR")
-    try:
+    with quiet_tensorflow():
         start = time.perf_counter()
         losses, params, done, status = run()
         seconds = time.perf_counter() - start
-    finally:
-        logger.setLevel(level)
     losses = losses.numpy().astype(np.float64)
     params = params.numpy().astype(np.float64)
     rate = learning_rate

@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import tempfile
-from contextlib import contextmanager
 
 import numpy as np
 
+from tflab import quiet_tensorflow
 from tflab.exercises.core import Exercise, Failed, call, require_callable
 
 BOUNDARIES = [18.0, 35.0, 50.0, 65.0]
 HASH_BINS = 20
-
-
-@contextmanager
-def _quiet_tensorflow():
-    """Hide feature columns' deprecation notices while a checker runs them."""
-    import tensorflow as tf
-
-    logger = tf.get_logger()
-    level = logger.level
-    logger.setLevel("ERROR")
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def _same_encoding(got, want: np.ndarray, inputs: np.ndarray, what: str, slots: str) -> None:
@@ -86,7 +72,7 @@ def _bucketized(answer) -> str:
     just_below = np.nextafter(edges, np.float32(0))
     ages = np.concatenate([edges, just_below, [-3.0, 0.0, 120.0], rng.uniform(0, 100, 40)])
     ages = ages.astype(np.float32).reshape(-1, 1)
-    with _quiet_tensorflow():
+    with quiet_tensorflow():
         column = fc.bucketized_column(fc.numeric_column("age"), BOUNDARIES)
         want = features.feature_column_output(column, {"age": ages})
     _same_encoding(call(answer, ages), want, ages, "ages",
@@ -112,7 +98,7 @@ def _hash_bucket(answer) -> str:
     rng = np.random.default_rng(62)
     words = np.concatenate([["Paris", "paris", "Lima", "Absent", "Present"],
                             _random_words(rng, 60)]).reshape(-1, 1)
-    with _quiet_tensorflow():
+    with quiet_tensorflow():
         column = fc.indicator_column(fc.categorical_column_with_hash_bucket("city", HASH_BINS))
         want = features.feature_column_output(column, {"city": words})
     _same_encoding(call(answer, words), want, words, "strings",
@@ -175,7 +161,7 @@ def _stop_below(answer) -> str:
             raise Failed(f"StopBelow({threshold}) should make a tf.compat.v1.train.SessionRunHook,"
                          f" not {type(hook).__name__}: subclass tf.compat.v1.train.SessionRunHook")
         recorder = _loss_recorder()
-        with tempfile.TemporaryDirectory() as model_dir, _quiet_tensorflow():
+        with tempfile.TemporaryDirectory() as model_dir, quiet_tensorflow():
             regressor, input_fn = _regressor(model_dir)
             call(regressor.train, input_fn, steps=max_steps, hooks=[hook, recorder])
         losses = recorder.losses
