@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import tensorflow as tf
 
@@ -92,11 +94,34 @@ def test_cache_stops_the_producer_after_the_first_epoch():
     assert len(produced) == 15
 
 
+def items_made_ahead(dataset: tf.data.Dataset, produced: list, wait: float) -> list[int]:
+    """For each item the consumer takes, how many more items the producer has made by then.
+
+    After taking item k the consumer waits up to ``wait`` seconds for item k+1 to be made
+    (as a training step would give the producer time to work). Without prefetch nothing
+    runs in the background, so the count stays exactly 0 however long it waits.
+    """
+    ahead = []
+    for k, _ in enumerate(dataset):
+        deadline = time.monotonic() + wait
+        while len(produced) < k + 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        ahead.append(len(produced) - (k + 1))
+    return ahead
+
+
 def test_prefetch_overlaps_producer_and_consumer():
-    # 10 items, 50 ms to make and 50 ms to use each: about 1.0 s in turn, 0.55 s overlapped
-    plain = pipelines.time_epochs(pipelines.slow_source(10, 0.05), 1, 0.05)[0]
-    overlapped = pipelines.time_epochs(pipelines.slow_source(10, 0.05).prefetch(1), 1, 0.05)[0]
-    assert plain > 0.95 and plain / overlapped > 1.3
+    # No wall-clock ratio: count what the producer has made when the consumer takes each item.
+    n = 6
+    produced: list = []
+    plain = items_made_ahead(pipelines.slow_source(n, 0.0, produced), produced, wait=0.1)
+    assert plain == [0] * n  # in turn: item k+1 is made only when the consumer asks for it
+    produced = []
+    prefetched = pipelines.slow_source(n, 0.0, produced).prefetch(1)
+    overlapped = items_made_ahead(prefetched, produced, wait=10.0)
+    # prefetch(1) made item k+1 while the consumer held item k (one ahead, no more: buffer of 1)
+    assert overlapped == [1] * (n - 1) + [0]
+    assert sorted(produced) == list(range(n))
 
 
 def test_slow_source_rejects_bad_arguments():
