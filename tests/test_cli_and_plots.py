@@ -70,15 +70,6 @@ def test_fetch_reports_present_and_fetched(tmp_path, monkeypatch, capsys, http_s
     assert capsys.readouterr().out.startswith("present ")
 
 
-def test_fetch_against_the_mirror(capsys):
-    # Fashion-MNIST is not in the mirror: it comes from Debian's package when installed.
-    names = [n for n in data.DATASETS if not n.startswith("fashion-mnist/")]
-    assert cli.main(["fetch", *names]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == len(names)
-    assert all(line.startswith("present ") for line in lines)
-
-
 def test_fetch_all_fetches_every_dataset_and_the_weights(tmp_path, monkeypatch, capsys):
     fetched = []
     monkeypatch.setattr(data, "fetch", lambda name, data_dir=None: fetched.append(name) or tmp_path)
