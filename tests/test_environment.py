@@ -354,7 +354,8 @@ def test_ci_runs_make_test_offline_and_passes_when_only_ignored_files_are_left(t
 
 
 def test_ci_fails_when_make_test_leaves_files_and_names_them(tmp_path):
-    run = _run_ci(tmp_path, "mkdir -p notebooks; touch stray.png notebooks/out.txt")
+    run = _run_ci(tmp_path, '[ "$1" = test ] || exit 0; '
+                            'mkdir -p notebooks; touch stray.png notebooks/out.txt')
     assert run.returncode == 1
     assert "left files in the repository" in run.stderr
     assert "?? stray.png" in run.stderr and "?? notebooks/out.txt" in run.stderr
@@ -372,3 +373,13 @@ def test_ci_fails_when_the_fashion_mnist_package_cannot_be_installed(tmp_path):
     # installed but the folder still missing: also a failure
     run = _run_ci(tmp_path / "again", "echo MAKE RAN", fashion=False, apt_ok=True)
     assert run.returncode == 1 and "MAKE RAN" not in run.stdout
+
+
+def test_ci_lints_before_the_tests_and_stops_when_lint_fails(tmp_path):
+    ci = (ROOT / ".ci" / "run").read_text()
+    lint = re.search(r"^make lint$", ci, re.MULTILINE)
+    assert lint and lint.start() < re.search(r"^make test$", ci, re.MULTILINE).start()
+    run = _run_ci(tmp_path, 'if [ "$1" = lint ]; then echo "lint: E501"; exit 1; fi; '
+                            'echo TESTS RAN')
+    assert run.returncode == 1 and "lint: E501" in run.stdout and "TESTS RAN" not in run.stdout
+    assert "lint" in (ROOT / "Makefile").read_text().split(".PHONY:")[1].splitlines()[0]
