@@ -476,3 +476,19 @@ def test_idx_pair_checks_expected_shape_and_label_range(tmp_path):
 def test_fetch_can_leave_validation_to_the_caller(tmp_path):
     path = write_idx(tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz", np.zeros(9999))
     assert data.fetch("mnist/t10k-labels", tmp_path, validate=False) == path
+
+
+@pytest.mark.parametrize("value, off", [("1", True), ("true", True), ("YES", True), (" on ", True),
+                                        ("", False), ("0", False), ("False", False),
+                                        ("no", False), ("off", False)])
+def test_downloads_off_reads_the_usual_true_and_false_values(monkeypatch, value, off):
+    monkeypatch.setenv("TFLAB_OFFLINE", value)
+    assert data.downloads_off() is off
+
+
+def test_downloads_off_rejects_a_value_it_cannot_read(monkeypatch):
+    monkeypatch.delenv("TFLAB_OFFLINE", raising=False)
+    assert data.downloads_off() is False
+    monkeypatch.setenv("TFLAB_OFFLINE", "offline")
+    with pytest.raises(ValueError, match="TFLAB_OFFLINE='offline'"):
+        data.downloads_off()

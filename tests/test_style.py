@@ -130,16 +130,42 @@ def test_lbfgs_and_multi_resolution(nb, extractor, images):
         style.transfer(extractor, content, painting, make_loss=nb.make_loss)
 
 
-def test_imagenet_weights_offline_raise_a_clear_error(monkeypatch):
+def test_imagenet_weights_offline_raise_a_clear_error(monkeypatch, tmp_path):
     def offline(*args, **kwargs):
         raise Exception("URL fetch failure: [Errno -2] Name or service not known")
 
-    monkeypatch.setattr(keras.utils, "get_file", offline)
-    monkeypatch.setattr("keras.src.applications.vgg19.file_utils.get_file", offline)
-    with pytest.raises(style.WeightsUnavailableError, match="weights='random'"):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # an empty cache: Keras must download
+    monkeypatch.delenv("TFLAB_OFFLINE", raising=False)
+    monkeypatch.setattr(keras.applications, "VGG19", offline)
+    with pytest.raises(style.WeightsUnavailableError, match="weights='random'") as info:
         style.feature_extractor("imagenet")
+    assert "Name or service not known" in str(info.value)  # the cause is passed on
     with pytest.raises(ValueError, match="imagenet"):
         style.feature_extractor("trained")
+
+
+def test_imagenet_weights_with_downloads_off_fail_before_trying(monkeypatch, tmp_path):
+    tried = []
+
+    def vgg19(**kwargs):
+        tried.append(kwargs)
+        raise OSError("no network in this test")
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(keras.applications, "VGG19", vgg19)
+    monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: tried.append(k))
+    for value in ("1", "TRUE", "yes", " On "):
+        monkeypatch.setenv("TFLAB_OFFLINE", value)
+        with pytest.raises(style.WeightsUnavailableError, match="switched off") as info:
+            style.feature_extractor("imagenet")
+        assert str(tmp_path) in str(info.value) and "weights='random-multiscale'" in str(info.value)
+        with pytest.raises(style.WeightsUnavailableError, match="switched off"):
+            style.fetch_weights()
+    assert tried == []  # neither Keras's loader nor its download was called
+    monkeypatch.setenv("TFLAB_OFFLINE", "0")  # downloads on: Keras's loader is called
+    with pytest.raises(style.WeightsUnavailableError, match="no network in this test"):
+        style.feature_extractor("imagenet")
+    assert tried == [{"include_top": False, "weights": "imagenet"}]
 
 
 def test_transform_net_shape_and_range(nb):
@@ -192,7 +218,7 @@ def test_offline_error_names_both_offline_choices(monkeypatch):
     def offline(*args, **kwargs):
         raise Exception("URL fetch failure: [Errno -2] Name or service not known")
 
-    monkeypatch.setattr("keras.src.applications.vgg19.file_utils.get_file", offline)
+    monkeypatch.setattr(keras.applications, "VGG19", offline)
     with pytest.raises(style.WeightsUnavailableError) as info:
         style.feature_extractor("imagenet")
     text = str(info.value)

@@ -47,6 +47,7 @@ __all__ = [
     "DownloadError",
     "ChecksumError",
     "get_data_dir",
+    "downloads_off",
     "fetch",
     "download",
     "dataset_status",
@@ -305,6 +306,23 @@ def dataset_status(data_dir: str | os.PathLike | None = None) -> list[DatasetSta
 _validated: set[tuple[str, int, int]] = set()
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def downloads_off() -> bool:
+    """True when the environment variable ``TFLAB_OFFLINE`` is set to a true value
+    (``1``, ``true``, ``yes`` or ``on``, any case): nothing is downloaded, a missing file fails.
+
+    Unset, empty, ``0``, ``false``, ``no`` or ``off`` mean downloads are on; anything else is
+    a ``ValueError`` (a typo must not silently switch the network on).
+    """
+    value = os.environ.get("TFLAB_OFFLINE", "").strip().lower()
+    if value not in _TRUE + _FALSE:
+        raise ValueError(f"TFLAB_OFFLINE={os.environ['TFLAB_OFFLINE']!r}: expected 1, true, yes "
+                         "or on (downloads off), or 0, false, no, off or empty (downloads on)")
+    return value in _TRUE
+
+
 def fetch(name: str, data_dir: str | os.PathLike | None = None, *, download: bool = True,
           progress: bool = True, validate: bool = True) -> Path:
     """Return the local path of dataset file ``name``, downloading it if missing.
@@ -328,7 +346,7 @@ def fetch(name: str, data_dir: str | os.PathLike | None = None, *, download: boo
         f"Download it from {ds.url} and copy it to {target}, or set TFLAB_DATA_DIR to a "
         f"folder that holds {ds.path}."
     )
-    if not download or os.environ.get("TFLAB_OFFLINE") == "1":
+    if not download or downloads_off():
         raise DataNotFoundError(f"dataset file {ds.path!r} is missing from {root} "
                                 f"(downloads are switched off). {how}")
     try:

@@ -33,6 +33,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tflab.data import downloads_off
+
 __all__ = ["STYLE_LAYERS", "CONTENT_LAYERS", "WEIGHTS_CHOICES", "WeightsUnavailableError",
            "VGG19_WEIGHTS_URL", "weights_path", "fetch_weights", "feature_extractor",
            "LossFn", "MakeLoss", "ImageStep", "NetStep", "Result", "resize", "lbfgs", "transfer",
@@ -73,6 +75,10 @@ def fetch_weights() -> tuple[str, object]:
     path = weights_path()
     if path.is_file():
         return "present", path
+    if downloads_off():
+        raise WeightsUnavailableError(
+            f"the VGG19 weights are not in Keras's cache ({path}) and downloads are switched "
+            "off (TFLAB_OFFLINE); lesson 08 then uses weights='random-multiscale'")
     try:
         keras.utils.get_file(path.name, VGG19_WEIGHTS_URL, cache_dir=str(path.parent.parent),
                              cache_subdir="models", file_hash=VGG19_WEIGHTS_MD5)
@@ -114,16 +120,22 @@ def feature_extractor(weights: str = "imagenet", *, style_layers=STYLE_LAYERS,
 
         return random_multiscale(seed=seed)
     if weights == "imagenet":
+        offline_choices = ("To run offline, choose an extractor without pretrained weights "
+                           "explicitly: feature_extractor(weights='random-multiscale') (random "
+                           "filters at several scales) or feature_extractor(weights='random') "
+                           "(random-weight VGG19)")
+        if downloads_off() and not weights_path().is_file():
+            raise WeightsUnavailableError(
+                f"could not load the ImageNet VGG19 weights: they are not in Keras's cache "
+                f"({weights_path()}) and downloads are switched off (TFLAB_OFFLINE). "
+                + offline_choices)
         try:
             vgg = keras.applications.VGG19(include_top=False, weights="imagenet")
         except Exception as err:  # URLError, HTTPError, OSError, a truncated .h5 ...
             raise WeightsUnavailableError(
                 f"could not load the ImageNet VGG19 weights ({type(err).__name__}: {err}). "
                 "They are downloaded once by Keras into ~/.keras/models/ and need internet "
-                "access the first time. To run offline, choose an extractor without "
-                "pretrained weights explicitly: feature_extractor(weights='random-multiscale') "
-                "(random filters at several scales) or feature_extractor(weights='random') "
-                "(random-weight VGG19)") from err
+                "access the first time. " + offline_choices) from err
     else:
         vgg = keras.applications.VGG19(include_top=False, weights=None)
         rng = np.random.default_rng(seed)
