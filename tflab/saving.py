@@ -6,7 +6,8 @@
   ``load_keras`` and ``restore_checkpoint`` read them back.
 - Every save goes through :func:`tflab.files.replace_atomically`, so an interrupted save
   never replaces a good model with half of one.
-- ``model_dir`` is where the lessons keep their models.
+- ``model_dir`` is where the lessons keep their models; ``variables_bytes`` is how much
+  a SavedModel stores for its variables (compare it with the weights' ``nbytes``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from tflab import files
 
 __all__ = ["SIGNATURE", "INPUT", "OUTPUT", "PIXELS", "CLASSES", "ModelError", "model_dir",
-           "serving_archive", "export_saved_model", "save_keras", "load_keras",
+           "serving_archive", "export_saved_model", "variables_bytes", "save_keras", "load_keras",
            "save_checkpoint", "restore_checkpoint"]
 
 SIGNATURE, INPUT, OUTPUT = "serving_default", "images", "scores"
@@ -52,7 +53,10 @@ def serving_archive(model):
         return {OUTPUT: model(images, training=False)}  # OUTPUT = "scores", dropout off
 
     archive = keras.export.ExportArchive()
-    archive.track(model)  # the model's variables are saved with the graph
+    # No archive.track(model): add_endpoint already saves every variable `serve` uses.
+    # track() would add a second copy of each one (Keras's wrappers, beside the tf.Variables
+    # the traced function captures): twice the file and twice the memory in every server
+    # (keras-team/keras#23553). It is needed only for lookup tables, which this model lacks.
     archive.add_endpoint(
         name=SIGNATURE,  # "serving_default", the name servers call by default
         fn=serve,
@@ -73,6 +77,14 @@ def export_saved_model(model, path: str | os.PathLike) -> Path:
     with files.replace_atomically(path) as tmp:
         archive.write_out(str(tmp), verbose=False)
     return path
+
+
+def variables_bytes(path: str | os.PathLike) -> int:
+    """Bytes a SavedModel folder stores for its variables: the files in ``path/variables``."""
+    folder = Path(path) / "variables"
+    if not folder.is_dir():
+        raise ModelError(f"{path}: not a SavedModel folder (no variables/ in it)")
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
 def save_keras(model, path: str | os.PathLike) -> Path:
