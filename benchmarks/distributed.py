@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tflab import cluster
+from tflab import cluster, machine
 from tflab.source import write_notebook_scripts
 
 HERE = Path(__file__).resolve().parent
@@ -30,7 +30,7 @@ def timed_train(setup: str, steps: int, target: float = TARGET) -> dict:
     "multi_worker") and time it; the training accuracy is checked every 10 steps."""
     import tensorflow as tf
 
-    from tflab import models
+    from tflab import machine, models
 
     if setup == "mirrored":  # before TensorFlow starts: split the CPU in two
         cpu = tf.config.list_physical_devices("CPU")[0]
@@ -53,7 +53,7 @@ def timed_train(setup: str, steps: int, target: float = TARGET) -> dict:
     model = lesson.train(strategy, steps, on_step=on_step)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "seconds_to_target": reached,
-            "accuracy": models.accuracy(model, x, y)}
+            "accuracy": models.accuracy(model, x, y), "flops": machine.forward_flops(model)}
 
 
 def main() -> None:
@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200)
     args = parser.parse_args()
     n = args.steps
+    matmul = machine.matmul_gflops()
     rows = []
     with tempfile.TemporaryDirectory(prefix="tflab_09_") as scripts:
         write_notebook_scripts(NOTEBOOK, scripts)
@@ -75,15 +76,20 @@ def main() -> None:
             rows.append((name, max(r["seconds"] for r in results), results[0]["accuracy"],
                          None if setup == "mirrored" else
                          max(r["seconds_to_target"] or float("inf") for r in results)))
+            flops = results[0]["flops"]  # one example's forward pass; the same model each time
     (chief, *_) = cluster.launch_local_cluster("tflab.distributed:parameter_server_train",
                                                workers=2, ps=1, args=(n,), timeout=600)
     rows.append(("ParameterServer: 2 workers, 1 ps", chief.value["seconds"],
                  chief.value["accuracy"], None))
+    work = machine.TRAINING_FACTOR * flops * 32 * n  # forward + backward, global batch 32
+    print(machine.matmul_line(matmul))
     print(f"{'set-up (' + str(n) + ' steps, global batch 32)':44s} {'steps/s':>8s} "
-          f"{'accuracy':>9s} {'s to ' + format(TARGET, '.0%'):>9s}")
+          f"{'accuracy':>9s} {'s to ' + format(TARGET, '.0%'):>9s}   work ({flops} FLOPs "
+          f"forward per example)")
     for name, seconds, accuracy, to_target in rows:
         shown = "-" if to_target is None else f"{to_target:.2f}"
-        print(f"{name:44s} {n / seconds:8.0f} {accuracy:9.3f} {shown:>9s}")
+        print(f"{name:44s} {n / seconds:8.0f} {accuracy:9.3f} {shown:>9s}   "
+              f"{machine.share(work, seconds, matmul)}")
     print("(time to accuracy is measured for 1 process and 2 workers; tracing included)")
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from tflab import data, estimator
+from tflab import data, estimator, machine
 from tflab.source import notebook_definitions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,22 +149,32 @@ def main() -> None:
                         help="runs of each fast method; the fastest is reported (default 3)")
     args = parser.parse_args()
     tf.get_logger().setLevel("ERROR")
+    matmul = machine.matmul_gflops()
     params, input_fn, _ = heart_setup()
+    # one patient: 8 numeric columns + famhist one-hot (2) -> hidden units -> n_classes
+    widths = [len(NUMERIC) + 2, *params["hidden_units"], params["n_classes"]]
+    heart_work = machine.TRAINING_FACTOR * machine.dense_flops(widths) * 32 * args.steps
     hand_written(params, input_fn, 10)  # warm-up: TensorFlow's one-time costs
     repeats = max(1, args.repeats)
     hand = min(hand_written(params, input_fn, args.steps) for _ in range(repeats))
     ours = min(with_tflab(params, input_fn, args.steps) for _ in range(repeats))
     old = with_old_shim(params, input_fn, args.steps)
 
-    print(f"heart model_fn, {args.steps} steps of 32 (seconds, graph building included)")
-    print(f"  {'hand-written MonitoredTrainingSession loop':50s} {hand:8.2f}")
+    print(machine.matmul_line(matmul))
+    print(f"heart model_fn, {args.steps} steps of 32 (seconds, graph building included; "
+          f"{machine.dense_flops(widths)} FLOPs per patient forward, dense {widths})")
+    print(f"  {'hand-written MonitoredTrainingSession loop':50s} {hand:8.2f}   "
+          f"{machine.share(heart_work, hand, matmul)}")
     print(f"  {'tflab.estimator':50s} {ours:8.2f}   {ours / hand:.2f}x the hand-written "
-          "loop (target <= 2x)")
+          f"loop (target <= 2x); {machine.share(heart_work, ours, matmul)}")
     print(f"  {'old eager shim (benchmarks/old_estimator_shim.py)':50s} {old:8.2f}   "
-          f"tflab.estimator {old / ours:.0f}x faster (target >= 10x)")
+          f"tflab.estimator {old / ours:.0f}x faster (target >= 10x); "
+          f"{machine.share(heart_work, old, matmul)}")
     seconds, slope, intercept = min((linear_regressor() for _ in range(repeats)),
                                     key=lambda r: r[0])
+    linear_work = machine.TRAINING_FACTOR * machine.dense_flops([1, 1]) * 128 * 2000
     print(f"LinearRegressor on fire/theft, 2000 steps of 128: {seconds:.2f} s (target <= 3 s); "
+          f"{machine.share(linear_work, seconds, matmul)}; "
           f"slope {slope:.4f}, intercept {intercept:.4f}")
 
 

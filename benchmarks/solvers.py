@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from tflab import data, solvers
+from tflab import data, machine, solvers
 
 
 def fastest(runs):
@@ -27,7 +27,10 @@ def main() -> None:
     args = parser.parse_args()
     repeats = max(1, args.repeats)
 
+    matmul = machine.matmul_gflops()
     x, y = data.fire_theft()
+    # one example of y = w·x + b: 2 FLOPs forward, TRAINING_FACTOR× that with its gradient
+    update_flops = machine.TRAINING_FACTOR * machine.dense_flops([1, 1])
     exact = solvers.exact_least_squares(x, y)
     calls = 10_000
     batches = []
@@ -51,10 +54,13 @@ def main() -> None:
         if r.name != "closed form":
             rows.append((r.name, r.updates, r.seconds, r.error))
 
-    print(f"{'method':46s} {'updates':>9s} {'seconds':>11s} {'error':>9s} {'× exact':>11s}")
-    for name, updates, seconds, error in rows:
+    print(machine.matmul_line(matmul))
+    print(f"{'method':46s} {'updates':>9s} {'seconds':>11s} {'error':>9s} {'× exact':>11s}   "
+          f"work (seed GD: one example per update)")
+    for i, (name, updates, seconds, error) in enumerate(rows):
+        work = machine.share(updates * update_flops, seconds, matmul) if i in (1, 2) else "-"
         print(f"{name:46s} {updates:9,d} {seconds:11.6f} {error:9.1e} "
-              f"{seconds / exact_seconds:11.1e}")
+              f"{seconds / exact_seconds:11.1e}   {work}")
     ratio = seed_seconds / exact_seconds
     print(f"\nthe exact solve is {ratio:.1e}× faster than the seed's remedy "
           f"(goal ≥ 1000×: {'met' if ratio >= 1000 else 'NOT met'})")

@@ -19,7 +19,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from tflab import data, style
+from tflab import data, machine, style
 from tflab.source import notebook_definitions
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "08_style_transfer.ipynb"
@@ -43,17 +43,23 @@ def main() -> None:
     parser.add_argument("--weights", choices=["random", "imagenet"], default="random")
     args = parser.parse_args()
 
+    matmul = machine.matmul_gflops()
     lesson = lesson_code()
     extractor = style.feature_extractor(args.weights)
+    vgg = next(layer for layer in extractor.layers if isinstance(layer, keras.Model))
     content = data.content_image("chelsea")
     painting = data.style_image("starry_night")
-    print(f"{'what':42s} {'seconds':>9s}")
+    print(machine.matmul_line(matmul))
+    print(f"{'what':42s} {'seconds':>9s}   work (step: VGG19 forward + gradient to the image "
+          f"≈ 2× forward)")
     for size in args.sizes:
         run = dict(make_loss=lesson["make_loss"], step=lesson["train_step"], sizes=(size,))
         style.transfer(extractor, content, painting, steps=1, **run)  # trace first
         result = style.transfer(extractor, content, painting, steps=args.steps, **run)
+        step = result.seconds / result.steps
+        flops = 2 * machine.forward_flops(vgg, input_shape=result.image.shape[-3:])
         print(f"{f'optimisation step at {size} px ({args.weights} VGG19)':42s} "
-              f"{result.seconds / result.steps:9.3f}")
+              f"{step:9.3f}   {machine.share(flops, step, matmul)}")
     net = lesson["transform_net"]()
     side = max(args.sizes)
     photo = tf.image.resize(content[None], (side // 4 * 3 // 4 * 4, side))
@@ -61,7 +67,9 @@ def main() -> None:
     start = time.perf_counter()
     net(photo)
     seconds = time.perf_counter() - start
-    print(f"{f'fast network, one {side} px photo':42s} {seconds:9.3f}   (goal ≤ 1 s)")
+    flops = machine.forward_flops(net, input_shape=photo.shape[1:])
+    print(f"{f'fast network, one {side} px photo':42s} {seconds:9.3f}   "
+          f"{machine.share(flops, seconds, matmul)} (goal ≤ 1 s)")
 
 
 if __name__ == "__main__":

@@ -58,6 +58,8 @@ def test_export_keeps_the_signature_and_the_scores(model, exported, tmp_path):
     assert saving.variables_bytes(tmp_path / "tracked") > 1.9 * _weight_bytes(model)  # the old way
 
 
-def test_variables_bytes_needs_a_saved_model_folder(tmp_path):
+def test_variables_bytes_and_serving_memory_need_a_saved_model_folder(tmp_path):
     with pytest.raises(saving.ModelError, match="no variables/"):
         saving.variables_bytes(tmp_path)
+    with pytest.raises(saving.ModelError, match="no saved_model.pb"):
+        saving.serving_memory_mb(tmp_path)

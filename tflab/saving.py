@@ -7,18 +7,22 @@
 - Every save goes through :func:`tflab.files.replace_atomically`, so an interrupted save
   never replaces a good model with half of one.
 - ``model_dir`` is where the lessons keep their models; ``variables_bytes`` is how much
-  a SavedModel stores for its variables (compare it with the weights' ``nbytes``).
+  a SavedModel stores for its variables (compare it with the weights' ``nbytes``), and
+  ``serving_memory_mb`` how much memory a fresh process needs to load and use one.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from tflab import files
 
 __all__ = ["SIGNATURE", "INPUT", "OUTPUT", "PIXELS", "CLASSES", "ModelError", "model_dir",
-           "serving_archive", "export_saved_model", "variables_bytes", "save_keras", "load_keras",
+           "serving_archive", "export_saved_model", "variables_bytes",
+           "serving_memory_mb", "save_keras", "load_keras",
            "save_checkpoint", "restore_checkpoint"]
 
 SIGNATURE, INPUT, OUTPUT = "serving_default", "images", "scores"
@@ -85,6 +89,35 @@ def variables_bytes(path: str | os.PathLike) -> int:
     if not folder.is_dir():
         raise ModelError(f"{path}: not a SavedModel folder (no variables/ in it)")
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+_SERVE = """
+import sys
+import numpy as np, tensorflow as tf
+def rss():
+    return int([x for x in open("/proc/self/status") if x.startswith("VmRSS")][0].split()[1])
+images = tf.constant(np.random.default_rng(0).uniform(0, 1, (1000, 784)).astype(np.float32))
+tf.matmul(images[:10], images[:10], transpose_b=True).numpy()  # TensorFlow started
+before = rss()
+signature = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+loaded = rss()
+signature(images=images)["scores"].numpy()
+print(before / 1e3, (loaded - before) / 1e3, (rss() - before) / 1e3)
+"""
+
+
+def serving_memory_mb(path: str | os.PathLike) -> tuple[float, float, float]:
+    """Memory of a fresh Python process that loads the SavedModel at ``path`` and scores
+    1000 images: (RSS in MB once TensorFlow has started, MB that loading the model added,
+    MB added after scoring too). Reads ``/proc/self/status`` (Linux)."""
+    if not (Path(path) / "saved_model.pb").is_file():
+        raise ModelError(f"{path}: not a SavedModel folder (no saved_model.pb in it)")
+    run = subprocess.run([sys.executable, "-c", _SERVE, str(path)], capture_output=True,
+                         text=True)
+    if run.returncode != 0:
+        raise ModelError(f"{path}: the serving process failed: {run.stderr[-500:]}")
+    rss, load, scored = map(float, run.stdout.split()[-3:])
+    return rss, load, scored
 
 
 def save_keras(model, path: str | os.PathLike) -> Path:
