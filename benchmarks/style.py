@@ -29,8 +29,8 @@ def lesson_code() -> dict:
     """Notebook 08's Gram matrix, losses, step and transform network (the lesson's one copy)."""
     namespace: dict = {"tf": tf, "keras": keras}
     code = notebook_definitions(NOTEBOOK, "gram_matrix", "style_loss", "content_loss",
-                                "variation_loss", "make_loss", "train_step", "conv_block",
-                                "transform_net")
+                                "variation_loss", "make_loss", "train_step", "reflect_pad",
+                                "conv_block", "transform_net")
     exec(compile(code, str(NOTEBOOK), "exec"), namespace)
     return namespace
 

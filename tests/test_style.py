@@ -15,7 +15,7 @@ from tflab.source import notebook_definitions
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "08_style_transfer.ipynb"
 NAMES = ("gram_matrix", "style_loss", "content_loss", "variation_loss", "make_loss",
-         "train_step", "conv_block", "transform_net", "fast_train_step")
+         "train_step", "reflect_pad", "conv_block", "transform_net", "fast_train_step")
 
 
 @pytest.fixture(scope="module")
@@ -232,3 +232,32 @@ def test_untrained_transform_net_returns_the_photo(nb):
     net = nb.transform_net(filters=8, residual_blocks=1)
     photo = tf.random.stateless_uniform((1, 32, 48, 3), seed=(3, 4), minval=0.01, maxval=0.99)
     np.testing.assert_allclose(net(photo).numpy(), photo.numpy(), atol=1e-4)
+
+
+def _scramble_last_layer(net, scale):
+    """Give the transform network's last convolution large random weights."""
+    rgb = net.get_layer("rgb")
+    rng = np.random.default_rng(7)
+    rgb.set_weights([rng.normal(0, scale, w.shape).astype(np.float32) for w in rgb.get_weights()])
+
+
+def test_transform_net_changes_each_pixel_by_at_most_the_bound_in_logits(nb):
+    photo = tf.random.stateless_uniform((1, 32, 48, 3), seed=(5, 6), minval=0.01, maxval=0.99)
+    logit = np.log(photo.numpy() / (1 - photo.numpy()))
+    for bound in (0.5, 2.0):
+        net = nb.transform_net(filters=8, residual_blocks=1, bound=bound)
+        _scramble_last_layer(net, 10.0)
+        out = np.clip(net(photo).numpy(), 1e-6, 1 - 1e-6)
+        change = np.abs(np.log(out / (1 - out)) - logit)
+        assert change.max() <= bound * 1.001 and change.max() > 0.9 * bound  # reaches, never passes
+
+
+def test_transform_net_pads_by_reflection_so_a_flat_image_stays_flat(nb):
+    # every layer treats each position alike and a mirrored border of a flat map is the same
+    # flat value, so a uniform grey photo gives a uniform output; zero padding would make the
+    # border pixels differ (an edge the photo does not have)
+    net = nb.transform_net(filters=8, residual_blocks=1)
+    _scramble_last_layer(net, 0.5)
+    out = net(tf.fill((1, 32, 48, 3), 0.4)).numpy()[0]
+    assert np.abs(out - 0.4).max() > 1e-3  # the network does change the photo
+    assert np.ptp(out, axis=(0, 1)).max() < 1e-4  # ... and alike everywhere, borders included
