@@ -67,9 +67,11 @@ lock:
 	"$$tmp/bin/uv" pip compile pyproject.toml --extra test --universal --python-version 3.10 \
 		--custom-compile-command "make lock" -o $(LOCK)
 
-# Run every notebook in a fresh kernel; executed copies, HTML and summary.md in reports/.
+# Run every notebook in a fresh kernel: the terminal shows a progress bar and the summary
+# (make's echo of the command is hidden too); executed copies, HTML, summary.md and
+# course.log (everything else the kernels and Jupyter print) go to reports/.
 course: $(STAMP) $(KERNEL_CONFIG)
-	$(JUPYTER_ENV) $(PY) -m tflab run $(ARGS)
+	@$(JUPYTER_ENV) $(PY) -m tflab run $(ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
