@@ -35,6 +35,15 @@ def test_variation_wrong_answers():
                                 + np.square(np.diff(im, axis=1)).sum()) / im.size,
                 "not squares")
     failed_with(ex, lambda im: 0.33, "the variation is")  # gaming: a constant
+    total_variation = tf.image.total_variation  # gaming: the library does the exercise, by name
+    failed_with(ex, lambda im: float(tf.image.total_variation(tf.constant(im))) / im.size,
+                "calls tf.image.total_variation")
+    failed_with(ex, lambda im: float(total_variation(tf.constant(im))) / im.size,
+                "calls tf.image.total_variation")
+    # TensorFlow's own ops are fine when they do the work themselves
+    assert ex.judge(lambda im: float(tf.reduce_sum(tf.abs(im[1:] - im[:-1]))
+                                     + tf.reduce_sum(tf.abs(im[:, 1:] - im[:, :-1]))) / im.size
+                    )[0] == "passed"
 
 
 def test_resize_wrong_answers():

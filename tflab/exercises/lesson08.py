@@ -26,6 +26,11 @@ def _gram(answer) -> str:
 
 
 def _variation(answer) -> str:
+    import inspect
+
+    import tensorflow as tf
+
+    total_variation = inspect.unwrap(tf.image.total_variation)  # past TensorFlow's wrappers
     require_callable(answer, "variation(image) for one (H, W, C) image")
     rng = np.random.default_rng(80)
     for shape in [(5, 7, 3), (9, 4, 1)]:
@@ -33,7 +38,11 @@ def _variation(answer) -> str:
         down = np.abs(np.diff(image, axis=0)).sum()
         across = np.abs(np.diff(image, axis=1)).sum()
         want = (down + across) / image.size
-        got = number(call(answer, image.copy()), "the variation")
+        with calls_of(total_variation) as library:  # by any name
+            got = number(call(answer, image.copy()), "the variation")
+        if library:
+            raise Failed("your variation calls tf.image.total_variation, which does the "
+                         "exercise: compute the neighbours' differences yourself (np.diff)")
         if np.isclose(got, want, rtol=1e-4):
             continue
         for wrong, why in [(down + across, "divide by the number of values H·W·C"),
@@ -98,7 +107,8 @@ def gram(f):
 answer = gram"""),
     Exercise("08", 2, "Write variation(image) for one (H, W, C) image: the sum of the absolute "
              "differences between vertically and horizontally neighbouring pixels, divided by "
-             "H·W·C (`variation_loss` of section 3, for one image).", _variation,
+             "H·W·C: what `variation_loss` of section 3 gets from `tf.image.total_variation`, "
+             "for one image, written without that function.", _variation,
              ["np.diff(image, axis=0) gives the differences down the rows.",
               "(np.abs(np.diff(image, axis=0)).sum() + np.abs(np.diff(image, axis=1)).sum()) "
               "/ image.size"],
