@@ -19,7 +19,6 @@ def _archive(model, path, *, input_shape=(None, 784), classes_type="int64"):
                 "classes": tf.argmax(scores, axis=1, output_type=tf.dtypes.as_dtype(classes_type))}
 
     archive = keras.export.ExportArchive()
-    archive.track(model)
     archive.add_endpoint(name="serving_default", fn=serve,
                          input_signature=[tf.TensorSpec(input_shape, tf.float32, name="images")])
     archive.write_out(str(path), verbose=False)
@@ -49,7 +48,6 @@ def test_export_with_classes_wrong_answers():
             return {"scores": scores, "classes": tf.zeros(tf.shape(images)[:1], tf.int64)}
 
         archive = keras.export.ExportArchive()
-        archive.track(model)
         archive.add_endpoint(name="serving_default", fn=serve, input_signature=[
             tf.TensorSpec([None, 784], tf.float32, name="images")])
         archive.write_out(str(path), verbose=False)
@@ -63,7 +61,6 @@ def test_export_with_classes_wrong_answers():
             return {"scores": scores, "classes": tf.argmax(scores, axis=1)}
 
         archive = keras.export.ExportArchive()
-        archive.track(model)
         archive.add_endpoint(name="serving_default", fn=serve, input_signature=[
             tf.TensorSpec([None, 784], tf.float32, name="images")])
         archive.write_out(str(path), verbose=False)

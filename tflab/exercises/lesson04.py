@@ -202,7 +202,6 @@ def export(model, path):
         return {"scores": scores, "classes": tf.argmax(scores, axis=1)}
 
     archive = keras.export.ExportArchive()
-    archive.track(model)
     archive.add_endpoint(name="serving_default", fn=serve,
                          input_signature=[tf.TensorSpec([None, 784], tf.float32, name="images")])
     archive.write_out(str(path), verbose=False)
