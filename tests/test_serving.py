@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -417,6 +419,215 @@ def test_server_survives_200_concurrent_requests_from_20_clients(server, digits)
     with ThreadPoolExecutor(20) as pool:
         codes = [c for batch in pool.map(client, range(20)) for c in batch]
     assert len(codes) == 200 and set(codes) == {200}
+
+
+# ---------------------------------------------------------------- limits and faults (issue 20)
+
+@contextlib.contextmanager
+def _serve(saved, **options):
+    """An in-process server with ``options`` (make_server's limits); yields it and its URL."""
+    srv = serving.make_server(saved, name="mnist", port=0, **options)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield srv, f"http://127.0.0.1:{srv.server_address[1]}/v1/models/mnist"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+class _CountingModel:
+    """A served model that records how many ``predict`` calls run at once (each lasts 0.1 s)."""
+
+    def __init__(self, model):
+        self.model, self.lock = model, threading.Lock()
+        self.running, self.most, self.most_large = 0, 0, 0
+        self.large_running = 0
+
+    def predict(self, batch):
+        large = len(batch) > 50
+        with self.lock:
+            self.running += 1
+            self.large_running += large
+            self.most = max(self.most, self.running)
+            self.most_large = max(self.most_large, self.large_running)
+        time.sleep(0.1)  # long enough for requests to overlap when nothing stops them
+        with self.lock:
+            self.running -= 1
+            self.large_running -= large
+        return self.model.predict(batch)
+
+
+def test_server_scores_at_most_workers_requests_at_once(saved, digits):
+    small = {"instances": digits.test.images[:1].tolist()}
+    large = {"instances": np.round(digits.test.images[:100], 3).tolist()}  # > SMALL_BODY
+    assert len(json.dumps(large)) > serving.SMALL_BODY
+    with _serve(saved, workers=3) as (srv, url):
+        srv.model = _CountingModel(srv.model)
+        with ThreadPoolExecutor(16) as pool:
+            codes = list(pool.map(lambda body: _call(f"{url}:predict", body)[0],
+                                  [small] * 10 + [large] * 6))
+        assert codes == [200] * 16
+        assert 1 <= srv.model.most <= 3  # 16 requests at once, never more than 3 scored
+        assert srv.model.most_large <= 2  # large bodies leave a worker to the small ones
+
+
+def test_server_caps_instances_per_request_and_says_the_cap(saved, trained, digits):
+    images = digits.test.images[:4]
+    with _serve(saved, max_instances=3) as (_, url):
+        status, reply = _call(f"{url}:predict", {"instances": images.tolist()})
+        assert status == 400 and "4 instances" in reply["error"] \
+            and "limit of 3" in reply["error"]
+        status, reply = _call(f"{url}:predict", {"instances": images[:3].tolist()})
+        assert status == 200
+        np.testing.assert_allclose(reply["predictions"], trained(images[:3], training=False),
+                                   rtol=0, atol=1e-5)
+
+
+def test_a_request_of_max_instances_images_gets_the_models_scores(saved, trained, digits):
+    images = np.round(digits.test.images[:serving.MAX_INSTANCES], 4)
+    body = json.dumps({"instances": images.tolist()}).encode()
+    with _serve(saved) as (_, url):
+        status, reply = _call(f"{url}:predict", raw=body)
+    assert status == 200 and len(reply["predictions"]) == serving.MAX_INSTANCES
+    np.testing.assert_allclose(reply["predictions"][::97], trained(images[::97], training=False),
+                               rtol=0, atol=1e-5)
+
+
+def _trickle(sock, data: bytes, interval: float, limit: float) -> tuple[int, bytes]:
+    """Send ``data`` a byte every ``interval`` s until the server closes or replies, at
+    most ``limit`` s; the bytes sent and what the server answered."""
+    import select
+
+    sent, end = 0, time.monotonic() + limit
+    while sent < len(data) and time.monotonic() < end:
+        if select.select([sock], [], [], 0)[0]:
+            break  # the server answered or closed the connection
+        try:
+            sock.sendall(data[sent:sent + 1])
+        except OSError:
+            break
+        sent += 1
+        time.sleep(interval)
+    sock.settimeout(limit)
+    try:
+        reply = sock.recv(65536)
+    except OSError:
+        reply = b""
+    return sent, reply
+
+
+@pytest.mark.parametrize("part", ["idle", "headers", "body"])
+def test_a_slow_or_idle_client_is_cut_off_at_the_request_deadline(saved, part):
+    """1 byte every 0.05 s would take 20 s or more; the deadline of 1 s cuts it off."""
+    import socket
+
+    body = b"x" * 400
+    head = (b"POST /v1/models/mnist:predict HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain"
+            b"\r\nX-Padding: " + b"p" * 400 + b"\r\nContent-Length: 400\r\n\r\n")
+    with _serve(saved, request_timeout=1.0) as (_, url):
+        port = int(url.split(":")[2].split("/")[0])
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            if part == "idle":
+                sent, reply = _trickle(sock, b"", 0.05, 30)
+            elif part == "headers":
+                sent, reply = _trickle(sock, head, 0.05, 30)
+                assert sent < len(head)
+            else:
+                sock.sendall(head)
+                sent, reply = _trickle(sock, body, 0.05, 30)
+                assert sent < len(body) and reply.startswith(b"HTTP/1.1 408")
+        assert _call(url)[0] == 200
+
+
+def test_many_clients_hanging_up_at_once_are_logged_one_line_each(saved, capsys):
+    import socket
+    import struct
+
+    with _serve(saved) as (srv, url):
+        port = int(url.split(":")[2].split("/")[0])
+        threads_before = threading.active_count()
+        socks = []
+        for _ in range(200):  # half-sent requests, then a reset (RST) on every connection
+            sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+            sock.sendall(b"POST /v1/models/mnist:predict HTTP/1.1\r\nContent-Length: 1000"
+                         b"\r\n\r\n{\"instances\": [[0")
+            socks.append(sock)
+        time.sleep(0.5)  # let the server start reading them (the test passes either way)
+        for sock in socks:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        assert _call(url)[0] == 200  # still serving
+        end = time.monotonic() + 60
+        while threading.active_count() > threads_before and time.monotonic() < end:
+            time.sleep(0.1)  # until every reset connection has been handled
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert lines and all(ln.startswith("client 127.0.0.1:") and "disconnected" in ln
+                         for ln in lines)
+
+
+@pytest.mark.parametrize("depth, message", [(200, "list of 784 numbers"),  # NumPy's 64 axes
+                                            (50_000, "nested too deeply")])  # JSON's recursion
+def test_deeply_nested_json_gets_400(server, depth, message):
+    raw = b'{"instances": ' + b"[" * depth + b"0" + b"]" * depth + b"}"
+    status, reply = _call(f"{server}/v1/models/mnist:predict", raw=raw)
+    assert status == 400 and message in reply["error"]
+    assert _call(f"{server}/v1/models/mnist")[0] == 200
+
+
+def test_a_body_on_a_get_is_never_read_as_the_next_request(server):
+    import http.client
+    from urllib.parse import urlparse
+
+    host = urlparse(server)
+    smuggled = b"GET /v1/models/other HTTP/1.1\r\nHost: x\r\n\r\n"
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+    conn.request("GET", "/v1/models/mnist", body=smuggled)  # sends Content-Length
+    first = conn.getresponse()
+    assert first.status == 200 and json.loads(first.read())["model_version_status"]
+    conn.request("GET", "/v1/models/mnist")  # the same keep-alive connection
+    second = conn.getresponse()
+    assert second.status == 200 and json.loads(second.read())["model_version_status"]
+    conn.close()
+    for method, code in [("PUT", 405), ("FOO", 501)]:  # unknown methods: reply, then close
+        conn = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+        conn.request(method, "/v1/models/mnist", body=smuggled)
+        reply = conn.getresponse()
+        assert reply.status == code and reply.getheader("Connection") == "close"
+        conn.close()
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+    conn.request("GET", "/v1/models/mnist", body=b"x" * 300_000)  # over max_body: refused
+    reply = conn.getresponse()
+    assert reply.status == 413 and reply.getheader("Connection") == "close"
+    conn.close()
+
+
+def _export_signature(path, in_shape, in_dtype, out_fn):
+    """A SavedModel whose serving_default maps ``images`` to ``scores = out_fn(images)``."""
+    module = tf.Module()
+    module.f = tf.function(lambda images: {"scores": out_fn(images)},
+                           input_signature=[tf.TensorSpec(in_shape, in_dtype, name="images")])
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.f})
+    return path
+
+
+@pytest.mark.parametrize("in_shape, in_dtype, out_fn, found", [
+    ([None, 100], tf.float32, lambda x: tf.zeros([tf.shape(x)[0], 10]), "(None, 100)"),
+    ([None, 784], tf.float64, lambda x: tf.zeros([tf.shape(x)[0], 10]), "'images' float64"),
+    ([None, 784], tf.float32, lambda x: x[:, :5], "(None, 5)"),
+    ([None, 784], tf.float32, lambda x: tf.cast(x[:, :10], tf.float64), "'scores' float64"),
+    ([None, 784], tf.float32, lambda x: x[:, :tf.shape(x)[0] * 0 + 5], "(2, 5)"),  # (?, ?)
+], ids=["input-shape", "input-dtype", "output-shape", "output-dtype", "output-runtime-shape"])
+def test_a_model_with_the_wrong_signature_is_refused_when_the_server_starts(
+        tmp_path, in_shape, in_dtype, out_fn, found):
+    path = _export_signature(tmp_path / "wrong", in_shape, in_dtype, out_fn)
+    with pytest.raises(saving.ModelError) as err:
+        serving.make_server(path, port=0)
+    message = str(err.value)
+    assert str(path) in message and found in message
+    assert "float32 (None, 784)" in message and "float32 (None, 10)" in message
 
 
 # ---------------------------------------------------------------- as a separate process
