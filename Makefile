@@ -28,7 +28,7 @@ JUPYTER_ENV := JUPYTER_DATA_DIR="$(CURDIR)/$(VENV)/share/jupyter" \
                JUPYTERLAB_SETTINGS_DIR="$(CURDIR)/$(VENV)/etc/jupyter/lab/user-settings" \
                JUPYTERLAB_WORKSPACES_DIR="$(CURDIR)/$(VENV)/etc/jupyter/lab/workspaces"
 
-.PHONY: lab test lint lock course venv clean-venv
+.PHONY: lab test lint lock course venv clean-venv test-ui
 
 venv: $(STAMP) $(KERNEL_CONFIG)
 
@@ -55,6 +55,22 @@ test: $(STAMP) $(KERNEL_CONFIG)
 	$(JUPYTER_ENV) $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=900 $(PYTEST_ARGS)
 
+# The course as students meet it (tests_ui/, not part of `make test`): `make lab` on a free
+# port with a token, driven by a headless Chromium through Playwright: notebook 01 Run All,
+# notebook 05 without lesson 04's files. The browser is Debian's chromium package (installed
+# with apt-get when missing and make runs as root; CHROMIUM=path picks another); the `ui`
+# extra adds Playwright to .venv. Screenshots of each step and the server's log: reports/ui/.
+UI_STAMP := $(VENV)/.tflab-ui-installed
+CHROMIUM ?= chromium
+
+$(UI_STAMP): $(STAMP)
+	$(PY) -m pip install -c $(LOCK) -e ".[test,ui]"
+	touch $@
+
+test-ui: $(UI_STAMP) $(KERNEL_CONFIG)
+	@sh tests_ui/install_chromium.sh "$(CHROMIUM)"
+	TFLAB_CHROMIUM="$(CHROMIUM)" $(PY) -m pytest tests_ui $(PYTEST_ARGS)
+
 # ruff's checks (configured in pyproject.toml; its formatter is not used, see there).
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -64,7 +80,7 @@ lint: $(STAMP)
 lock:
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(PYTHON) -m venv "$$tmp" && "$$tmp/bin/pip" install -q "uv==$(UV_VERSION)" && \
-	"$$tmp/bin/uv" pip compile pyproject.toml --extra test --universal --python-version 3.10 \
+	"$$tmp/bin/uv" pip compile pyproject.toml --extra test --extra ui --universal --python-version 3.10 \
 		--custom-compile-command "make lock" -o $(LOCK)
 
 # Run every notebook in a fresh kernel: the terminal shows a progress bar and the summary
