@@ -568,6 +568,31 @@ def test_many_clients_hanging_up_at_once_are_logged_one_line_each(saved, capsys)
                          for ln in lines)
 
 
+def test_connections_over_max_connections_get_503_until_one_closes(saved):
+    import socket
+
+    def probe(port: int) -> bytes:  # what the server says to a new connection that sends nothing
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            try:
+                return sock.recv(1000)
+            except TimeoutError:
+                return b""  # taken: it waits for a request
+
+    with _serve(saved, max_connections=2) as (_, url):
+        port = int(url.split(":")[2].split("/")[0])
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(2)]
+        end = time.monotonic() + 60
+        while not (reply := probe(port)) and time.monotonic() < end:
+            time.sleep(0.1)  # until the server has taken both idle connections
+        assert reply.startswith(b"HTTP/1.1 503") and b"too many open connections" in reply
+        assert reply.endswith(b"\n") and json.loads(reply.split(b"\r\n\r\n", 1)[1])
+        for sock in idle:
+            sock.close()
+        while probe(port) and time.monotonic() < end:
+            time.sleep(0.1)  # until their threads have ended
+        assert _call(url)[0] == 200
+
+
 @pytest.mark.parametrize("depth, message", [(200, "list of 784 numbers"),  # NumPy's 64 axes
                                             (50_000, "nested too deeply")])  # JSON's recursion
 def test_deeply_nested_json_gets_400(server, depth, message):
@@ -628,6 +653,29 @@ def test_a_model_with_the_wrong_signature_is_refused_when_the_server_starts(
     message = str(err.value)
     assert str(path) in message and found in message
     assert "float32 (None, 784)" in message and "float32 (None, 10)" in message
+
+
+def test_the_load_benchmark_runs_quick_and_no_request_fails(saved):
+    """benchmarks/serving_load.py --quick: its table, every request answered (no timing goal)."""
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "serving_load.py"
+    run = subprocess.run([sys.executable, str(script), "--quick", "--model", str(saved)],
+                         capture_output=True, text=True, env=os.environ.copy(), timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr[-2000:]
+    out = run.stdout
+    assert re.search(r"one-image requests: [1-9]\d* answered 200, 0 failed; latency median "
+                     r"\S+ s, 99th percentile \S+ s, worst \S+ s \(goal <= 1 s: (met|NOT met)\)",
+                     out), out
+    assert re.search(r"maximum-size requests: (\d) answered 200, (\d) got 503 .*, 0 failed", out)
+    assert sum(map(int, re.search(r"requests: (\d) answered 200, (\d) got 503", out).groups())) \
+        == 3
+    assert re.search(r"server memory: \d+ MB at start, peak \d+ MB \(VmHWM", out)
+    assert "server still running" in out
 
 
 # ---------------------------------------------------------------- as a separate process

@@ -12,7 +12,8 @@ Limits that keep one client from taking the server down:
   ``SMALL_BODY`` are read one at a time (``workers - 1`` at once), so small requests
   keep a worker free; a large body that waits longer than ``request_timeout`` for its
   turn gets 503.
-- ``max_body`` bytes and ``max_instances`` images per request (400 names the cap).
+- ``max_body`` bytes and ``max_instances`` images per request (400 names the cap); the
+  images are converted by NumPy in one step and scored ``SCORE_BATCH`` at a time.
 - ``request_timeout`` seconds for the whole request (idle keep-alive time, headers and
   body together, not per byte): a slow client is cut off at the deadline.
 - ``max_connections`` open connections; more are closed at once.
@@ -50,7 +51,8 @@ MAX_INSTANCES = 1000           # images in one request
 SMALL_BODY = 256 * 1024        # bodies up to this size do not queue behind large ones
 WORKERS = 2                    # requests parsed and scored at once
 REQUEST_TIMEOUT = 30.0         # seconds for a whole request, idle keep-alive time included
-MAX_CONNECTIONS = 512          # open connections at once
+MAX_CONNECTIONS = 2048         # open connections at once (a thread each)
+SCORE_BATCH = 100              # images scored per model call (bounds the activations' memory)
 
 
 class _DeadlineSocket(io.RawIOBase):
@@ -203,6 +205,7 @@ class _Handler(BaseHTTPRequestHandler):
                 status, payload = self._predict(body)
         finally:
             if large is not None:
+                _release_free_memory()  # before the next large body, not after many
                 large.release()
         self._reply(status, payload)
 
@@ -237,12 +240,33 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, OverflowError, RecursionError) as err:
             return bad, {"error": str(err) or "instances are nested too deeply"}
         try:
-            scores = self.server.model.predict(batch)
+            scores = np.concatenate([self.server.model.predict(batch[i:i + SCORE_BATCH])
+                                     for i in range(0, len(batch), SCORE_BATCH)])
         except Exception as err:  # the server must keep serving whatever the model does
             return HTTPStatus.INTERNAL_SERVER_ERROR, {
                 "error": f"the model failed: {type(err).__name__}: {err}"}
         return HTTPStatus.OK, {"predictions": scores.tolist()}
 
+
+def _release_free_memory() -> None:
+    """Give freed heap memory back to the system (glibc keeps it per thread arena otherwise,
+    so large requests handled by different threads would add up); a no-op elsewhere."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc():
+    """glibc, for ``malloc_trim``; None where there is none (another C library)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+_LIBC = _libc() if sys.platform.startswith("linux") else None
 
 _NOT_NUMBERS = "every instance must be a list of 784 numbers (or 28 lists of 28)"
 
@@ -319,10 +343,18 @@ def check_signature(model: ModelHandle) -> None:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 128  # the default of 5 resets connections when many clients arrive at once
+    request_queue_size = 1024  # the default of 5 resets connections when many arrive at once
+    _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+             b"Content-Length: 46\r\nConnection: close\r\n\r\n"
+             b'{"error": "too many open connections; retry"}\n')
 
     def process_request(self, request, client_address) -> None:
-        if not self.connections.acquire(blocking=False):  # too many open: close this one
+        if not self.connections.acquire(blocking=False):  # too many open: refuse this one
+            try:
+                request.setblocking(False)
+                request.send(self._BUSY)  # a short answer, never waiting on the client
+            except OSError:
+                pass
             self.shutdown_request(request)
             return
         super().process_request(request, client_address)
