@@ -9,7 +9,10 @@ from __future__ import annotations
 import gzip
 import http.server
 import os
+import struct
 import threading
+import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -46,23 +49,89 @@ def write_idx(path: Path, array: np.ndarray, magic: int | None = None,
     return path
 
 
+def write_png(path: Path, width: int, height: int, *, whole: bool = False) -> Path:
+    """Write an 8-bit grey PNG that declares ``width`` × ``height`` pixels, all black.
+
+    With ``whole`` the compressed rows are all there (a real decompression bomb: a few
+    kilobytes that inflate to width × height bytes); otherwise only the first row is.
+    """
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body)))
+
+    row = bytes(1 + width)  # filter byte 0, then the row
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height if whole else 1))
+    idat += packer.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return path
+
+
+def write_jpeg(path: Path, width: int, height: int) -> Path:
+    """Write a small JPEG whose frame header is rewritten to declare ``width`` × ``height``."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), "white").save(buffer, "JPEG")
+    raw = bytearray(buffer.getvalue())
+    sof = raw.index(b"\xff\xc0")  # baseline frame: length(2) precision(1) height(2) width(2)
+    raw[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    path.write_bytes(bytes(raw))
+    return path
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
+    """Serves ``routes``: path -> (body, mode). Modes: ``ok``; ``missing`` (404); ``drop``
+    (promise the body, send half, hang up); ``slow`` (the body at one byte per 0.1 s);
+    ``slow_headers`` (the headers at one byte per 0.1 s, never finishing); ``bad_length``
+    (a Content-Length that is not a number); ``flood`` (no Content-Length, the body sent
+    1000 times, then the connection closed)."""
+
     routes: dict[str, tuple[bytes, str]] = {}
     hits: list[str] = []
 
     def do_GET(self):  # noqa: N802 - http.server's name
         self.hits.append(self.path)
         body, mode = self.routes.get(self.path, (b"", "missing"))
+        try:
+            self._answer(body, mode)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up: fine
+            self.close_connection = True
+
+    def _answer(self, body: bytes, mode: str) -> None:
         if mode == "missing":
             self.send_error(404)
             return
+        if mode == "slow_headers":
+            self.wfile.write(b"HTTP/1.0 200 OK\r\n")
+            while True:
+                self.wfile.write(b"X")
+                self.wfile.flush()
+                time.sleep(0.1)
         self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
+        if mode == "flood":
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            for _ in range(1000):
+                self.wfile.write(body)
+            return
+        self.send_header("Content-Length", "12abc" if mode == "bad_length" else str(len(body)))
         self.end_headers()
         if mode == "drop":  # promise the whole body, send half, hang up
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.close_connection = True
+            return
+        if mode == "slow":
+            for i in range(len(body)):
+                self.wfile.write(body[i:i + 1])
+                self.wfile.flush()
+                time.sleep(0.1)
             return
         self.wfile.write(body)
 

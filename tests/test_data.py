@@ -11,12 +11,16 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FIXTURE_DATA, write_idx
+from conftest import FIXTURE_DATA, write_idx, write_jpeg, write_png
 
 from tflab import __main__ as cli
 from tflab import data
@@ -307,9 +311,9 @@ def test_xls_without_header_is_named(tmp_path):
 
 
 def test_a_good_written_xls_reads(tmp_path):
-    _write_xls(tmp_path / "fire_theft.xls", [("X", "Y"), (1.0, 2.0), (3.0, 4.0)])
+    _write_xls(tmp_path / "fire_theft.xls", _fire_rows(42))
     x, y = data.fire_theft(tmp_path)
-    assert x.tolist() == [1.0, 3.0] and y.tolist() == [2.0, 4.0]
+    assert x.tolist() == list(range(42)) and y.tolist() == [2.0 * i for i in range(42)]
 
 
 def test_heart_with_a_bad_value_names_line_and_column(tmp_path):
@@ -361,7 +365,8 @@ def test_missing_file_with_no_network_says_what_and_how(tmp_path, monkeypatch):
 def _serve_heart(http_server, monkeypatch, body: bytes, sha: str | None = None, mode="ok"):
     url = http_server.serve("/heart.csv", body, mode)
     entry = dataclasses.replace(data.DATASETS["heart"], url=url,
-                                sha256=sha or hashlib.sha256(body).hexdigest(), size=len(body))
+                                sha256=sha or hashlib.sha256(body).hexdigest(), size=len(body),
+                                rows=body.count(b"\n") - 1)
     monkeypatch.setitem(data.DATASETS, "heart", entry)
     return url
 
@@ -492,3 +497,332 @@ def test_downloads_off_rejects_a_value_it_cannot_read(monkeypatch):
     monkeypatch.setenv("TFLAB_OFFLINE", "offline")
     with pytest.raises(ValueError, match="TFLAB_OFFLINE='offline'"):
         data.downloads_off()
+
+
+# ------------------------------------------------------------- decompression bombs
+
+
+class _RecordingReads:
+    """Wraps an open file and records every ``read`` size asked for and the bytes returned."""
+
+    def __init__(self, f, log: dict):
+        self.f, self.log = f, log
+
+    def read(self, n=-1):
+        self.log["asked"].append(n)
+        chunk = self.f.read(n)
+        self.log["got"] += len(chunk)
+        return chunk
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+def _record_gzip_reads(monkeypatch) -> dict:
+    log = {"asked": [], "got": 0}
+    real_open = gzip.open
+    monkeypatch.setattr(data.gzip, "open", lambda *a, **k: _RecordingReads(real_open(*a, **k), log))
+    return log
+
+
+def _idx_header(magic: int, dims: tuple[int, ...]) -> bytes:
+    return magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in dims)
+
+
+def test_gzip_bomb_stops_at_the_size_the_registry_expects(tmp_path, monkeypatch):
+    """A header for 10,000 labels followed by 20 MB of zeros: a file of a few kB. Reading
+    stops one byte past the 10,008 bytes the registry's shape allows."""
+    path = tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    path.parent.mkdir()
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        f.write(_idx_header(data.IDX_LABELS_MAGIC, (10000,)))
+        for _ in range(20):
+            f.write(bytes(1 << 20))
+    assert path.stat().st_size < 40_000
+    log = _record_gzip_reads(monkeypatch)
+    with pytest.raises(data.DataTooLargeError,
+                       match=r"t10k-labels-idx1-ubyte.gz: .*more than .*10,008 bytes"):
+        data.fetch("mnist/t10k-labels", tmp_path)
+    cap = 8 + 10000
+    assert log["asked"] and all(0 <= n <= cap + 1 for n in log["asked"]), log["asked"]
+    assert log["got"] <= cap + 1
+
+
+def test_idx_header_declaring_more_than_the_registry_shape_is_refused_unread(tmp_path,
+                                                                             monkeypatch):
+    """The registry expects 10,000 test labels: a header declaring 60,000 is refused before
+    any label is inflated, not read and then found to have the wrong shape."""
+    path = write_idx(tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz", np.zeros(60000))
+    log = _record_gzip_reads(monkeypatch)
+    with pytest.raises(data.DataTooLargeError, match=r"t10k-labels-idx1-ubyte.gz: the IDX header "
+                                                     r"declares shape \(60000,\) \(60,008 bytes\), "
+                                                     r"more than the limit of 10,008 bytes"):
+        data.fetch("mnist/t10k-labels", tmp_path)
+    assert log["got"] <= 8
+    assert path.exists()  # a bad file is reported, never deleted
+
+
+def test_idx_header_declaring_more_than_the_limit_is_refused_unread(tmp_path, monkeypatch):
+    path = tmp_path / "huge-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(_idx_header(data.IDX_IMAGES_MAGIC, (60000, 1000, 1000))
+                                   + bytes(1 << 20)))
+    log = _record_gzip_reads(monkeypatch)
+    with pytest.raises(data.DataTooLargeError,
+                       match=r"huge-images-idx3-ubyte.gz: .*\(60000, 1000, 1000\).*"
+                             r"60,000,000,016 bytes.*limit of 268,435,456 bytes"):
+        data.read_idx(path)  # the default limit
+    assert log["got"] <= 16  # the header only
+    with pytest.raises(data.DataTooLargeError, match="limit of 1,000 bytes"):
+        data.read_idx(write_idx(tmp_path / "small.gz", np.zeros((2, 28, 28))), max_bytes=1000)
+    # at the limit exactly, it reads
+    exact = write_idx(tmp_path / "exact.gz", np.zeros((2, 28, 28)))
+    assert data.read_idx(exact, max_bytes=16 + 2 * 28 * 28).shape == (2, 28, 28)
+
+
+@pytest.mark.parametrize("dims", [(65536,) * 4, (2**32 - 1,) * 3])
+def test_idx_dimensions_that_overflow_are_a_format_error(tmp_path, dims):
+    """2**64 wraps to 0 in int64: the old reader then failed in NumPy's reshape."""
+    path = tmp_path / "overflow.gz"
+    path.write_bytes(gzip.compress(_idx_header(0x0800 + len(dims), dims)))
+    with pytest.raises(data.DataFormatError, match="overflow.gz: truncated IDX data"):
+        data.read_idx(path, max_bytes=None)
+    with pytest.raises(data.DataTooLargeError, match="overflow.gz"):
+        data.read_idx(path)
+
+
+def _style_file(tmp_path: Path) -> Path:
+    (tmp_path / "style").mkdir()
+    return tmp_path / "style" / "wave.jpg"
+
+
+def test_png_declaring_50000_squared_pixels_is_the_courses_error(tmp_path):
+    """Pillow's own limit raised its raw DecompressionBombError; now it is ours, naming the
+    file and the limit."""
+    write_png(_style_file(tmp_path), 50000, 50000)
+    with pytest.raises(data.DataTooLargeError,
+                       match=r"wave.jpg: the image declares 2,500,000,000 pixels, more than "
+                             r"the limit of 25,000,000 pixels"):
+        data.style_image("wave", data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["png", "jpeg"])
+def test_image_over_the_limit_is_refused_before_decoding(tmp_path, monkeypatch, kind):
+    """Under Pillow's own limit (89 M pixels) but over the course's: refused from the header,
+    the pixels are never decoded."""
+    from PIL import ImageFile
+
+    path = _style_file(tmp_path)
+    if kind == "png":
+        write_png(path, 6000, 6000, whole=True)  # 35 kB that inflate to 36 MB
+        declared = "6000 × 6000"
+    else:
+        write_jpeg(path, 8000, 7000)
+        declared = "8000 × 7000"
+    assert path.stat().st_size < 40_000
+    decoded = []
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self))
+    with pytest.raises(data.DataTooLargeError, match=f"wave.jpg: the image declares {declared}"):
+        data.style_image("wave", data_dir=tmp_path)
+    assert decoded == []
+
+
+def test_open_image_limit_is_inclusive(tmp_path):
+    path = write_png(tmp_path / "square.png", 100, 100, whole=True)
+    assert data.open_image(path, max_pixels=10_000).size == (100, 100)
+    with pytest.raises(data.DataTooLargeError, match="more than the limit of 9,999 pixels"):
+        data.open_image(path, max_pixels=9_999)
+    with pytest.raises(ValueError, match="max_pixels"):
+        data.open_image(path, max_pixels=0)
+
+
+# ------------------------------------------------------------ downloads under faults
+
+
+def test_download_stops_at_the_registry_size(tmp_path, http_server, monkeypatch):
+    """A server that sends 64 MB without announcing a length: reading stops one byte past the
+    size the registry expects."""
+    url = http_server.serve("/flood", b"x" * 65536, mode="flood")
+    hashed = []
+    real_sha256 = hashlib.sha256
+
+    class CountingSha256:
+        def __init__(self):
+            self.h = real_sha256()
+
+        def update(self, chunk):
+            hashed.append(len(chunk))
+            self.h.update(chunk)
+
+        def hexdigest(self):
+            return self.h.hexdigest()
+
+    monkeypatch.setattr(data.hashlib, "sha256", CountingSha256)
+    with pytest.raises(data.DownloadError, match="more than the 100000 bytes expected"):
+        data.download(url, tmp_path / "sub" / "f", sha256="0" * 64, size=100_000, progress=False)
+    assert sum(hashed) <= 100_001
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_refuses_an_announced_length_over_the_registry_size(tmp_path, http_server):
+    url = http_server.serve("/big", b"x" * 300_000)
+    with pytest.raises(data.DownloadError, match="announces 300000 bytes, more than the 100000"):
+        data.download(url, tmp_path / "f", sha256="0" * 64, size=100_000, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("mode", ["slow", "slow_headers"])
+def test_slow_server_meets_the_overall_deadline(tmp_path, http_server, mode):
+    """10 bytes/s for a 1000-byte body (or headers that never end): the download gives up at
+    its deadline instead of hanging, and leaves nothing."""
+    url = http_server.serve("/slow", b"x" * 1000, mode=mode)
+    with pytest.raises(data.DownloadError, match=r"did not finish within its deadline of 1 s"):
+        data.download(url, tmp_path / "sub" / "f", sha256="0" * 64, size=1000, progress=False,
+                      deadline=1.0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fetch_applies_the_download_deadline(tmp_path, monkeypatch, http_server):
+    _serve_heart(http_server, monkeypatch, HEART_HEAD.read_bytes(), mode="slow")
+    monkeypatch.setattr(data, "DOWNLOAD_DEADLINE_S", 1.0)
+    with pytest.raises(data.DataNotFoundError, match="heart.csv.*deadline of 1 s"):
+        data.fetch("heart", tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_non_numeric_content_length_is_a_download_error(tmp_path, http_server):
+    url = http_server.serve("/bad", b"x" * 100, mode="bad_length")
+    with pytest.raises(data.DownloadError, match="Content-Length '12abc'"):
+        data.download(url, tmp_path / "f", sha256="0" * 64, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_mid_download_leaves_no_partial_file(tmp_path, http_server):
+    """A process terminated during a download removes its partial file and new folders, and
+    still dies of SIGTERM."""
+    url = http_server.serve("/slow", b"x" * 1000, mode="slow")
+    dest = tmp_path / "sub" / "f.bin"
+    script = (f"from tflab import data; data.download({url!r}, {str(dest)!r}, "
+              f"sha256='0' * 64, size=1000, progress=False)")
+    root = Path(data.__file__).parents[1]
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=root)
+    try:
+        # Wait (up to a minute on a busy machine) until the partial file exists and the server
+        # is sending the body (its 1000 bytes take 100 s).
+        for _ in range(600):
+            parts = list(dest.parent.glob("*.part")) if dest.parent.exists() else []
+            if parts and http_server.hits == ["/slow"]:
+                break
+            assert proc.poll() is None, "the download ended before it was terminated"
+            time.sleep(0.1)
+        else:
+            pytest.fail("the download did not start")
+        time.sleep(0.3)  # a few bytes in
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == -signal.SIGTERM
+    finally:
+        proc.kill()
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------- values and row counts, by file
+
+
+def _rows(monkeypatch, name: str, rows: int) -> None:
+    monkeypatch.setitem(data.DATASETS, name, dataclasses.replace(data.DATASETS[name], rows=rows))
+
+
+def _heart_with(tmp_path, column: str, value: str, line: int = 3) -> None:
+    lines = HEART_HEAD.read_text().splitlines()
+    fields = lines[line - 1].split(",")
+    fields[list(data.HEART_COLUMNS).index(column)] = value
+    lines[line - 1] = ",".join(fields)
+    (tmp_path / "heart.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_heart_fixture_reads_with_its_own_row_count(tmp_path, monkeypatch):
+    _rows(monkeypatch, "heart", 10)
+    (tmp_path / "heart.csv").write_bytes(HEART_HEAD.read_bytes())
+    assert data.heart(tmp_path)["chd"].tolist() == [1, 1, 0, 1, 1, 0, 0, 1, 0, 1]
+
+
+@pytest.mark.parametrize("column, value, expected", [
+    ("ldl", "nan", "a finite number"),
+    ("obesity", "inf", "a finite number"),
+    ("tobacco", "-0.5", "at least 0"),
+    ("chd", "2", "0 or 1"),
+    ("famhist", "Maybe", "Present or Absent"),
+    ("famhist", "Present\0", "a NUL byte"),
+    ("alcohol", "1\0", "a NUL byte"),
+])
+def test_heart_bad_values_name_file_line_and_column(tmp_path, monkeypatch, column, value,
+                                                    expected):
+    _rows(monkeypatch, "heart", 10)
+    _heart_with(tmp_path, column, value)
+    with pytest.raises(data.DataFormatError,
+                       match=f"heart.csv: line 3, column {column}: .*{expected}"):
+        data.heart(tmp_path)
+
+
+def test_heart_row_count_must_match_the_registry(tmp_path):
+    (tmp_path / "heart.csv").write_bytes(HEART_HEAD.read_bytes())  # 10 rows; the registry: 462
+    with pytest.raises(data.DataFormatError, match="heart.csv: 10 data rows, expected 462"):
+        data.heart(tmp_path)
+    header_only = HEART_HEAD.read_text().splitlines()[0] + "\n"
+    (tmp_path / "heart.csv").write_text(header_only)
+    with pytest.raises(data.DataFormatError, match="heart.csv: 0 data rows, expected 462"):
+        data.heart(tmp_path)
+
+
+def _fire_rows(n: int) -> list[tuple]:
+    return [("X", "Y")] + [(float(i), 2.0 * i) for i in range(n)]
+
+
+def test_fire_theft_with_a_row_missing_is_refused(tmp_path):
+    _write_xls(tmp_path / "fire_theft.xls", _fire_rows(41))
+    with pytest.raises(data.DataFormatError, match="fire_theft.xls: 41 data rows, expected 42"):
+        data.fire_theft(tmp_path)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0])
+def test_fire_theft_bad_number_names_row_and_column(tmp_path, value):
+    rows = _fire_rows(42)
+    rows[5] = (rows[5][0], value)
+    _write_xls(tmp_path / "fire_theft.xls", rows)
+    with pytest.raises(data.DataFormatError, match="fire_theft.xls: row 6, column Y: expected a "
+                                                   "finite number at least 0"):
+        data.fire_theft(tmp_path)
+
+
+def _birth_life_lines(n: int) -> list[str]:
+    return ["Country\tBirth rate\tLife expectancy"] + [f"C{i}\t2.5\t70.1" for i in range(n)]
+
+
+def test_birth_life_written_file_reads(tmp_path):
+    (tmp_path / "birth_life_2010.txt").write_text("\n".join(_birth_life_lines(190)) + "\n")
+    country, birth, life = data.birth_life(tmp_path)
+    assert len(country) == 190 and birth[0] == 2.5 and life[-1] == 70.1
+
+
+@pytest.mark.parametrize("field, value, column", [
+    (1, "nan", "Birth rate"), (2, "inf", "Life expectancy"), (1, "0", "Birth rate"),
+    (0, "", "Country"),
+])
+def test_birth_life_bad_values_name_line_and_column(tmp_path, field, value, column):
+    lines = _birth_life_lines(190)
+    fields = lines[4].split("\t")
+    fields[field] = value
+    lines[4] = "\t".join(fields)
+    (tmp_path / "birth_life_2010.txt").write_text("\n".join(lines) + "\n")
+    with pytest.raises(data.DataFormatError,
+                       match=f"birth_life_2010.txt: line 5, column {column}: expected"):
+        data.birth_life(tmp_path)
+
+
+def test_birth_life_row_count_must_match_the_registry(tmp_path):
+    (tmp_path / "birth_life_2010.txt").write_text("\n".join(_birth_life_lines(189)) + "\n")
+    with pytest.raises(data.DataFormatError,
+                       match="birth_life_2010.txt: 189 data rows, expected 190"):
+        data.birth_life(tmp_path)

@@ -20,13 +20,18 @@ it is moved into place, so a failed or interrupted download leaves nothing behin
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import hashlib
 import http.client
 import io
+import math
 import os
+import re
+import signal
 import tempfile
+import threading
 import urllib.error
 import urllib.request
 import zlib
@@ -43,11 +48,16 @@ __all__ = [
     "Dataset",
     "DataError",
     "DataFormatError",
+    "DataTooLargeError",
     "DataNotFoundError",
     "DownloadError",
     "ChecksumError",
     "get_data_dir",
     "downloads_off",
+    "DOWNLOAD_DEADLINE_S",
+    "MAX_IDX_BYTES",
+    "MAX_IMAGE_PIXELS",
+    "open_image",
     "fetch",
     "download",
     "dataset_status",
@@ -79,6 +89,10 @@ class DataError(Exception):
 
 class DataFormatError(DataError, ValueError):
     """A data file exists but does not have the expected structure."""
+
+
+class DataTooLargeError(DataFormatError):
+    """A file declares, or inflates to, more than its limit; nothing past the limit was read."""
 
 
 class DataNotFoundError(DataError, FileNotFoundError):
@@ -117,8 +131,9 @@ class Dataset:
 
     ``path`` is relative to the data directory. ``kind`` selects the structural
     check (``idx``, ``xls``, ``csv``, ``tsv`` or ``image``); ``shape`` is the
-    array shape an IDX file must hold. ``system_paths`` are other places where an
-    operating-system package may have installed the same file.
+    array shape an IDX file must hold, ``rows`` the number of data rows a table
+    must hold. ``system_paths`` are other places where an operating-system
+    package may have installed the same file.
     """
 
     name: str
@@ -131,6 +146,7 @@ class Dataset:
     kind: str
     shape: tuple[int, ...] = ()
     system_paths: tuple[str, ...] = ()
+    rows: int | None = None
 
 
 def _idx(prefix: str, stem: str, url: str, sha256: str, size: int, shape: tuple[int, ...],
@@ -161,6 +177,7 @@ _REGISTRY: list[Dataset] = [
         citation="Fires and thefts per 1000 housing units in Chicago zip areas "
         "(U.S. Commission on Civil Rights), as used in " + _CS20SI_CITE,
         kind="xls",
+        rows=42,
     ),
     Dataset(
         name="heart",
@@ -172,6 +189,7 @@ _REGISTRY: list[Dataset] = [
         citation="South African Heart Disease data (Rousseauw et al., 1983), from Hastie, "
         "Tibshirani and Friedman, The Elements of Statistical Learning; as used in " + _CS20SI_CITE,
         kind="csv",
+        rows=462,
     ),
     Dataset(
         name="birth_life",
@@ -182,6 +200,7 @@ _REGISTRY: list[Dataset] = [
         licence="MIT (stanford-tensorflow-tutorials); World Bank data CC BY 4.0",
         citation="World Bank, World Development Indicators 2010; as used in " + _CS20SI_CITE,
         kind="tsv",
+        rows=190,
     ),
     _idx("mnist", "train-images-idx3-ubyte", _MNIST_URL,
          "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9912422,
@@ -361,22 +380,154 @@ def fetch(name: str, data_dir: str | os.PathLike | None = None, *, download: boo
     return target
 
 
+#: The longest a whole download may take, in seconds, from connecting to the last byte.
+DOWNLOAD_DEADLINE_S = 1800.0
+
+
 def download(url: str, dest: str | os.PathLike, *, sha256: str, size: int | None = None,
-             progress: bool = True, timeout: float = 60.0) -> Path:
+             progress: bool = True, timeout: float = 60.0,
+             deadline: float | None = None) -> Path:
     """Download ``url`` to ``dest`` atomically, checking its sha256.
 
     The bytes go to a temporary file beside ``dest`` that is renamed into place
     only when complete and matching; on any failure (network error, connection
-    dropped mid-transfer, checksum mismatch, Ctrl-C) it is removed, so no partial
-    file is left and an existing ``dest`` is never touched.
+    dropped mid-transfer, checksum mismatch, Ctrl-C or SIGTERM) it is removed, so
+    no partial file is left and an existing ``dest`` is never touched.
+
+    With ``size``, a server announcing or sending more bytes is refused once one
+    byte too many has arrived. ``timeout`` bounds each network wait, ``deadline``
+    (seconds; :data:`DOWNLOAD_DEADLINE_S` by default) the whole transfer.
     """
     dest = Path(dest)
-    _download(url, dest, sha256=sha256, size=size, progress=progress, timeout=timeout)
+    _download(url, dest, sha256=sha256, size=size, progress=progress, timeout=timeout,
+              deadline=deadline)
     return dest
 
 
+class _Terminated(BaseException):
+    """Raised by the SIGTERM handler a download installs, so that its cleanup runs."""
+
+
+@contextlib.contextmanager
+def _cleanup_on_sigterm():
+    """While the block runs in the main thread, SIGTERM raises :class:`_Terminated`; after the
+    block's own cleanup the signal takes its usual course (death by SIGTERM, or the handler
+    that was installed before)."""
+    previous = signal.getsignal(signal.SIGTERM)
+    if threading.current_thread() is not threading.main_thread() or previous in (
+            signal.SIG_IGN, None):
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    except _Terminated:
+        signal.signal(signal.SIGTERM, previous)
+        if callable(previous):
+            previous(signal.SIGTERM, None)
+        else:  # the default: die of the signal, as without this handler
+            os.kill(os.getpid(), signal.SIGTERM)
+        raise DownloadError("download stopped by SIGTERM; nothing was saved") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Watchdog:
+    """Shuts a download's sockets down when its deadline passes, so no read blocks past it
+    (a server sending one byte a second never trips the per-read ``timeout``)."""
+
+    def __init__(self, seconds: float):
+        self.expired = False
+        self._sockets: list = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                self._shut(sock)
+
+    def _watch(self, sock) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                self._shut(sock)
+
+    @staticmethod
+    def _shut(sock) -> None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(2)  # socket.SHUT_RDWR: a blocked read returns at once
+
+    def urlopen(self, url: str, timeout: float):
+        """``urllib.request.urlopen``, with every connection's socket watched."""
+        watchdog = self
+
+        def watched(connection_class):
+            def make(*args, **kwargs):
+                conn = connection_class(*args, **kwargs)
+                connect = conn.connect
+
+                def connect_and_watch():
+                    connect()
+                    watchdog._watch(conn.sock)
+
+                conn.connect = connect_and_watch
+                return conn
+            return make
+
+        class Watched:
+            def do_open(self, http_class, req, **kwargs):
+                return super().do_open(watched(http_class), req, **kwargs)
+
+        handlers = (type("HTTP", (Watched, urllib.request.HTTPHandler), {})(),
+                    type("HTTPS", (Watched, urllib.request.HTTPSHandler), {})())
+        return urllib.request.build_opener(*handlers).open(url, timeout=timeout)
+
+
+def _content_length(url: str, response) -> int | None:
+    """The announced length of ``response``, or None; a value that is not a number of bytes
+    is a :class:`DownloadError`."""
+    value = response.headers.get("Content-Length")
+    if value is None:
+        return None
+    if not (value.strip().isascii() and value.strip().isdigit()):
+        raise DownloadError(f"download of {url} failed: the server sent Content-Length "
+                            f"{value!r}, not a number of bytes")
+    return int(value)
+
+
 def _download(url: str, dest: Path, *, sha256: str, size: int | None, progress: bool,
-              timeout: float = 60.0) -> None:
+              timeout: float = 60.0, deadline: float | None = None) -> None:
+    deadline = DOWNLOAD_DEADLINE_S if deadline is None else deadline
+    if deadline <= 0:
+        raise ValueError(f"deadline must be a positive number of seconds, not {deadline}")
+    with _cleanup_on_sigterm(), _Watchdog(deadline) as watchdog:
+        try:
+            _transfer(url, dest, sha256=sha256, size=size, progress=progress,
+                      timeout=min(timeout, deadline), watchdog=watchdog)
+        except DownloadError as exc:
+            if watchdog.expired and not isinstance(exc, ChecksumError):
+                raise DownloadError(f"download of {url} did not finish within its deadline of "
+                                    f"{deadline:g} s; nothing was saved") from exc
+            raise
+
+
+def _transfer(url: str, dest: Path, *, sha256: str, size: int | None, progress: bool,
+              timeout: float, watchdog: _Watchdog) -> None:
+    """The download itself: into a temporary file, checked, then renamed to ``dest``."""
     from tqdm import tqdm
 
     created = [p for p in (dest.parent, *dest.parent.parents) if not p.exists()]
@@ -391,15 +542,25 @@ def _download(url: str, dest: Path, *, sha256: str, size: int | None, progress: 
     try:
         digest = hashlib.sha256()
         received = 0
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            announced = int(response.headers.get("Content-Length") or 0) or None
+        with os.fdopen(fd, "wb") as out, watchdog.urlopen(url, timeout) as response:
+            announced = _content_length(url, response)
+            if size is not None and announced is not None and announced > size:
+                raise DownloadError(f"download of {url} refused: the server announces {announced} "
+                                    f"bytes, more than the {size} bytes expected")
             with tqdm(total=announced or size, unit="B", unit_scale=True, unit_divisor=1024,
                       desc=dest.name, disable=not progress, leave=False) as bar:
-                while chunk := response.read(1 << 16):
+                # Read what has arrived (read1), never more than one byte past ``size``.
+                while chunk := response.read1(1 << 16 if size is None
+                                              else min(1 << 16, size + 1 - received)):
                     out.write(chunk)
                     digest.update(chunk)
                     received += len(chunk)
                     bar.update(len(chunk))
+                    if size is not None and received > size:
+                        raise DownloadError(f"download of {url} stopped: the server sent more "
+                                            f"than the {size} bytes expected")
+        if watchdog.expired:
+            raise DownloadError(f"download of {url} cut off at its deadline")
         if announced is not None and received != announced:
             raise DownloadError(f"download of {url} stopped after {received} of {announced} bytes")
         actual = digest.hexdigest()
@@ -416,7 +577,7 @@ def _download(url: str, dest: Path, *, sha256: str, size: int | None, progress: 
             raise
         reason = getattr(exc, "reason", None) or exc
         raise DownloadError(f"download of {url} failed: {reason}") from exc
-    except BaseException:  # Ctrl-C included: leave nothing behind
+    except BaseException:  # Ctrl-C and SIGTERM included: leave nothing behind
         tmp.unlink(missing_ok=True)
         _remove_empty(created)
         raise
@@ -440,11 +601,11 @@ def _validate(ds: Dataset, path: Path) -> None:
     if ds.kind == "idx":
         _read_idx_checked(path, ds.shape)
     elif ds.kind == "xls":
-        _read_fire_theft(path)
+        _read_fire_theft(path, ds.rows)
     elif ds.kind == "csv":
-        _read_heart(path)
+        _read_heart(path, ds.rows)
     elif ds.kind == "tsv":
-        _read_birth_life(path)
+        _read_birth_life(path, ds.rows)
     elif ds.kind == "image":
         _read_image(path)
     else:  # pragma: no cover - registry entries are fixed
@@ -459,49 +620,79 @@ IDX_IMAGES_MAGIC = 2051
 IDX_LABELS_MAGIC = 2049
 
 
-def read_idx(path: str | os.PathLike, expected_magic: int | None = None) -> np.ndarray:
+#: The most bytes :func:`read_idx` inflates when the caller gives no other limit (256 MiB; the
+#: largest course file, MNIST's training images, is 47 MB).
+MAX_IDX_BYTES = 1 << 28
+
+
+def idx_bytes(shape: tuple[int, ...], itemsize: int = 1) -> int:
+    """Bytes of an uncompressed IDX file holding an array of ``shape``: header and data."""
+    return 4 + 4 * len(shape) + math.prod(shape) * itemsize
+
+
+def read_idx(path: str | os.PathLike, expected_magic: int | None = None, *,
+             max_bytes: int | None = MAX_IDX_BYTES) -> np.ndarray:
     """Read an IDX file (optionally gzip-compressed) into a NumPy array.
 
     Checks the magic number (2051 for image files, 2049 for label files when
     ``expected_magic`` is given), the dimensions, and that the data is exactly as
-    long as the header says. Any problem raises :class:`DataFormatError` naming
+    long as the header says. The file is inflated in pieces: a header declaring
+    more than ``max_bytes`` bytes (``None``: no limit) is refused before any data
+    is read, and reading stops one byte past what the header declares. Any problem
+    raises :class:`DataFormatError` (:class:`DataTooLargeError` for sizes) naming
     the file.
     """
     path = Path(path)
     try:
         with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
-            raw = f.read()
+            head = f.read(4)
+            if len(head) < 4:
+                raise DataFormatError(f"{path}: truncated IDX file ({len(head)} bytes, no header)")
+            magic = int.from_bytes(head, "big")
+            if expected_magic is not None and magic != expected_magic:
+                raise DataFormatError(f"{path}: wrong IDX magic number {magic}, "
+                                      f"expected {expected_magic}")
+            zeros, dtype_code, ndim = head[0:2], head[2], head[3]
+            if zeros != b"\0\0" or dtype_code not in _IDX_DTYPES or ndim == 0:
+                raise DataFormatError(f"{path}: not an IDX file (magic number {magic})")
+            raw_dims = f.read(4 * ndim)
+            if len(raw_dims) < 4 * ndim:
+                raise DataFormatError(f"{path}: truncated IDX header")
+            dims = tuple(int.from_bytes(raw_dims[4 * i: 4 * i + 4], "big") for i in range(ndim))
+            dtype = np.dtype(_IDX_DTYPES[dtype_code])
+            total = idx_bytes(dims, dtype.itemsize)  # Python integers: no overflow
+            if max_bytes is not None and total > max_bytes:
+                raise DataTooLargeError(
+                    f"{path}: the IDX header declares shape {dims} ({total:,} bytes), more "
+                    f"than the limit of {max_bytes:,} bytes; the data was not read")
+            expected = total - 4 - 4 * ndim
+            body = _read_at_most(f, expected + 1)
     except (OSError, EOFError, zlib.error) as exc:
         raise DataFormatError(f"{path}: cannot read IDX data ({exc}); the file is truncated, "
                               "damaged, or not gzip-compressed IDX") from exc
-    if len(raw) < 4:
-        raise DataFormatError(f"{path}: truncated IDX file ({len(raw)} bytes, no header)")
-    magic = int.from_bytes(raw[:4], "big")
-    if expected_magic is not None and magic != expected_magic:
-        raise DataFormatError(f"{path}: wrong IDX magic number {magic}, expected {expected_magic}")
-    zeros, dtype_code, ndim = raw[0:2], raw[2], raw[3]
-    if zeros != b"\0\0" or dtype_code not in _IDX_DTYPES or ndim == 0:
-        raise DataFormatError(f"{path}: not an IDX file (magic number {magic})")
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataFormatError(f"{path}: truncated IDX header")
-    dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    dtype = np.dtype(_IDX_DTYPES[dtype_code])
-    expected = int(np.prod(dims)) * dtype.itemsize
-    actual = len(raw) - header
-    if actual < expected:
+    if len(body) < expected:
         raise DataFormatError(f"{path}: truncated IDX data: header promises shape {dims} "
-                              f"({expected} bytes) but only {actual} bytes follow")
-    if actual > expected:
-        raise DataFormatError(f"{path}: {actual - expected} unexpected bytes after the IDX data "
-                              f"of shape {dims}")
-    array = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+                              f"({expected} bytes) but only {len(body)} bytes follow")
+    if len(body) > expected:
+        raise DataTooLargeError(f"{path}: the data inflates to more than the {total:,} bytes "
+                                f"its IDX header declares (shape {dims}); reading stopped there")
+    array = np.frombuffer(body, dtype=dtype).reshape(dims)
     return array.astype(dtype.newbyteorder("="))
+
+
+def _read_at_most(f, n: int, piece: int = 1 << 20) -> bytes:
+    """Up to ``n`` bytes of ``f``, asking for at most ``piece`` bytes at a time (nothing is
+    allocated for bytes the file does not hold)."""
+    pieces = []
+    while n > 0 and (chunk := f.read(min(piece, n))):
+        pieces.append(chunk)
+        n -= len(chunk)
+    return b"".join(pieces)
 
 
 def _read_idx_checked(path: Path, shape: tuple[int, ...]) -> np.ndarray:
     magic = IDX_IMAGES_MAGIC if len(shape) == 3 else IDX_LABELS_MAGIC
-    array = read_idx(path, expected_magic=magic)
+    array = read_idx(path, expected_magic=magic, max_bytes=idx_bytes(shape))
     _check_shape(path, array, shape)
     if magic == IDX_LABELS_MAGIC:
         _check_labels(path, array)
@@ -521,7 +712,13 @@ def _check_labels(path: str | os.PathLike, labels: np.ndarray) -> None:
 # ------------------------------------------------------------------ fire and theft
 
 
-def _read_fire_theft(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _check_rows(path: Path, found: int, rows: int | None) -> None:
+    """A table must hold the number of data rows the registry gives (``None``: any)."""
+    if rows is not None and found != rows:
+        raise DataFormatError(f"{path}: {found} data rows, expected {rows}")
+
+
+def _read_fire_theft(path: Path, rows: int | None) -> tuple[np.ndarray, np.ndarray]:
     import xlrd
 
     try:
@@ -544,10 +741,14 @@ def _read_fire_theft(path: Path) -> tuple[np.ndarray, np.ndarray]:
             if t != xlrd.XL_CELL_NUMBER:
                 raise DataFormatError(f"{path}: row {r + 1}, column {col}: expected a number, "
                                       f"found {v!r}")
+            if not (math.isfinite(v) and v >= 0):  # rates per 1000 housing units
+                raise DataFormatError(f"{path}: row {r + 1}, column {col}: expected a finite "
+                                      f"number at least 0, found {v!r}")
         xs.append(values[0])
         ys.append(values[1])
     if not xs:
         raise DataFormatError(f"{path}: no data rows after the header")
+    _check_rows(path, len(xs), rows)
     return np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
 
 
@@ -557,7 +758,7 @@ def fire_theft(data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, n
     ``x`` is fires and ``y`` thefts per 1000 housing units, one entry per zip
     area, in file order.
     """
-    return _read_fire_theft(fetch("fire_theft", data_dir))
+    return _read_fire_theft(fetch("fire_theft", data_dir), DATASETS["fire_theft"].rows)
 
 
 # --------------------------------------------------------------------------- heart
@@ -570,33 +771,54 @@ HEART_COLUMNS: dict[str, type] = {
 }
 
 
-def _read_heart(path: Path) -> dict[str, np.ndarray]:
+#: Allowed values of :func:`heart`'s categorical columns.
+HEART_CATEGORIES: dict[str, tuple] = {"famhist": ("Present", "Absent"), "chd": (0, 1)}
+
+
+def _heart_value(path: Path, line: int, name: str, value: str):
+    """One field of heart.csv, parsed and checked; errors name the file, line and column."""
+    where = f"{path}: line {line}, column {name}"
+    if "\0" in value:
+        raise DataFormatError(f"{where}: a NUL byte in {value!r}")
+    dtype = HEART_COLUMNS[name]
+    if dtype is np.str_:
+        parsed = value
+    else:
+        try:
+            parsed = int(value) if dtype is np.int64 else float(value)
+        except ValueError:
+            kind = "an integer" if dtype is np.int64 else "a number"
+            raise DataFormatError(f"{where}: expected {kind}, found {value!r}") from None
+        if not (math.isfinite(parsed) and parsed >= 0):  # all are measurements or counts
+            raise DataFormatError(f"{where}: expected a finite number at least 0, "
+                                  f"found {value!r}")
+    allowed = HEART_CATEGORIES.get(name)
+    if allowed is not None and parsed not in allowed:
+        raise DataFormatError(f"{where}: expected {' or '.join(map(str, allowed))}, "
+                              f"found {value!r}")
+    return parsed
+
+
+def _read_heart(path: Path, rows: int | None) -> dict[str, np.ndarray]:
     try:
         with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
+            table = list(csv.reader(f))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DataFormatError(f"{path}: not a UTF-8 CSV file ({exc})") from exc
-    if not rows or rows[0] != list(HEART_COLUMNS):
-        found = rows[0] if rows else "nothing"
+    if not table or table[0] != list(HEART_COLUMNS):
+        found = table[0] if table else "nothing"
         raise DataFormatError(f"{path}: expected the header {','.join(HEART_COLUMNS)}; "
                               f"found {found}")
     columns: dict[str, list] = {name: [] for name in HEART_COLUMNS}
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in enumerate(table[1:], start=2):
         if not row:
             continue
         if len(row) != len(HEART_COLUMNS):
             raise DataFormatError(f"{path}: line {line} has {len(row)} fields, "
                                   f"expected {len(HEART_COLUMNS)}")
-        for (name, dtype), value in zip(HEART_COLUMNS.items(), row):
-            if dtype is np.str_:
-                columns[name].append(value)
-                continue
-            try:
-                columns[name].append(int(value) if dtype is np.int64 else float(value))
-            except ValueError:
-                kind = "an integer" if dtype is np.int64 else "a number"
-                raise DataFormatError(f"{path}: line {line}, column {name}: expected {kind}, "
-                                      f"found {value!r}") from None
+        for name, value in zip(HEART_COLUMNS, row):
+            columns[name].append(_heart_value(path, line, name, value))
+    _check_rows(path, len(columns["chd"]), rows)
     return {name: np.asarray(values, dtype=HEART_COLUMNS[name]) for name, values in columns.items()}
 
 
@@ -607,13 +829,14 @@ def heart(data_dir: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
     (``"Present"``/``"Absent"``), ``chd`` (the label) is 0/1 int64, the others
     int64 or float64.
     """
-    return _read_heart(fetch("heart", data_dir))
+    return _read_heart(fetch("heart", data_dir), DATASETS["heart"].rows)
 
 
 # ---------------------------------------------------------------------- birth/life
 
 
-def _read_birth_life(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _read_birth_life(path: Path, rows: int | None,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     try:
         with open(path, encoding="utf-8") as f:
             lines = f.read().splitlines()
@@ -627,14 +850,24 @@ def _read_birth_life(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not line.strip():
             continue
         fields = line.split("\t")
-        try:
-            country, birth, life = fields
-            births.append(float(birth))
-            lives.append(float(life))
-        except ValueError:
+        if len(fields) != 3:
             raise DataFormatError(f"{path}: line {number}: expected country, birth rate and "
-                                  f"life expectancy separated by tabs; found {line!r}") from None
+                                  f"life expectancy separated by tabs; found {line!r}")
+        country, birth, life = fields
+        if not country.strip() or not country.isprintable():
+            raise DataFormatError(f"{path}: line {number}, column Country: expected a country "
+                                  f"name, found {country!r}")
         countries.append(country)
+        for value, column, out in ((birth, "Birth rate", births), (life, "Life expectancy", lives)):
+            try:
+                rate = float(value)
+            except ValueError:
+                rate = math.nan
+            if not (math.isfinite(rate) and rate > 0):
+                raise DataFormatError(f"{path}: line {number}, column {column}: expected a finite "
+                                      f"number above 0, found {value!r}")
+            out.append(rate)
+    _check_rows(path, len(countries), rows)
     return np.asarray(countries), np.asarray(births), np.asarray(lives)
 
 
@@ -644,7 +877,7 @@ def birth_life(data_dir: str | os.PathLike | None = None,
 
     ``country`` is a string array, the other two float64.
     """
-    return _read_birth_life(fetch("birth_life", data_dir))
+    return _read_birth_life(fetch("birth_life", data_dir), DATASETS["birth_life"].rows)
 
 
 # --------------------------------------------------------------------------- MNIST
@@ -670,10 +903,12 @@ def read_idx_pair(image_path: str | os.PathLike, label_path: str | os.PathLike, 
     """Read an IDX image file and its label file, checking that they belong together.
 
     Labels must be class numbers 0..9; with ``image_shape``, the images must have
-    exactly that shape, e.g. (10000, 28, 28).
+    exactly that shape, e.g. (10000, 28, 28), and neither file is inflated past it.
     """
-    images = read_idx(image_path, IDX_IMAGES_MAGIC)
-    labels = read_idx(label_path, IDX_LABELS_MAGIC)
+    images = read_idx(image_path, IDX_IMAGES_MAGIC,
+                      max_bytes=idx_bytes(image_shape) if image_shape else MAX_IDX_BYTES)
+    labels = read_idx(label_path, IDX_LABELS_MAGIC,
+                      max_bytes=idx_bytes(image_shape[:1]) if image_shape else MAX_IDX_BYTES)
     _check_shape(image_path, images, image_shape)
     _check_labels(label_path, labels)
     if images.ndim != 3 or labels.ndim != 1:
@@ -825,15 +1060,52 @@ STYLE_IMAGES = ("starry_night", "wave", "the_scream")
 CONTENT_IMAGES = ("astronaut", "chelsea", "coffee")
 
 
-def _read_image(path: Path):
+#: The most pixels an image file may declare (25 megapixels; a 6000 × 4000 photo has 24). A
+#: PNG of a few kilobytes can declare billions, and decoding them would take gigabytes.
+MAX_IMAGE_PIXELS = 25_000_000
+
+
+def open_image(source, *, max_pixels: int = MAX_IMAGE_PIXELS):
+    """Open an image file (a path or binary file) and decode it, as a PIL image.
+
+    The size is read from the file's header before any pixel is decoded: an image
+    declaring more than ``max_pixels`` pixels raises :class:`DataTooLargeError`
+    naming the file and the limit, so a decompression bomb costs nothing. A file
+    that is not a readable image raises :class:`DataFormatError`; a missing one
+    ``FileNotFoundError``.
+    """
     from PIL import Image, UnidentifiedImageError
 
+    if max_pixels < 1:
+        raise ValueError(f"max_pixels must be a positive number of pixels, not {max_pixels}")
+    refused = f"more than the limit of {max_pixels:,} pixels; it was not decoded"
     try:
-        with Image.open(path) as img:
-            img.load()
-            return img.convert("RGB")
+        image = Image.open(source)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Over Pillow's own, larger limit: its message holds the declared pixel count.
+        declared = re.search(r"\((\d+) pixels\)", str(exc))
+        what = f"{int(declared[1]):,} pixels" if declared else "too many pixels"
+        raise DataTooLargeError(f"{source}: the image declares {what}, {refused}") from None
+    except FileNotFoundError:
+        raise
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise DataFormatError(f"{path}: not a readable image ({exc})") from exc
+        raise DataFormatError(f"{source}: not a readable image ({exc})") from exc
+    width, height = image.size
+    if width * height > max_pixels:
+        image.close()
+        raise DataTooLargeError(f"{source}: the image declares {width} × {height} = "
+                                f"{width * height:,} pixels, {refused}")
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        image.close()
+        raise DataFormatError(f"{source}: not a readable image ({exc})") from exc
+    return image
+
+
+def _read_image(path: Path):
+    with open_image(path) as img:
+        return img.convert("RGB")
 
 
 def _to_float_rgb(img, max_side: int | None) -> np.ndarray:
