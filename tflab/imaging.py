@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tflab.data import MAX_IMAGE_PIXELS, open_image
 from tflab.saving import PIXELS
 
 __all__ = ["save_digit_image", "read_image", "ink_pixels", "pad_to_square", "resize_square",
@@ -63,24 +64,22 @@ def preprocess_image(source) -> np.ndarray:
     return small.reshape(PIXELS)       # 5. one row of 784 pixels, as the signature takes them
 
 
-def read_image(source):
+def read_image(source, *, max_pixels: int = MAX_IMAGE_PIXELS):
     """Open an image file and read it (a PIL image is returned as it is).
 
-    Raises ``FileNotFoundError`` or ``ValueError`` naming the file when it is missing or
-    not an image.
+    The size is checked from the file's header before decoding: a picture declaring
+    more than ``max_pixels`` pixels raises ``DataTooLargeError`` (a ``ValueError``)
+    naming the file and the limit. Raises ``FileNotFoundError`` or ``ValueError``
+    naming the file when it is missing or not an image.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     if isinstance(source, Image.Image):
         return source
     try:
-        image = Image.open(source)
-        image.load()
+        return open_image(source, max_pixels=max_pixels)
     except FileNotFoundError:
         raise FileNotFoundError(f"{source}: no such image file") from None
-    except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"{source}: not a readable image ({err})") from None
-    return image
 
 
 def ink_pixels(image) -> np.ndarray:
