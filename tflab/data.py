@@ -625,7 +625,7 @@ IDX_LABELS_MAGIC = 2049
 MAX_IDX_BYTES = 1 << 28
 
 
-def idx_bytes(shape: tuple[int, ...], itemsize: int = 1) -> int:
+def _idx_bytes(shape: tuple[int, ...], itemsize: int = 1) -> int:
     """Bytes of an uncompressed IDX file holding an array of ``shape``: header and data."""
     return 4 + 4 * len(shape) + math.prod(shape) * itemsize
 
@@ -660,7 +660,7 @@ def read_idx(path: str | os.PathLike, expected_magic: int | None = None, *,
                 raise DataFormatError(f"{path}: truncated IDX header")
             dims = tuple(int.from_bytes(raw_dims[4 * i: 4 * i + 4], "big") for i in range(ndim))
             dtype = np.dtype(_IDX_DTYPES[dtype_code])
-            total = idx_bytes(dims, dtype.itemsize)  # Python integers: no overflow
+            total = _idx_bytes(dims, dtype.itemsize)  # Python integers: no overflow
             if max_bytes is not None and total > max_bytes:
                 raise DataTooLargeError(
                     f"{path}: the IDX header declares shape {dims} ({total:,} bytes), more "
@@ -692,7 +692,7 @@ def _read_at_most(f, n: int, piece: int = 1 << 20) -> bytes:
 
 def _read_idx_checked(path: Path, shape: tuple[int, ...]) -> np.ndarray:
     magic = IDX_IMAGES_MAGIC if len(shape) == 3 else IDX_LABELS_MAGIC
-    array = read_idx(path, expected_magic=magic, max_bytes=idx_bytes(shape))
+    array = read_idx(path, expected_magic=magic, max_bytes=_idx_bytes(shape))
     _check_shape(path, array, shape)
     if magic == IDX_LABELS_MAGIC:
         _check_labels(path, array)
@@ -906,9 +906,9 @@ def read_idx_pair(image_path: str | os.PathLike, label_path: str | os.PathLike, 
     exactly that shape, e.g. (10000, 28, 28), and neither file is inflated past it.
     """
     images = read_idx(image_path, IDX_IMAGES_MAGIC,
-                      max_bytes=idx_bytes(image_shape) if image_shape else MAX_IDX_BYTES)
+                      max_bytes=_idx_bytes(image_shape) if image_shape else MAX_IDX_BYTES)
     labels = read_idx(label_path, IDX_LABELS_MAGIC,
-                      max_bytes=idx_bytes(image_shape[:1]) if image_shape else MAX_IDX_BYTES)
+                      max_bytes=_idx_bytes(image_shape[:1]) if image_shape else MAX_IDX_BYTES)
     _check_shape(image_path, images, image_shape)
     _check_labels(label_path, labels)
     if images.ndim != 3 or labels.ndim != 1:
