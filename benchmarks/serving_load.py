@@ -1,7 +1,8 @@
 """Load test of the model server (issue 20): many clients, maximum-size bodies, hang-ups.
 
 Starts ``python -m tflab.serving`` (``serving.ServerProcess``, default limits) on lesson 04's
-seed CNN (untrained: the weights do not change the work) or on ``--model``, then at once:
+seed CNN (untrained: the weights do not change the work) or on ``--model``, opens every
+connection below (the time it took is printed), then at once:
 
 - ``--clients`` keep-alive clients, each sending a valid one-image request about once a
   second (a random pause of 0.5-1.5 s between requests), for the whole run;
@@ -81,10 +82,15 @@ def _post(port: int, body: bytes, conn: http.client.HTTPConnection | None = None
     return status, time.monotonic() - start, conn
 
 
-def _small_client(port: int, body: bytes, stop: threading.Event, results: list,
-                  seed: int) -> None:
+def _small_client(port: int, body: bytes, ready: threading.Barrier, stop: threading.Event,
+                  results: list, seed: int) -> None:
     pause = random.Random(seed)
-    conn = None
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        conn.connect()  # connected before the timed part starts
+    except OSError:
+        conn = None
+    ready.wait()
     time.sleep(pause.uniform(0, 1))  # spread the first requests over a second
     while not stop.is_set():
         sent = time.monotonic()
@@ -95,7 +101,7 @@ def _small_client(port: int, body: bytes, stop: threading.Event, results: list,
         conn.close()
 
 
-def _half_open(port: int, count: int, go: threading.Event) -> None:
+def _half_open(port: int, count: int, ready: threading.Barrier, go: threading.Event) -> None:
     """Open ``count`` connections with half a request each; reset them all on ``go``."""
     socks = []
     for _ in range(count):
@@ -106,6 +112,7 @@ def _half_open(port: int, count: int, go: threading.Event) -> None:
             socks.append(sock)
         except OSError:
             pass
+    ready.wait()
     go.wait()
     for sock in socks:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -130,15 +137,20 @@ def run(model: Path, *, clients: int, large: int, half_open: int, seconds: float
                 rss.append(_rss_mb(pid))
                 stop.wait(0.05)
 
+        ready = threading.Barrier(clients + 2)  # the clients, the half-open opener, this
         threads = [threading.Thread(target=sample)]
-        threads += [threading.Thread(target=_small_client, args=(port, small_body, stop, small,
-                                                                 i)) for i in range(clients)]
-        hanger = threading.Thread(target=_half_open, args=(port, half_open, reset))
+        threads += [threading.Thread(target=_small_client,
+                                     args=(port, small_body, ready, stop, small, i))
+                    for i in range(clients)]
+        hanger = threading.Thread(target=_half_open, args=(port, half_open, ready, reset))
         bigs = [threading.Thread(target=lambda: big.append(_post(port, large_body)[:2]))
                 for _ in range(large)]
-        began = time.monotonic()
+        opening = time.monotonic()
         for thread in threads + [hanger]:
             thread.start()
+        ready.wait()  # every connection open: the timed part starts
+        began = time.monotonic()
+        opened = began - opening
         time.sleep(1.0)
         for thread in bigs:
             thread.start()
@@ -162,7 +174,8 @@ def run(model: Path, *, clients: int, large: int, half_open: int, seconds: float
     worst = max(ok, default=float("nan"))
     print(f"serving load test: {clients} clients (one image, about 1 request/s each) + {large} "
           f"bodies of {serving.MAX_BODY:,} bytes ({serving.MAX_INSTANCES} images) at once "
-          f"+ {half_open} half-open connections reset at once; {wall:.1f} s")
+          f"+ {half_open} half-open connections reset at once; {wall:.1f} s (after "
+          f"{clients + half_open} connections opened in {opened:.1f} s)")
     print(f"one-image requests: {len(ok)} answered 200, {failed_small} failed; latency median "
           f"{np.median(ok):.3f} s, 99th percentile {np.percentile(ok, 99):.3f} s, worst "
           f"{worst:.3f} s (goal <= {GOAL_S:g} s: {'met' if worst <= GOAL_S else 'NOT met'})")

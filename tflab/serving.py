@@ -10,8 +10,9 @@ Limits that keep one client from taking the server down:
 
 - ``workers`` requests are parsed and scored at once (a semaphore); bodies larger than
   ``SMALL_BODY`` are read one at a time (``workers - 1`` at once), so small requests
-  keep a worker free; a large body that waits longer than ``request_timeout`` for its
-  turn gets 503.
+  keep a worker free, and between its batches a large request lets waiting small ones
+  go first (up to ``SMALL_FIRST`` s); a large body that waits longer than
+  ``request_timeout`` for its turn gets 503.
 - ``max_body`` bytes and ``max_instances`` images per request (400 names the cap); the
   images are converted by NumPy in one step and scored ``SCORE_BATCH`` at a time.
 - ``request_timeout`` seconds for the whole request (idle keep-alive time, headers and
@@ -52,6 +53,7 @@ SMALL_BODY = 256 * 1024        # bodies up to this size do not queue behind larg
 WORKERS = 2                    # requests parsed and scored at once
 REQUEST_TIMEOUT = 30.0         # seconds for a whole request, idle keep-alive time included
 MAX_CONNECTIONS = 2048         # open connections at once (a thread each)
+SMALL_FIRST = 0.05             # seconds a large request waits for small ones per batch
 SCORE_BATCH = 100              # images scored per model call (bounds the activations' memory)
 
 
@@ -197,20 +199,27 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._error(HTTPStatus.SERVICE_UNAVAILABLE, "the server is busy with "
                                    "other large requests; retry later", close=True)
             self._reader.deadline += time.monotonic() - waited  # the server's wait, not theirs
+        else:
+            with self.server.small_done:
+                self.server.small_pending += 1
         try:
             body = self._read_body(length)
             if body is None or not self._is_our_model(":predict"):
                 return
             with self.server.workers:
-                status, payload = self._predict(body)
+                status, payload = self._predict(body, large=large is not None)
         finally:
-            if large is not None:
+            if large is None:
+                with self.server.small_done:
+                    self.server.small_pending -= 1
+                    self.server.small_done.notify_all()
+            else:
                 _release_free_memory()  # before the next large body, not after many
                 large.release()
         self._reply(status, payload)
 
-    def _predict(self, body: bytes) -> tuple[int, dict]:
-        """(status, reply) for a :predict body."""
+    def _predict(self, body: bytes, *, large: bool = False) -> tuple[int, dict]:
+        """(status, reply) for a :predict body; a large one lets small requests go first."""
         bad = HTTPStatus.BAD_REQUEST
         try:
             request = json.loads(body)
@@ -240,12 +249,20 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, OverflowError, RecursionError) as err:
             return bad, {"error": str(err) or "instances are nested too deeply"}
         try:
-            scores = np.concatenate([self.server.model.predict(batch[i:i + SCORE_BATCH])
+            scores = np.concatenate([self._score(batch[i:i + SCORE_BATCH], large)
                                      for i in range(0, len(batch), SCORE_BATCH)])
         except Exception as err:  # the server must keep serving whatever the model does
             return HTTPStatus.INTERNAL_SERVER_ERROR, {
                 "error": f"the model failed: {type(err).__name__}: {err}"}
         return HTTPStatus.OK, {"predictions": scores.tolist()}
+
+    def _score(self, batch: np.ndarray, large: bool) -> np.ndarray:
+        """The model's scores; a large request first waits (briefly) for small ones."""
+        if large:
+            with self.server.small_done:
+                self.server.small_done.wait_for(lambda: self.server.small_pending == 0,
+                                                timeout=SMALL_FIRST)
+        return self.server.model.predict(batch)
 
 
 def _release_free_memory() -> None:
@@ -405,6 +422,7 @@ def make_server(model_path: str | os.PathLike, *, name: str = "mnist", host: str
     server.workers = threading.BoundedSemaphore(workers)
     server.large_bodies = threading.BoundedSemaphore(max(1, workers - 1))
     server.connections = threading.BoundedSemaphore(max_connections)
+    server.small_pending, server.small_done = 0, threading.Condition()
     server.verbose = verbose
     return server
 
