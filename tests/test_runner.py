@@ -86,6 +86,10 @@ def test_key_results_are_the_lessons_numbers_not_shapes_flags_or_versions():
         "loss of the final image: Adam 6.45 after 100 steps"]
     assert runner.key_results(lessons, limit=4)[-1] == lessons[-1]
     assert runner.key_results(["answer: 42"]) == ["answer: 42"]
+    # padding of table columns collapsed; a repeated line counted once
+    assert runner.key_results(["slope 1.31,  intercept 16.99", "slope 1.31, intercept 16.99",
+                               "MinMaxScaler         test accuracy 0.900"]) == [
+        "slope 1.31, intercept 16.99", "MinMaxScaler test accuracy 0.900"]
     assert runner.key_results(["x" * 200 + " 0.5"])[0].endswith("...")
     with pytest.raises(ValueError, match="limit"):
         runner.key_results(lessons, limit=-1)

@@ -165,12 +165,16 @@ def key_results(lines: list[str], limit: int = 3) -> list[str]:
     """The ``limit`` lines of ``lines`` (a lesson's checked outputs) that best state its
     results, in their order: lines with a number (two or more digits, or a decimal) left
     once shapes, dtypes, versions, label lists and unattempted exercises are removed;
-    measured values (decimals, percentages) and topical words (accuracy, loss, ...) first."""
+    measured values (decimals, percentages) and topical words (accuracy, loss, ...) first.
+    Runs of spaces are collapsed and repeated lines kept once."""
     if limit < 0:
         raise ValueError(f"limit must be 0 or more, got {limit}")
-    scored = []
+    scored, seen = [], set()
     for index, raw in enumerate(lines):
-        line = raw.strip()
+        line = " ".join(raw.split())  # table columns' padding would fill the summary
+        if line in seen:
+            continue
+        seen.add(line)
         rest = _quantities(line)
         if not re.search(r"\d\d|\d\.\d|\d%", rest):  # single digits: labels, indices
             continue
