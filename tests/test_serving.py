@@ -370,6 +370,8 @@ def test_the_prediction_check_fails_a_server_with_well_shaped_wrong_scores(saved
     ("mnist:predict", b'{"instances": []}', 400, "non-empty"),
     ("mnist:predict", b'{"instances": [[1, 2, 3]]}', 400, "shape"),
     ("mnist:predict", b'{"instances": [[0.5], [0.1, 0.2]]}', 400, "different lengths"),
+    ("mnist:predict", b'{"instances": [' + b",".join([b"0"] * 2000) + b"]}", 400,
+     "images must have shape (N, 784)"),  # numbers, not images: not "over the limit"
     ("mnist:predict", b'{"instances": [["a", "b"]]}', 400, "numbers"),
     ("mnist:predict", b'{"instances": [[true, false]]}', 400, "numbers"),
     ("mnist:predict", b'{"instances": [' + b"[" + b",".join([b"NaN"] * 784) + b"]]}", 400, "NaN"),

@@ -236,6 +236,9 @@ class _Handler(BaseHTTPRequestHandler):
         instances = request["instances"]
         if not isinstance(instances, list) or not instances:
             return bad, {"error": '"instances" must be a non-empty list'}
+        if not isinstance(instances[0], (list, dict)):  # numbers: one image, not a batch
+            return bad, {"error": f"images must have shape (N, 784) or (N, 28, 28), not "
+                                  f"({len(instances)},): each instance is one image"}
         if len(instances) > self.server.max_instances:
             return bad, {"error": f"{len(instances)} instances is over the limit of "
                                   f"{self.server.max_instances} per request; send fewer"}
