@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -50,12 +52,39 @@ def worker_folders(folder: Path) -> list[Path]:
 
 
 def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # a zombie is not running; our Popen objects reap them, so this is a real process
-    return True
+    except PermissionError:
+        return True
+    try:  # orphans are reaped by process 1, which in a container may never do it
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc here: the process exists
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_until(condition, what: str, seconds: float = 120.0) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after a generous ``seconds``
+    (a guard against hanging, not a timing check)."""
+    for _ in range(int(seconds * 10)):
+        if condition():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"still not true after {seconds:g} s: {what}")
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL ``pid`` and its process group if it still runs (tests' own cleanup)."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def test_launcher_runs_the_target_in_every_worker_and_cleans_up(tmp_path, monkeypatch):
@@ -111,6 +140,126 @@ def test_a_timeout_stops_every_task():
         cluster.launch_local_cluster("cluster_targets:sleep_forever", workers=2, ps=1,
                                      timeout=3, env=ENV)
     assert {r.task_type for r in info.value.results} == {"chief", "worker", "ps"}
+    assert not any(alive(r.pid) for r in info.value.results)
+
+
+LAUNCHER = """
+import sys
+from tflab import cluster
+cluster.launch_local_cluster("cluster_targets:report_and_sleep", workers=2,
+                             args=(sys.argv[1],), timeout=3600)
+"""
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_tasks_their_children_and_every_temporary_folder_go_with_a_killed_launcher(tmp_path,
+                                                                                   how):
+    """A launcher killed (a notebook kernel restarted) leaves no task serving, no child of a
+    task, no folder of its own and none a task made under the TMPDIR it was given."""
+    reports, temp = tmp_path / "pids", tmp_path / "tmp"
+    reports.mkdir()
+    temp.mkdir()
+    launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(reports)],
+                                env=dict(os.environ, **ENV, TMPDIR=str(temp)),
+                                start_new_session=True)
+    pids: list[int] = []
+    try:
+        wait_until(lambda: len(list(reports.glob("*.pid"))) == 4,
+                   "both tasks and their children started")
+        pids = [int(p.stem) for p in reports.glob("*.pid")]
+        made = {Path(p.read_text()) for p in reports.glob("*.pid")}
+        assert len(made) == 2 and all(m.is_dir() and temp in m.parents for m in made)
+        assert all(alive(pid) for pid in pids)
+        launcher.send_signal(how)
+        assert launcher.wait(timeout=120) == -how
+        wait_until(lambda: not any(alive(pid) for pid in pids), "every task process is gone")
+        wait_until(lambda: not list(temp.iterdir()), f"{temp} is empty")
+    finally:
+        for pid in pids + [launcher.pid]:
+            kill_group(pid)
+        launcher.wait()
+
+
+def start_task(**popen) -> subprocess.Popen:
+    """One task as the launcher starts it (``python -m tflab.cluster run``), sleeping."""
+    return subprocess.Popen([sys.executable, "-m", "tflab.cluster", "run",
+                             "cluster_targets:sleep_forever", os.devnull, "[]"],
+                            env=dict(os.environ, **ENV), start_new_session=True, **popen)
+
+
+def test_a_task_exits_when_the_pipe_from_its_launcher_closes():
+    """The portable watchdog: the launcher holds the write end of each task's stdin."""
+    task = start_task(stdin=subprocess.PIPE)
+    try:
+        task.stdin.close()
+        assert task.wait(timeout=120) == -signal.SIGKILL
+    finally:
+        kill_group(task.pid)
+        task.wait()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_a_task_dies_with_its_parent_even_while_its_pipe_stays_open(tmp_path):
+    """Linux's parent-death signal: here the test, not the dead parent, holds the pipe."""
+    parent_code = ("import json, subprocess, sys, time\n"
+                   "task = subprocess.Popen([sys.executable, '-m', 'tflab.cluster', 'run', "
+                   "'cluster_targets:report_and_sleep', sys.argv[1], json.dumps(sys.argv[2:])], "
+                   "start_new_session=True)\n"
+                   "print(task.pid, flush=True)\n"
+                   "time.sleep(3600)\n")
+    read, write = os.pipe()
+    parent = subprocess.Popen([sys.executable, "-c", parent_code, os.devnull, str(tmp_path)],
+                              stdin=read, stdout=subprocess.PIPE, text=True,
+                              env=dict(os.environ, **ENV), start_new_session=True)
+    os.close(read)
+    task = None
+    try:
+        task = int(parent.stdout.readline())
+        wait_until(lambda: len(list(tmp_path.glob("*.pid"))) == 2, "the task is running")
+        parent.kill()
+        parent.wait()
+        wait_until(lambda: not alive(task), "the task is gone")
+    finally:
+        os.close(write)
+        for pid in [parent.pid] + [task] * bool(task):
+            kill_group(pid)  # the task's group holds the child it started
+        parent.wait()
+
+
+def test_a_task_killed_while_writing_its_result_is_named_with_its_log():
+    with pytest.raises(cluster.ClusterError, match=r"worker:\d failed \(exit -9\)") as info:
+        cluster.launch_local_cluster("cluster_targets:die_while_writing_result", workers=2,
+                                     timeout=120, env=ENV)
+    assert "about to be killed while writing" in str(info.value)
+    assert [r.value for r in info.value.results] == [None, None]
+
+
+@pytest.mark.parametrize("target, problem", [
+    ("exit_with_garbled_result", "wrote an unreadable result"),
+    ("exit_without_result", "exited without writing a result")])
+def test_a_task_that_exits_0_without_a_readable_result_is_named(target, problem):
+    with pytest.raises(cluster.ClusterError, match=rf"worker:0 {problem}") as info:
+        cluster.launch_local_cluster(f"cluster_targets:{target}", workers=1, timeout=120,
+                                     env=ENV)
+    assert [r.returncode for r in info.value.results] == [0]
+
+
+def test_a_dead_parameter_server_ends_the_run_at_once():
+    """At once: the error names ps:0, where waiting would end in the timeout's message."""
+    with pytest.raises(cluster.ClusterError, match=r"parameter server ps:0 exited") as info:
+        cluster.launch_local_cluster("cluster_targets:kill_parameter_server", workers=1, ps=1,
+                                     timeout=120, env=ENV)
+    assert not any(alive(r.pid) for r in info.value.results)
+
+
+def test_a_lost_worker_is_survivable_but_losing_every_worker_ends_the_run():
+    (chief, *others) = cluster.launch_local_cluster("cluster_targets:kill_worker_1_and_finish",
+                                                    workers=2, ps=1, timeout=120, env=ENV)
+    killed = next(r for r in others if r.pid == chief.value)
+    assert (killed.task_type, killed.index, killed.returncode) == ("worker", 1, -9)
+    with pytest.raises(cluster.ClusterError, match="every worker has exited") as info:
+        cluster.launch_local_cluster("cluster_targets:kill_every_worker", workers=2, ps=1,
+                                     timeout=120, env=ENV)
     assert not any(alive(r.pid) for r in info.value.results)
 
 
