@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tflab import models, saving
+from tflab import files, models, saving
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +63,87 @@ def test_variables_bytes_and_serving_memory_need_a_saved_model_folder(tmp_path):
         saving.variables_bytes(tmp_path)
     with pytest.raises(saving.ModelError, match="no saved_model.pb"):
         saving.serving_memory_mb(tmp_path)
+
+
+# ---- a save replaces only what a save of its kind writes (issue 20)
+
+def _tiny():
+    keras.utils.set_random_seed(1)
+    return keras.Sequential([keras.Input((saving.PIXELS,)),
+                             keras.layers.Dense(saving.CLASSES, activation="softmax")])
+
+
+def test_export_refuses_a_folder_holding_other_files_and_deletes_nothing(tmp_path):
+    model, path = _tiny(), tmp_path / "mnist"
+    saving.export_saved_model(model, path)
+    before = files.folder_sha256(path)
+    (path / "notes.txt").write_text("my notes")
+    (path / "assets" / "vocab.txt").write_text("words")
+    with pytest.raises(saving.ModelError, match=r"assets/vocab.txt, notes.txt"):
+        saving.export_saved_model(model, path)
+    assert (path / "notes.txt").read_text() == "my notes"
+    (path / "notes.txt").unlink()
+    (path / "assets" / "vocab.txt").unlink()
+    assert files.folder_sha256(path) == before  # the old SavedModel untouched
+    (tmp_path / "plain").write_text("a file")
+    with pytest.raises(saving.ModelError, match="a file is there"):
+        saving.export_saved_model(model, tmp_path / "plain")
+    assert (tmp_path / "plain").read_text() == "a file"
+
+
+def test_export_replaces_its_own_savedmodel_and_an_empty_folder(tmp_path):
+    model = _tiny()
+    path = saving.export_saved_model(model, tmp_path / "mnist")
+    saving.export_saved_model(model, path)  # its own kind of files only: replaced
+    (tmp_path / "empty").mkdir()
+    saving.export_saved_model(model, tmp_path / "empty")
+    assert (tmp_path / "empty" / "saved_model.pb").is_file()
+
+
+def test_save_keras_refuses_a_folder_or_a_foreign_file_at_its_path(tmp_path):
+    model = _tiny()
+    folder = tmp_path / "model.keras"
+    folder.mkdir()
+    (folder / "important.txt").write_text("keep")
+    with pytest.raises(saving.ModelError, match="other than a .keras file"):
+        saving.save_keras(model, folder)
+    assert (folder / "important.txt").read_text() == "keep"
+    text = tmp_path / "text.keras"
+    text.write_text("not a model")
+    with pytest.raises(saving.ModelError, match="other than a .keras file"):
+        saving.save_keras(model, text)
+    assert text.read_text() == "not a model"
+    saved = saving.save_keras(model, tmp_path / "ok.keras")
+    saving.save_keras(model, saved)  # a .keras file it wrote: replaced
+
+
+def test_save_checkpoint_refuses_a_folder_holding_other_files(tmp_path):
+    model, path = _tiny(), tmp_path / "ckpt"
+    saving.save_checkpoint(model, path)
+    saving.save_checkpoint(model, path)  # its own files: replaced
+    (path / "train.log").write_text("log")
+    with pytest.raises(saving.ModelError, match="train.log"):
+        saving.save_checkpoint(model, path)
+    assert (path / "train.log").read_text() == "log"
+    assert (path / "ckpt.index").is_file()
+
+
+def test_a_save_removes_stale_temporary_copies_a_killed_save_left(tmp_path):
+    import os
+    import time
+
+    path = tmp_path / "mnist"
+    stale, fresh = tmp_path / ".mnist.abc123.tmp", tmp_path / ".mnist.def456.tmp"
+    for tmp in (stale, fresh):
+        (tmp / "mnist" / "variables").mkdir(parents=True)
+        (tmp / "mnist" / "saved_model.pb").write_bytes(b"half")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    other = tmp_path / ".other.zzz.tmp"  # another path's temporary copy: not ours to remove
+    other.mkdir()
+    os.utime(other, (old, old))
+    saving.export_saved_model(_tiny(), path)
+    assert not stale.exists()  # left by a killed save long ago
+    assert fresh.exists()  # maybe a save still running elsewhere
+    assert other.exists()
+    assert files.remove_stale_temps(path, older_than=0.0) == [fresh]

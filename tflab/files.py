@@ -4,6 +4,7 @@
   elsewhere); :mod:`tflab.data` and :mod:`tflab.saving` put their default folders there.
 - :func:`replace_atomically` writes a file or folder under a temporary name and renames it
   into place, so an interrupted write never replaces a good copy with half of one.
+- :func:`remove_stale_temps` removes the temporary copies a killed write left beside a path.
 - :func:`folder_sha256` is one checksum over a whole folder (a SavedModel, say).
 """
 
@@ -13,11 +14,12 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["repo_root", "replace_atomically", "folder_sha256"]
+__all__ = ["repo_root", "replace_atomically", "remove_stale_temps", "folder_sha256"]
 
 
 def repo_root() -> Path | None:
@@ -52,6 +54,25 @@ def replace_atomically(path: str | os.PathLike) -> Iterator[Path]:
             os.replace(target, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def remove_stale_temps(path: str | os.PathLike, *, older_than: float = 3600.0) -> list[Path]:
+    """Remove the temporary folders that :func:`replace_atomically` made for ``path`` and that
+    a killed write left behind (``.<name>.*.tmp`` beside it, untouched for ``older_than``
+    seconds: a write still running elsewhere keeps its own). Returns what was removed."""
+    path = Path(path)
+    removed = []
+    if not path.parent.is_dir():
+        return removed
+    deadline = time.time() - older_than
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            if tmp.is_dir() and not tmp.is_symlink() and tmp.stat().st_mtime < deadline:
+                shutil.rmtree(tmp)
+                removed.append(tmp)
+        except FileNotFoundError:  # another process cleaned it first
+            continue
+    return removed
 
 
 def folder_sha256(path: str | os.PathLike) -> str:

@@ -5,7 +5,10 @@
   ``serving_archive``; ``save_keras`` and ``save_checkpoint`` write the other two formats,
   ``load_keras`` and ``restore_checkpoint`` read them back.
 - Every save goes through :func:`tflab.files.replace_atomically`, so an interrupted save
-  never replaces a good model with half of one.
+  never replaces a good model with half of one, and replaces only what a save of the same kind
+  writes: a path holding anything else (a notes file in the folder, a folder where a ``.keras``
+  file should be) is a :class:`ModelError` naming it, and nothing is deleted. Temporary copies a
+  killed save left beside the path are removed by the next save.
 - ``model_dir`` is where the lessons keep their models; ``variables_bytes`` is how much
   a SavedModel stores for its variables (compare it with the weights' ``nbytes``), and
   ``serving_memory_mb`` how much memory a fresh process needs to load and use one.
@@ -13,9 +16,11 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 from tflab import files
@@ -31,6 +36,38 @@ PIXELS, CLASSES = 784, 10
 
 class ModelError(Exception):
     """A model file or folder is missing, damaged, or not what was expected."""
+
+
+# The files each kind of save writes (relative paths; folders may also be there, empty).
+_SAVEDMODEL_FILES = ("saved_model.pb", "fingerprint.pb", "variables/variables.index",
+                     "variables/variables.data-*")
+_CHECKPOINT_FILES = ("ckpt.index", "ckpt.data-*", "checkpoint")
+
+
+def _prepare(path: Path, kind: str, written: tuple[str, ...] = ()) -> None:
+    """Before a save to ``path``: refuse when something there is not what this kind of save
+    writes (nothing is deleted then), and remove stale temporary copies of earlier saves."""
+    if path.is_symlink() or path.exists():
+        if kind == "file":
+            if path.is_symlink() or not path.is_file() or not zipfile.is_zipfile(path):
+                raise ModelError(f"{path}: something other than a .keras file is there; saving "
+                                 "would replace it. Move it away or choose another path")
+        else:
+            if path.is_symlink() or not path.is_dir():
+                raise ModelError(f"{path}: a file is there, not a {kind} folder; saving would "
+                                 "replace it. Move it away or choose another path")
+            foreign = sorted(
+                p.relative_to(path).as_posix() for p in path.rglob("*")
+                if not (p.is_dir() and not p.is_symlink())
+                and not any(fnmatch.fnmatchcase(p.relative_to(path).as_posix(), pattern)
+                            for pattern in written))
+            if foreign:
+                shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more"
+                                                 if len(foreign) > 5 else "")
+                raise ModelError(f"{path}: holds files a {kind} save does not write ({shown}); "
+                                 "saving would delete them. Move them away or choose another "
+                                 "path")
+    files.remove_stale_temps(path)
 
 
 def model_dir() -> Path:
@@ -78,6 +115,7 @@ def export_saved_model(model, path: str | os.PathLike) -> Path:
     """
     archive = serving_archive(model)
     path = Path(path)
+    _prepare(path, "SavedModel", _SAVEDMODEL_FILES)
     with files.replace_atomically(path) as tmp:
         archive.write_out(str(tmp), verbose=False)
     return path
@@ -125,6 +163,7 @@ def save_keras(model, path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"a Keras model file must end in .keras, not {path.name!r}")
+    _prepare(path, "file")
     with files.replace_atomically(path) as tmp:
         model.save(tmp)
     return path
@@ -152,6 +191,7 @@ def save_checkpoint(model, path: str | os.PathLike) -> Path:
     import tensorflow as tf
 
     path = Path(path)
+    _prepare(path, "checkpoint", _CHECKPOINT_FILES)
     with files.replace_atomically(path) as tmp:
         tf.train.Checkpoint(model=model).write(str(tmp / "ckpt"))
     return path / "ckpt"
