@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tflab import files
 from tflab.saving import INPUT, OUTPUT, PIXELS, SIGNATURE, ModelError
 
 __all__ = ["load", "ModelHandle", "loaded_paths", "load_count", "open_handles", "as_batch"]
@@ -40,6 +41,7 @@ _path_locks: dict[Path, threading.Lock] = {}
 def _load_saved_model(path: Path):
     import tensorflow as tf
 
+    files.recover(path)  # a crash mid-swap (two-rename systems) left the old copy aside
     if not path.exists():
         raise ModelError(f"{path}: no such model; run notebook 04 (or export_saved_model) first")
     if not (path / "saved_model.pb").is_file():

@@ -206,6 +206,7 @@ def restore_checkpoint(model, prefix: str | os.PathLike):
     import tensorflow as tf
 
     prefix = Path(prefix)
+    files.recover(prefix.parent)  # a crash mid-swap (two-rename systems) left the old copy aside
     if not Path(f"{prefix}.index").is_file():
         raise ModelError(f"{prefix}: no checkpoint there (expected {prefix}.index)")
     status = tf.train.Checkpoint(model=model).read(str(prefix))
