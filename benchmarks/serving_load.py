@@ -37,17 +37,17 @@ from pathlib import Path
 
 import numpy as np
 
-from tflab import machine, models, saving, serving
+from tflab import machine, models, runner, saving, serving
 
 GOAL_S = 1.0  # a valid request is answered within this, throughout
 
 
-def _rss_mb(pid: int, field: str = "VmRSS") -> float:
-    """The process's resident memory (``VmRSS``) or its peak (``VmHWM``) in MB."""
+def _rss_mb(pid: int) -> float:
+    """The process's resident memory now (``VmRSS``) in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
+        if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024 / 1e6
-    raise RuntimeError(f"no {field} for process {pid}")
+    raise RuntimeError(f"no VmRSS for process {pid}")
 
 
 def _max_size_body(rng: np.random.Generator) -> bytes:
@@ -163,7 +163,7 @@ def run(model: Path, *, clients: int, large: int, half_open: int, seconds: float
         for thread in threads + [hanger]:
             thread.join()
         wall = time.monotonic() - began
-        peak_mb = _rss_mb(pid, "VmHWM")
+        peak_mb = runner.peak_memory_bytes(pid) / 1e6  # VmHWM
         alive = srv.process.poll() is None
     ok = [s for status, s, _ in small if status == 200]
     slow = sorted(((s, t - began, status) for status, s, t in small

@@ -29,7 +29,7 @@ def _by_name(lines):
     reqs = {}
     for line in lines:
         req = Requirement(line)
-        name = re.sub(r"[-_.]+", "-", req.name).lower()
+        name = _norm(req.name)
         assert name not in reqs, f"{name} is listed twice"
         reqs[name] = (req.specifier, str(req.marker or ""), tuple(sorted(req.extras)))
     return reqs
@@ -131,7 +131,7 @@ def test_make_installs_from_the_lock_and_refreshes_when_it_changes():
 def test_tf_keras_is_declared_but_keras_3_stays_the_default():
     """Lesson 09 imports tf_keras (Keras 2) on purpose; everything else uses Keras 3."""
     project = _pyproject()["project"]
-    names = [re.sub(r"[-_.]+", "-", Requirement(r).name).lower() for r in project["dependencies"]]
+    names = [_norm(Requirement(r).name) for r in project["dependencies"]]
     assert "tf-keras" in names
     env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
     code = ("import tensorflow as tf, tf_keras; "
@@ -223,10 +223,7 @@ def _imports(source: str):
 
 
 def _declared() -> set[str]:
-    project = _pyproject()["project"]
-    lines = project["dependencies"] + [
-        line for extra in project["optional-dependencies"].values() for line in extra]
-    return {_norm(Requirement(line).name) for line in lines}
+    return {_norm(Requirement(line).name) for line in _all_requirements()}
 
 
 @functools.cache

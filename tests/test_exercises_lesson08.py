@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import tensorflow as tf
 from exercise_checks import failed_with
@@ -71,7 +73,7 @@ def test_resize_rejects_the_library_function():
         return library_resize(im, side)[0].numpy()
 
     failed_with(ex, renamed, "calls tflab.style.resize")
-    assert style.resize is library_resize  # the check puts the library function back
+    assert sys.getprofile() is None  # the check puts the profiler back
     namespace: dict = {}
     exec(ex.solution_code, namespace)
     status, text = ex.judge(namespace["answer"])

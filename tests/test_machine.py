@@ -48,10 +48,8 @@ def test_forward_flops_refuses_what_it_cannot_count_and_takes_an_input_shape():
 def test_share_and_matmul_arguments():
     assert machine.share(2e9, 1.0, 4.0) == "       2 GFLOP/s =      50 % of matmul"
     assert machine.share(3e3, 2.0, 100.0) == " 1.5e-06 GFLOP/s = 1.5e-06 % of matmul"
-    assert "2.05e+03 GFLOP/s" in machine.matmul_line(2048.4) or "2048.4 GFLOP/s" in \
-        machine.matmul_line(2048.4)
+    assert "2048.4 GFLOP/s" in machine.matmul_line(2048.4)
     with pytest.raises(ValueError, match="seconds"):
         machine.share(1e9, 0.0, 4.0)
     with pytest.raises(ValueError, match="n and repeats"):
         machine.matmul_gflops(n=0)
-    assert machine.matmul_gflops(n=64, repeats=2) > 0

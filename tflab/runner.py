@@ -72,10 +72,9 @@ _MEASURE = "from tflab.machine import matmul_gflops; print(matmul_gflops())"
 def measure_gflops(log: IO[str] | None = None, timeout: float = 300.0) -> float | None:
     """This machine's float32 matmul rate in GFLOP/s, measured in a fresh Python process
     (TensorFlow's start-up messages go to ``log``); ``None`` if the measurement fails."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    try:
+    try:  # tflab's import sets TensorFlow's log level there, as everywhere
         done = subprocess.run([sys.executable, "-c", _MEASURE], stdout=subprocess.PIPE,
-                              stderr=log or subprocess.DEVNULL, text=True, env=env,
+                              stderr=log or subprocess.DEVNULL, text=True,
                               timeout=timeout, check=True)
         rate = float(done.stdout.strip().splitlines()[-1])
     except (subprocess.SubprocessError, OSError, ValueError, IndexError) as err:

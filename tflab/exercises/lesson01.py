@@ -79,13 +79,14 @@ def _tf_least_squares(answer) -> str:
         x, y = _toy(seed, 40)
         want = np.polyfit(x, y, 1)
         call(answer, tf.constant(x), tf.constant(y))  # eagerly first: is it attempted at all?
+        graph_fn = tf.function(answer)
         try:
-            result = tf.function(answer)(tf.constant(x), tf.constant(y))
+            result = graph_fn(tf.constant(x), tf.constant(y))
         except Exception as err:
             raise Failed(f"inside tf.function your function raised {type(err).__name__}: "
                          f"{first_line(err)} — use TensorFlow ops only (tf.reduce_mean, "
                          "...), not NumPy, so that it can run as a graph") from None
-        _no_python_inside(answer, x, y)
+        _no_python_inside(graph_fn.get_concrete_function(tf.constant(x), tf.constant(y)).graph)
         got = _pair(result, "slope", "intercept")
         if not np.allclose(got, want, rtol=1e-6, atol=1e-6):
             raise Failed(f"the least-squares line is ({want[0]:.5f}, {want[1]:.5f}); "
@@ -96,11 +97,8 @@ def _tf_least_squares(answer) -> str:
 _PYTHON_OPS = {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
 
 
-def _no_python_inside(answer, x: np.ndarray, y: np.ndarray) -> None:
-    """Fail if ``answer``'s graph wraps Python (tf.py_function, tf.numpy_function)."""
-    import tensorflow as tf
-
-    graph = tf.function(answer).get_concrete_function(tf.constant(x), tf.constant(y)).graph
+def _no_python_inside(graph) -> None:
+    """Fail if the traced ``graph`` wraps Python (tf.py_function, tf.numpy_function)."""
     wrapped = sorted({op.type for op in graph.get_operations()} & _PYTHON_OPS)
     if wrapped:
         raise Failed(f"your graph runs Python inside ({', '.join(wrapped)}: tf.py_function or "
