@@ -826,3 +826,26 @@ def test_birth_life_row_count_must_match_the_registry(tmp_path):
     with pytest.raises(data.DataFormatError,
                        match="birth_life_2010.txt: 189 data rows, expected 190"):
         data.birth_life(tmp_path)
+
+
+def test_scale_images_allocates_one_float_array():
+    """uint8 → float32 / 255 with one float array allocated, not two (MNIST's training split
+    as floats is 172 MB; a second temporary would raise every loader's peak by as much; NumPy
+    divides the astype result in place, as it is a temporary)."""
+    import tracemalloc
+
+    raw = (np.arange(3200 * 784) % 256).astype(np.uint8).reshape(-1, 28, 28)
+    before = raw.copy()
+    tracemalloc.start()
+    try:
+        scaled = data.scale_images(raw)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert scaled.dtype == np.float32 and scaled.shape == raw.shape
+    np.testing.assert_array_equal(scaled, raw.astype(np.float32) / np.float32(255))
+    assert scaled.min() == 0.0 and scaled.max() == 1.0
+    assert np.array_equal(raw, before)  # the input is left as it was
+    assert peak < 1.5 * scaled.nbytes, f"peak {peak:,} B for a {scaled.nbytes:,} B result"
+    floats = np.linspace(0, 1, 10, dtype=np.float64)
+    assert data.scale_images(floats).dtype == np.float32
