@@ -1033,20 +1033,18 @@ class BatchIterator:
 
 
 def make_dataset(images: np.ndarray, labels: np.ndarray, *, batch_size: int, shuffle: bool = True,
-                 seed: int | None = 0, cache: bool = True, prefetch: bool = True,
-                 repeat: bool = False):
-    """A ``tf.data`` pipeline over in-memory arrays: cache, shuffle, batch, prefetch.
+                 seed: int | None = 0, prefetch: bool = True, repeat: bool = False):
+    """A ``tf.data`` pipeline over in-memory arrays: shuffle, batch, prefetch.
 
     Shuffling is reseeded every epoch from ``seed``, so the sequence of epochs
-    is reproducible. With ``repeat`` the dataset cycles forever.
+    is reproducible. With ``repeat`` the dataset cycles forever. There is no
+    ``cache()``: the arrays are in memory already, and a cache would hold a second copy.
     """
     import tensorflow as tf
 
     if len(images) != len(labels):
         raise ValueError(f"images and labels differ in length: {len(images)} vs {len(labels)}")
     ds = tf.data.Dataset.from_tensor_slices((images, labels))
-    if cache:
-        ds = ds.cache()
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     if repeat:
