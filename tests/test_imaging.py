@@ -65,3 +65,18 @@ def test_an_ordinary_picture_still_reads(tmp_path):
     path = imaging.save_digit_image(digit, tmp_path / "d.png", size=(3000, 2000), mode="RGB")
     pixels = imaging.preprocess_image(path)
     assert pixels.shape == (784,) and pixels.reshape(28, 28)[14, 14] > 0.5
+
+
+def test_saving_a_digit_refuses_uint8_pixels(tmp_path):
+    # uint8 0..255 would be clipped to [0, 1] and drawn as a solid block of ink
+    digit = np.zeros((28, 28), np.uint8)
+    digit[8:20, 12:16] = 255
+    with pytest.raises(ValueError, match=r"digit must be 784 floats in \[0, 1\].*uint8.*"
+                                         r"data\.scale_images"):
+        imaging.save_digit_image(digit, tmp_path / "d.png")
+    with pytest.raises(ValueError, match=r"not float32 of shape \(10,\)"):
+        imaging.save_digit_image(np.zeros(10, np.float32), tmp_path / "d.png")
+    assert not (tmp_path / "d.png").exists()
+    scaled = data.scale_images(digit)  # the fix the message names
+    path = imaging.save_digit_image(scaled, tmp_path / "d.png")
+    assert imaging.preprocess_image(path).reshape(28, 28)[14, 14] > 0.5

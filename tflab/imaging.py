@@ -37,7 +37,11 @@ def save_digit_image(digit: np.ndarray, path: str | os.PathLike, *,
         raise ValueError(f"size must be a positive side or (width, height), not {size!r}")
     if mode not in ("L", "RGB", "RGBA"):
         raise ValueError(f"mode must be 'L', 'RGB' or 'RGBA', not {mode!r}")
-    pixels = np.clip(np.asarray(digit, dtype=np.float32).reshape(28, 28), 0, 1)
+    digit = np.asarray(digit)
+    if not np.issubdtype(digit.dtype, np.floating) or digit.size != 28 * 28:
+        raise ValueError(f"digit must be 784 floats in [0, 1] (28×28 or flat), not {digit.dtype} "
+                         f"of shape {digit.shape}; scale uint8 pixels with data.scale_images")
+    pixels = np.clip(digit.astype(np.float32).reshape(28, 28), 0, 1)
     grey = np.round((1.0 - pixels if invert else pixels) * 255).astype(np.uint8)
     side = min(width, height)
     image = Image.new("L", (width, height), 255 if invert else 0)  # the sheet
