@@ -50,10 +50,13 @@ $(STAMP): pyproject.toml $(LOCK)
 lab: $(STAMP) $(KERNEL_CONFIG)
 	$(JUPYTER_ENV) $(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ARGS)
 
-# pytest on tests/ and nbval on notebooks/, in one run and one summary.
+# pytest on tests/ and nbval on notebooks/, in one run and one summary. pytest-xdist runs
+# TEST_WORKERS processes: the notebooks in order in one of them (tests/conftest.py's
+# scheduler), the unit tests spread over the others. TEST_WORKERS=0 runs everything in one.
+TEST_WORKERS ?= 2
 test: $(STAMP) $(KERNEL_CONFIG)
 	$(JUPYTER_ENV) $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout=900 $(PYTEST_ARGS)
+		--nbval-cell-timeout=900 -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The course as students meet it (tests_ui/, not part of `make test`): `make lab` on a free
 # port with a token, driven by a headless Chromium through Playwright: notebook 01 Run All,

@@ -36,6 +36,28 @@ def pytest_collection_modifyitems(config, items):
         items.reverse()
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """With pytest-xdist (``make test`` runs two workers): every notebook cell to one worker.
+
+    A notebook's cells share one kernel, and lesson 05 reads the model lesson 04 saves, so
+    the notebooks run in order in one worker; the other worker takes the unit tests one at a
+    time. (xdist's own ``--dist loadgroup`` marks do not take effect under pytest 9.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class NotebooksInOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_scope(nodeid)
+
+    return NotebooksInOneWorker(config, log)
+
+
+def xdist_scope(nodeid: str) -> str:
+    """The unit of work one xdist worker takes: all notebook cells together, else one test."""
+    return "notebooks" if nodeid.split("::", 1)[0].endswith(".ipynb") else nodeid
+
+
 def write_idx(path: Path, array: np.ndarray, magic: int | None = None,
               compress: bool = True) -> Path:
     """Write ``array`` (uint8) as an IDX file; ``magic`` overrides the header."""

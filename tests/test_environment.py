@@ -399,3 +399,19 @@ def test_ci_runs_make_test_ui_after_make_test_and_keeps_either_failure(tmp_path)
     assert run.stdout.split("\n")[-4:-1] == ["make lint", "make test", "make test-ui"]
     run = _run_ci(tmp_path / "both", 'echo "make $*"; [ "$1" != test ] || exit 2')
     assert run.returncode == 2 and "make test-ui" in run.stdout  # ran although make test failed
+
+
+def test_make_test_runs_the_notebooks_in_order_in_one_xdist_worker():
+    """make test runs two pytest-xdist workers; every notebook cell is one unit of work
+    (a notebook's cells share a kernel; lesson 05 needs lesson 04's model), each unit test
+    its own."""
+    from conftest import xdist_scope
+
+    makefile = (ROOT / "Makefile").read_text()
+    assert "TEST_WORKERS ?= 2" in makefile and "-n $(TEST_WORKERS)" in makefile
+    cells = ["notebooks/04_mnist_train_and_save.ipynb::Cell 0",
+             "notebooks/05_mnist_load_and_score.ipynb::Cell 12"]
+    assert {xdist_scope(c) for c in cells} == {"notebooks"}
+    tests = ["tests/test_data.py::test_a", "tests/test_data.py::test_b[ipynb]",
+             "tests/test_notebooks.py::test_x"]
+    assert [xdist_scope(t) for t in tests] == tests
