@@ -251,3 +251,66 @@ def test_transform_net_pads_by_reflection_so_a_flat_image_stays_flat(nb):
     out = net(tf.fill((1, 32, 48, 3), 0.4)).numpy()[0]
     assert np.abs(out - 0.4).max() > 1e-3  # the network does change the photo
     assert np.ptp(out, axis=(0, 1)).max() < 1e-4  # ... and alike everywhere, borders included
+
+
+def test_random_vgg19_is_keras_vgg19_with_the_same_filters_built_only_as_deep_as_used():
+    image = tf.random.stateless_uniform((1, 40, 56, 3), seed=(7, 8))
+    # the reference: keras.applications' whole VGG19, its filters drawn in its layer order
+    whole = keras.applications.VGG19(include_top=False, weights=None)
+    rng = np.random.default_rng(5)
+    for layer in whole.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            fan_in = int(np.prod(layer.kernel.shape[:-1]))
+            layer.kernel.assign(rng.normal(0, np.sqrt(2.0 / fan_in), layer.kernel.shape))
+            layer.bias.assign(np.zeros(layer.bias.shape))
+    names = style.STYLE_LAYERS + style.CONTENT_LAYERS
+    reference = keras.Model(whole.input, [whole.get_layer(n).output for n in names])
+    pixels = keras.applications.vgg19.preprocess_input(image * 255.0)
+    model = style.feature_extractor("random", seed=5)
+    for got, want in zip(model(image), reference(pixels)):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-4)
+    built = {w.path.split("/")[0] for w in model.weights}
+    assert "block5_conv2" in built and "block5_conv3" not in built  # nothing past the last used
+    shallow = style.feature_extractor("random", seed=5, style_layers=("block1_conv1",),
+                                      content_layers=("block2_conv1",))
+    assert len(shallow.weights) == 6  # block1_conv1, block1_conv2, block2_conv1: kernel, bias
+    with pytest.raises(ValueError, match="no VGG19 convolution called 'block6_conv1'"):
+        style.feature_extractor("random", style_layers=("block6_conv1",))
+
+
+def test_own_copy_is_a_fresh_tf_function_with_the_same_options():
+    def double(x):
+        return 2 * x
+
+    step = tf.function(double, jit_compile=False, reduce_retracing=True)
+    step(tf.constant(1.0))
+    copy = style.own_copy(step)
+    assert copy is not step and copy.python_function is double
+    assert copy.experimental_get_tracing_count() == 0  # none of the original's traces
+    assert float(copy(tf.constant(3.0))) == 6.0
+    assert copy._jit_compile is False and copy._reduce_retracing is True
+    assert style.own_copy(double) is double  # a plain function is used as it is
+
+
+def test_transfer_and_train_fast_leave_no_traces_behind(nb, images):
+    from tensorflow.python.framework import ops
+
+    content, painting = images
+    extractor = style.feature_extractor("random-multiscale", seed=9)
+    # the lesson's steps as the notebook declares them (notebook_definitions drops decorators)
+    step, fast_step = tf.function(nb.train_step), tf.function(nb.fast_train_step)
+    registered = set(ops._gradient_registry._registry)
+    style.transfer(extractor, content, painting, make_loss=nb.make_loss, step=step,
+                   sizes=(24, 32), steps=2)
+    net = nb.transform_net(filters=4, residual_blocks=1)
+    style.train_fast(net, extractor, painting, [content, content], make_loss=nb.make_loss,
+                     step=fast_step, size=32, steps=3)
+    # a copy of each step was traced (its graphs went with it), not the step itself
+    assert step.experimental_get_tracing_count() == 0
+    assert fast_step.experimental_get_tracing_count() == 0
+    # and no gradient function of the optimizer's all-reduce (each holds its graph) is left
+    assert set(ops._gradient_registry._registry) == registered
+    with style.releasing_traces():  # it forgets what was registered inside it, nothing else
+        tf.function(nb.train_step)(tf.Variable(tf.zeros((1, 4, 4, 3))), tf.reduce_sum,
+                                   keras.optimizers.SGD(0.1))
+    assert set(ops._gradient_registry._registry) == registered

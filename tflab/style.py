@@ -24,8 +24,10 @@ Images are float32 RGB in [0, 1], shaped (H, W, 3) or (1, H, W, 3).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -37,8 +39,8 @@ from tflab.data import downloads_off
 
 __all__ = ["STYLE_LAYERS", "CONTENT_LAYERS", "WEIGHTS_CHOICES", "WeightsUnavailableError",
            "VGG19_WEIGHTS_URL", "weights_path", "fetch_weights", "feature_extractor",
-           "LossFn", "MakeLoss", "ImageStep", "NetStep", "Result", "resize", "lbfgs", "transfer",
-           "train_fast"]
+           "LossFn", "MakeLoss", "ImageStep", "NetStep", "Result", "resize", "own_copy",
+           "releasing_traces", "lbfgs", "transfer", "train_fast"]
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 CONTENT_LAYERS = ("block5_conv2",)
@@ -104,7 +106,8 @@ def feature_extractor(weights: str = "imagenet", *, style_layers=STYLE_LAYERS,
 
     - "imagenet": VGG19 pretrained on ImageNet (needs the Keras download or its cache;
       raises :class:`WeightsUnavailableError` when it cannot load them);
-    - "random": the same VGG19 with seeded He-initialised filters (no download);
+    - "random": the same VGG19 with seeded He-initialised filters (no download), built only
+      up to the deepest layer used;
     - "random-multiscale": random filters at several spatial scales
       (:func:`tflab.multiscale.random_multiscale` with ``seed``; no download). Its layers
       are its own: ``style_layers`` and ``content_layers`` must stay the VGG19 defaults.
@@ -112,6 +115,7 @@ def feature_extractor(weights: str = "imagenet", *, style_layers=STYLE_LAYERS,
     if weights not in WEIGHTS_CHOICES:
         raise ValueError(f"weights must be one of {', '.join(map(repr, WEIGHTS_CHOICES))}, "
                          f"not {weights!r}")
+    gc.collect()  # first free the extractors no longer used (Keras models are reference cycles)
     if weights == "random-multiscale":
         if tuple(style_layers) != STYLE_LAYERS or tuple(content_layers) != CONTENT_LAYERS:
             raise ValueError("style_layers and content_layers name VGG19 layers; "
@@ -119,6 +123,7 @@ def feature_extractor(weights: str = "imagenet", *, style_layers=STYLE_LAYERS,
         from tflab.multiscale import random_multiscale
 
         return random_multiscale(seed=seed)
+    names = list(style_layers) + list(content_layers)
     if weights == "imagenet":
         offline_choices = ("To run offline, choose an extractor without pretrained weights "
                            "explicitly: feature_extractor(weights='random-multiscale') (random "
@@ -136,24 +141,54 @@ def feature_extractor(weights: str = "imagenet", *, style_layers=STYLE_LAYERS,
                 f"could not load the ImageNet VGG19 weights ({type(err).__name__}: {err}). "
                 "They are downloaded once by Keras into ~/.keras/models/ and need internet "
                 "access the first time. " + offline_choices) from err
+        vgg.trainable = False
+        outputs = [vgg.get_layer(name).output for name in names]
+        body = keras.Model(vgg.input, outputs, name=f"vgg19_{weights}")
     else:
-        vgg = keras.applications.VGG19(include_top=False, weights=None)
-        rng = np.random.default_rng(seed)
-        for layer in vgg.layers:
-            if isinstance(layer, keras.layers.Conv2D):  # He initialisation, bias 0
-                fan_in = int(np.prod(layer.kernel.shape[:-1]))
-                layer.kernel.assign(rng.normal(0, np.sqrt(2.0 / fan_in), layer.kernel.shape))
-                layer.bias.assign(np.zeros(layer.bias.shape))
-    vgg.trainable = False
-    names = list(style_layers) + list(content_layers)
-    outputs = [vgg.get_layer(name).output for name in names]
-    body = keras.Model(vgg.input, outputs, name=f"vgg19_{weights}")
+        body = _random_vgg19(names, seed)
     image = keras.Input((None, None, 3), name="image")
     pixels = keras.applications.vgg19.preprocess_input(image * 255.0)
     model = keras.Model(image, body(pixels), name=f"vgg19_{weights}_features")
     model.weights_kind = weights
     model.style_layers, model.content_layers = tuple(style_layers), tuple(content_layers)
     return model
+
+
+VGG19_BLOCKS = ((64, 2), (128, 2), (256, 4), (512, 4), (512, 4))
+"""VGG19's convolutional blocks: (filters, 3x3 convolutions), each block then 2x2 max-pooled."""
+
+
+def _random_vgg19(names: Sequence[str], seed: int) -> keras.Model:
+    """VGG19's layers (``keras.applications``' names and order) up to the deepest of ``names``,
+    with seeded He-normal filters and zero biases; outputs the ``names`` layers' activations.
+
+    Filters are drawn layer by layer in VGG19's order, so every layer gets the values it has
+    in the whole network; the layers after the deepest one asked for are not built at all (the
+    default layers leave out the last two, 9.4 MB of weights each).
+    """
+    known = [f"block{b}_conv{k}" for b, (_, convs) in enumerate(VGG19_BLOCKS, 1)
+             for k in range(1, convs + 1)]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"no VGG19 convolution called {', '.join(map(repr, unknown))}; "
+                         f"the layers are {', '.join(known)}")
+    last = max(known.index(name) for name in names)
+    rng = np.random.default_rng(seed)
+    image = keras.Input((None, None, 3), name="pixels")
+    x, found = image, {}
+    for name in known[:last + 1]:
+        if name.endswith("_conv1") and name != "block1_conv1":  # a new block: pool first
+            x = keras.layers.MaxPooling2D(2, strides=2, name=name.replace("conv1", "pool"))(x)
+        filters = VGG19_BLOCKS[int(name[5]) - 1][0]
+        layer = keras.layers.Conv2D(filters, 3, activation="relu", padding="same", name=name,
+                                    kernel_initializer="zeros", trainable=False)
+        x = found[name] = layer(x)
+        fan_in = int(np.prod(layer.kernel.shape[:-1]))  # He initialisation, bias 0
+        layer.kernel.assign(rng.normal(0, np.sqrt(2.0 / fan_in), layer.kernel.shape)
+                            .astype(np.float32))
+    body = keras.Model(image, [found[name] for name in names], name="vgg19_random")
+    body.trainable = False
+    return body
 
 
 def _batch(image) -> tf.Tensor:
@@ -212,11 +247,51 @@ class NetStep(Protocol):
                  optimizer: keras.optimizers.Optimizer) -> tf.Tensor: ...
 
 
+def own_copy(step):
+    """A new ``tf.function`` of the same Python function and options as ``step`` (which is
+    returned as it is when it is not a ``tf.function``).
+
+    A ``tf.function`` keeps every graph it traced, and what each graph captured (the
+    extractor's weights, the targets, the optimizer's slots), for as long as it lives; each
+    new loss or optimizer is a new trace. The plumbing below traces a copy, whose graphs go
+    when the copy does, so the lesson's own ``train_step`` does not collect one per call.
+    """
+    clone = getattr(step, "_clone", None)  # tf.function's own copy: same options, no traces
+    return clone(None) if callable(clone) and hasattr(step, "python_function") else step
+
+
+@contextlib.contextmanager
+def releasing_traces() -> Iterator[None]:
+    """Forget, on leaving, the gradient functions that tracing registered in the meantime,
+    and free the graphs no longer used.
+
+    Tracing ``optimizer.apply_gradients`` registers a gradient function for the optimizer's
+    all-reduce in a global TensorFlow registry (``tf.custom_gradient`` in a graph), and never
+    removes it. That function holds the traced graph, and the graph holds what it captured:
+    every extractor a step was traced with (58 MB of weights for a VGG19) would stay until the
+    process ends. The update's own gradient is never taken, so nothing needs them later.
+    """
+    from tensorflow.python.framework import ops  # the registry has no public API
+
+    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+    before = set(registry) if isinstance(registry, dict) else None
+    try:
+        yield
+    finally:
+        if before is not None:
+            for name in [n for n in registry if n not in before
+                         and n.startswith("CustomGradient-")]:
+                del registry[name]
+        gc.collect()  # traced graphs are reference cycles: only the cycle collector frees them
+
+
 def _adam(loss: LossFn, image: tf.Variable, step: ImageStep, steps: int,
           learning_rate: float) -> list[float]:
     optimizer = keras.optimizers.Adam(learning_rate)
     optimizer.build([image])  # its slots now, so that a tf.function step creates no variables
-    return [float(step(image, loss, optimizer)) for _ in range(steps)]
+    step = own_copy(step)  # its traces are freed when this returns
+    with releasing_traces():
+        return [float(step(image, loss, optimizer)) for _ in range(steps)]
 
 
 def lbfgs(loss: LossFn, image: tf.Variable, steps: int) -> list[float]:
@@ -309,11 +384,14 @@ def train_fast(net: keras.Model, extractor: keras.Model, style, contents, *, mak
         raise ValueError("train_fast needs make_loss= and step= functions "
                          f"(got make_loss={make_loss!r}, step={step!r})")
     keras.utils.set_random_seed(seed)
+    gc.collect()  # free what earlier traces left before tracing one step per photo
     photos = [tf.clip_by_value(tf.image.resize(_batch(c), (size, size), "bicubic"), 0.0, 1.0)
               for c in contents]
     losses = [make_loss(extractor, resize(style, size), p, style_weight=style_weight,
                         content_weight=content_weight, tv_weight=tv_weight) for p in photos]
     optimizer = keras.optimizers.Adam(learning_rate)
     optimizer.build(net.trainable_variables)  # slots now: the step may be a tf.function
-    return [float(step(net, photos[i % len(photos)], losses[i % len(photos)], optimizer))
-            for i in range(steps)]
+    step = own_copy(step)  # its traces (one per photo's loss) are freed when this returns
+    with releasing_traces():
+        return [float(step(net, photos[i % len(photos)], losses[i % len(photos)], optimizer))
+                for i in range(steps)]
