@@ -145,3 +145,15 @@ def test_a_save_removes_stale_temporary_copies_a_killed_save_left(tmp_path):
     assert fresh.exists()  # maybe a save still running elsewhere
     assert other.exists()
     assert files.remove_stale_temps(path, older_than=0.0) == [fresh]
+
+
+# ---- scoring needs no optimizer (issue 19)
+
+def test_load_keras_compile_false_skips_the_optimizer(tmp_path):
+    model = _tiny()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)
+    path = saving.save_keras(model, tmp_path / "m.keras")
+    with_optimizer = saving.load_keras(path)
+    assert len(with_optimizer.optimizer.variables) == len(model.optimizer.variables)
+    assert getattr(saving.load_keras(path, compile=False), "optimizer", None) is None

@@ -169,15 +169,18 @@ def save_keras(model, path: str | os.PathLike) -> Path:
     return path
 
 
-def load_keras(path: str | os.PathLike):
-    """Load a ``.keras`` file with ``safe_mode=True`` (no arbitrary code from the file)."""
+def load_keras(path: str | os.PathLike, *, compile: bool = True):
+    """Load a ``.keras`` file with ``safe_mode=True`` (no arbitrary code from the file).
+
+    ``compile=False`` skips the optimizer and its state, which scoring does not need.
+    """
     import keras
 
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: no such Keras model file")
     try:
-        return keras.saving.load_model(path, safe_mode=True)
+        return keras.saving.load_model(path, safe_mode=True, compile=compile)
     except Exception as err:  # Keras raises many kinds for a damaged zip
         raise ModelError(f"{path}: not a readable .keras model ({type(err).__name__}: {err})") \
             from err
