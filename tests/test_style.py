@@ -297,8 +297,9 @@ def test_transfer_and_train_fast_leave_no_traces_behind(nb, images):
 
     content, painting = images
     extractor = style.feature_extractor("random-multiscale", seed=9)
-    # the lesson's steps as the notebook declares them (notebook_definitions drops decorators)
-    step, fast_step = tf.function(nb.train_step), tf.function(nb.fast_train_step)
+    # the lesson's steps as the notebook declares them (@tf.function), not yet traced
+    step, fast_step = style.own_copy(nb.train_step), style.own_copy(nb.fast_train_step)
+    assert step.experimental_get_tracing_count() == fast_step.experimental_get_tracing_count() == 0
     registered = set(ops._gradient_registry._registry)
     style.transfer(extractor, content, painting, make_loss=nb.make_loss, step=step,
                    sizes=(24, 32), steps=2)
@@ -311,6 +312,6 @@ def test_transfer_and_train_fast_leave_no_traces_behind(nb, images):
     # and no gradient function of the optimizer's all-reduce (each holds its graph) is left
     assert set(ops._gradient_registry._registry) == registered
     with style.releasing_traces():  # it forgets what was registered inside it, nothing else
-        tf.function(nb.train_step)(tf.Variable(tf.zeros((1, 4, 4, 3))), tf.reduce_sum,
-                                   keras.optimizers.SGD(0.1))
+        style.own_copy(nb.train_step)(tf.Variable(tf.zeros((1, 4, 4, 3))), tf.reduce_sum,
+                                      keras.optimizers.SGD(0.1))
     assert set(ops._gradient_registry._registry) == registered

@@ -46,9 +46,11 @@ def notebook_definitions(notebook: str | Path, *names: str) -> str:
             tree = ast.parse(source)
         except SyntaxError:  # a cell with IPython magics defines nothing we need
             continue
+        lines = source.splitlines()
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in names:
-                found[node.name] = ast.get_source_segment(source, node)
+                first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                found[node.name] = "\n".join(lines[first - 1:node.end_lineno])  # decorators too
     missing = [name for name in names if name not in found]
     if missing:
         raise ValueError(f"{notebook} defines no {', '.join(missing)}")
