@@ -26,8 +26,8 @@ def score_per_image(model: ModelHandle, images: np.ndarray) -> np.ndarray:
 def score_batched(model: ModelHandle, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Calls of ``batch_size`` images each, the last maybe fewer. Returns the scores (N, 10).
 
-    The default, 256, is about as fast as larger batches on 2 CPU cores (lesson 05's section 3
-    times sizes up to 512) and needs less memory: a batch's tensors grow with it, and
+    The default, 256, trades speed for memory: lesson 05's section 3 times sizes from 1 to 512
+    (the fastest varies by machine and run), and a batch's tensors grow with it, while
     TensorFlow's CPU allocator keeps the most that one call needed for the rest of the process.
     """
     _check_positive(batch_size=batch_size)
