@@ -76,7 +76,10 @@ def test_stopped_when_the_run_is_interrupted(tmp_path, sig):
     """A run holding the server gets Ctrl-C or SIGTERM: the server goes with it."""
     driver = tmp_path / "driver.py"
     driver.write_text(textwrap.dedent(f"""
-        import sys, time
+        import signal, sys, time
+        # Ctrl-C as in a terminal: a job a shell starts in the background (a CI runner,
+        # `cmd &`) inherits SIGINT ignored, and Python then leaves it ignored
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         sys.path.insert(0, {str(HERE)!r})
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from pathlib import Path
