@@ -169,8 +169,28 @@ def test_the_terminal_shows_only_the_progress_bar_and_the_summary(tmp_path, capf
 
 def test_the_machine_is_measured_when_no_rate_is_given(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "measure_gflops", lambda log=None: REF / 2)
+    monkeypatch.setattr(runner, "measure_baseline", lambda log=None: 654_300_000)
     course = runner.run_course(FIXTURES, tmp_path, only=["01"], progress=False)
     assert course.calibration.gflops == REF / 2 and course.runs[0].budget == pytest.approx(60)
+    assert course.baseline_bytes == 654_300_000
+    summary = (tmp_path / "summary.md").read_text()
+    assert "only imports TensorFlow and tflab peaks at 0.65 GB here" in summary
+    given = runner.run_course(FIXTURES, tmp_path / "given", only=["01"], progress=False,
+                              gflops=REF)
+    assert given.baseline_bytes is None  # a given rate measures nothing
+    assert "only imports" not in (tmp_path / "given" / "summary.md").read_text()
+
+
+def test_measure_baseline_is_the_peak_of_a_process_that_imports_tensorflow(tmp_path,
+                                                                            monkeypatch):
+    with open(tmp_path / "log", "w") as log:
+        peak = runner.measure_baseline(log)
+        assert peak is not None and 200e6 < peak < 8e9  # TensorFlow's import: ~0.65 GB here
+        monkeypatch.setattr(runner, "_BASELINE", "print(2 ** 20)")  # does not import TF
+        assert runner.measure_baseline(log) == 2 ** 20  # what the process reports, no constant
+        monkeypatch.setattr(runner, "_BASELINE", "print('no peak')")
+        assert runner.measure_baseline(log) is None
+    assert "could not measure TensorFlow's import" in (tmp_path / "log").read_text()
 
 
 def test_measure_gflops_times_tensorflow_and_reports_failure_as_none(tmp_path, monkeypatch):

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import IO
 
 __all__ = ["REFERENCE_GFLOPS", "HANG_FACTOR", "declared_seconds", "measure_gflops",
-           "Calibration", "NotebookRun", "CourseRun", "key_results", "peak_memory_bytes",
-           "run_notebook", "run_course", "summary_table", "summary_markdown"]
+           "measure_baseline", "Calibration", "NotebookRun", "CourseRun", "key_results",
+           "peak_memory_bytes", "run_notebook", "run_course", "summary_table", "summary_markdown"]
 
 #: The reference machine's float32 matmul rate, GFLOP/s: the 2-core (AMD EPYC, AVX-512)
 #: machine the notebooks' run times were written on, measured with
@@ -82,6 +82,26 @@ def measure_gflops(log: IO[str] | None = None, timeout: float = 300.0) -> float 
             print(f"tflab.runner: could not measure the matmul rate: {err}", file=log)
         return None
     return rate if rate > 0 else None
+
+
+_BASELINE = ("import os, tensorflow, tflab; from tflab.runner import peak_memory_bytes; "
+             "print(peak_memory_bytes(os.getpid()))")
+
+
+def measure_baseline(log: IO[str] | None = None, timeout: float = 300.0) -> int | None:
+    """Peak memory, in bytes, of a fresh Python process that imports TensorFlow and tflab
+    and does nothing else: the floor under every kernel's peak on this machine (``None``
+    if it cannot be measured, e.g. off Linux)."""
+    try:
+        done = subprocess.run([sys.executable, "-c", _BASELINE], stdout=subprocess.PIPE,
+                              stderr=log or subprocess.DEVNULL, text=True,
+                              timeout=timeout, check=True)
+        peak = int(done.stdout.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, OSError, ValueError, IndexError) as err:
+        if log:
+            print(f"tflab.runner: could not measure TensorFlow's import: {err}", file=log)
+        return None
+    return peak if peak > 0 else None
 
 
 @dataclass(frozen=True)
@@ -245,6 +265,7 @@ class CourseRun:
     log: Path
     seconds: float
     reports: Path = field(default=Path("reports"))
+    baseline_bytes: int | None = None  # a process that only imports TensorFlow and tflab
 
     @property
     def passed(self) -> bool:
@@ -381,6 +402,9 @@ def run_course(notebooks: Path, reports: Path, only: list[str] | None = None,
             bar.set_postfix_str("measuring the machine")
             print("===== measuring the machine's matmul rate =====", file=log)
             gflops = measure_gflops(log)
+            baseline = measure_baseline(log)
+        else:
+            baseline = None  # a given rate skips measuring the machine altogether
         calibration = Calibration(gflops)
         print(calibration.describe(), file=log)
         runs = []
@@ -392,7 +416,7 @@ def run_course(notebooks: Path, reports: Path, only: list[str] | None = None,
             bar.update()
         bar.set_postfix_str("done")
         bar.close()
-    course = CourseRun(runs, calibration, log_path, clock() - start, reports)
+    course = CourseRun(runs, calibration, log_path, clock() - start, reports, baseline)
     (reports / "summary.md").write_text(summary_markdown(course), encoding="utf-8")
     return course
 
@@ -428,6 +452,11 @@ def summary_markdown(course: CourseRun) -> str:
              f"{_duration(course.seconds)}. {course.calibration.describe()}",
              f"A notebook fails on an error, or when it runs past {HANG_FACTOR:g} × its budget "
              f"(a hang); time and peak memory include the kernel's start-up."]
+    if course.baseline_bytes is not None:
+        lines.append(f"A fresh Python that only imports TensorFlow and tflab peaks at "
+                     f"{course.baseline_bytes / 1e9:.2f} GB here: every kernel's peak "
+                     f"includes that floor (TensorFlow's libraries count as far as their pages "
+                     f"are loaded, which depends on the system's file cache).")
     lines += [f"- {run.name}: {run.warning}" for run in slow]
     lines.append(f"Executed notebooks, HTML exports and this summary: {_shown(course.reports)}; "
                  f"TensorFlow's and Jupyter's messages: {_shown(course.log)}")
