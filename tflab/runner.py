@@ -67,41 +67,38 @@ def declared_seconds(notebook) -> float | None:
 # ---------------------------------------------------------------- calibration
 
 _MEASURE = "from tflab.machine import matmul_gflops; print(matmul_gflops())"
+_BASELINE = ("import os, tensorflow, tflab; from tflab.runner import peak_memory_bytes; "
+             "print(peak_memory_bytes(os.getpid()))")
+
+
+def _probe(code: str, parse: Callable[[str], float], what: str, log: IO[str] | None,
+           timeout: float) -> float | None:
+    """Run ``code`` in a fresh Python process (TensorFlow's start-up messages go to ``log``)
+    and parse the last line it prints; ``None``, noted in ``log``, if that fails or is not
+    positive. tflab's import sets TensorFlow's log level there, as everywhere."""
+    try:
+        done = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                              stderr=log or subprocess.DEVNULL, text=True,
+                              timeout=timeout, check=True)
+        value = parse(done.stdout.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, OSError, ValueError, IndexError) as err:
+        if log:
+            print(f"tflab.runner: could not measure {what}: {err}", file=log)
+        return None
+    return value if value > 0 else None
 
 
 def measure_gflops(log: IO[str] | None = None, timeout: float = 300.0) -> float | None:
     """This machine's float32 matmul rate in GFLOP/s, measured in a fresh Python process
     (TensorFlow's start-up messages go to ``log``); ``None`` if the measurement fails."""
-    try:  # tflab's import sets TensorFlow's log level there, as everywhere
-        done = subprocess.run([sys.executable, "-c", _MEASURE], stdout=subprocess.PIPE,
-                              stderr=log or subprocess.DEVNULL, text=True,
-                              timeout=timeout, check=True)
-        rate = float(done.stdout.strip().splitlines()[-1])
-    except (subprocess.SubprocessError, OSError, ValueError, IndexError) as err:
-        if log:
-            print(f"tflab.runner: could not measure the matmul rate: {err}", file=log)
-        return None
-    return rate if rate > 0 else None
-
-
-_BASELINE = ("import os, tensorflow, tflab; from tflab.runner import peak_memory_bytes; "
-             "print(peak_memory_bytes(os.getpid()))")
+    return _probe(_MEASURE, float, "the matmul rate", log, timeout)
 
 
 def measure_baseline(log: IO[str] | None = None, timeout: float = 300.0) -> int | None:
     """Peak memory, in bytes, of a fresh Python process that imports TensorFlow and tflab
     and does nothing else: the floor under every kernel's peak on this machine (``None``
     if it cannot be measured, e.g. off Linux)."""
-    try:
-        done = subprocess.run([sys.executable, "-c", _BASELINE], stdout=subprocess.PIPE,
-                              stderr=log or subprocess.DEVNULL, text=True,
-                              timeout=timeout, check=True)
-        peak = int(done.stdout.strip().splitlines()[-1])
-    except (subprocess.SubprocessError, OSError, ValueError, IndexError) as err:
-        if log:
-            print(f"tflab.runner: could not measure TensorFlow's import: {err}", file=log)
-        return None
-    return peak if peak > 0 else None
+    return _probe(_BASELINE, int, "TensorFlow's import", log, timeout)
 
 
 @dataclass(frozen=True)
