@@ -365,33 +365,33 @@ def gradient_descent(
         params = tf.TensorArray(tf_dtype, size=n_records)
         status = tf.constant(RUNNING)
         done = tf.constant(0)
-        for step in tf.range(total):
-            idx = stream[step * batch: step * batch + batch]
-            xb, yb = tf.gather(X, idx), tf.gather(Y, idx)
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(tf.square(yb - (tf.linalg.matvec(xb, w) + b)))
-            gw, gb = tape.gradient(loss, [w, b])
-            if optimizer is None:
-                w.assign_sub(lr * gw)
-                b.assign_sub(lr * gb)
-            else:
-                optimizer.apply_gradients([(gw, w), (gb, b)])
-            done = step + 1
-            if done % per_epoch == 0 or done == total:
-                k = (done - 1) // per_epoch
-                full = tf.reduce_mean(tf.square(Y - (tf.linalg.matvec(X, w) + b)))
-                theta = tf.concat([w, [b]], axis=0)
-                losses = losses.write(k, full)
-                params = params.write(k, theta)
-                grad = None
-                if grad_tol is not None:  # the gradient of the loss on all the data
-                    residual = tf.linalg.matvec(X, w) + b - Y
-                    grad = tf.concat([tf.linalg.matvec(X, residual, transpose_a=True),
-                                      [tf.reduce_sum(residual)]], axis=0) * (2.0 / n)
-                status = check_epoch(full, theta, grad, limit=limit, target=goal, tol=tol,
-                                     grad_tol=grad_tol)
-                if status != RUNNING:
-                    break
+        for k in tf.range(n_records):  # one epoch (the last may stop short at `total`)
+            first = k * per_epoch
+            for step in tf.range(first, tf.minimum(first + per_epoch, total)):
+                idx = stream[step * batch: step * batch + batch]
+                xb, yb = tf.gather(X, idx), tf.gather(Y, idx)
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_mean(tf.square(yb - (tf.linalg.matvec(xb, w) + b)))
+                gw, gb = tape.gradient(loss, [w, b])
+                if optimizer is None:
+                    w.assign_sub(lr * gw)
+                    b.assign_sub(lr * gb)
+                else:
+                    optimizer.apply_gradients([(gw, w), (gb, b)])
+            done = tf.minimum(first + per_epoch, total)
+            full = tf.reduce_mean(tf.square(Y - (tf.linalg.matvec(X, w) + b)))
+            theta = tf.concat([w, [b]], axis=0)
+            losses = losses.write(k, full)
+            params = params.write(k, theta)
+            grad = None
+            if grad_tol is not None:  # the gradient of the loss on all the data
+                residual = tf.linalg.matvec(X, w) + b - Y
+                grad = tf.concat([tf.linalg.matvec(X, residual, transpose_a=True),
+                                  [tf.reduce_sum(residual)]], axis=0) * (2.0 / n)
+            status = check_epoch(full, theta, grad, limit=limit, target=goal, tol=tol,
+                                 grad_tol=grad_tol)
+            if status != RUNNING:
+                break
         k_done = (done - 1) // per_epoch + 1
         return (losses.gather(tf.range(k_done)), params.gather(tf.range(k_done)),
                 done, status)
