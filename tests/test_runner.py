@@ -168,8 +168,7 @@ def test_the_terminal_shows_only_the_progress_bar_and_the_summary(tmp_path, capf
 
 
 def test_the_machine_is_measured_when_no_rate_is_given(tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "measure_gflops", lambda log=None: REF / 2)
-    monkeypatch.setattr(runner, "measure_baseline", lambda log=None: 654_300_000)
+    monkeypatch.setattr(runner, "measure_machine", lambda log=None: (REF / 2, 654_300_000))
     course = runner.run_course(FIXTURES, tmp_path, only=["01"], progress=False)
     assert course.calibration.gflops == REF / 2 and course.runs[0].budget == pytest.approx(60)
     assert course.baseline_bytes == 654_300_000
@@ -181,27 +180,25 @@ def test_the_machine_is_measured_when_no_rate_is_given(tmp_path, monkeypatch):
     assert "only imports" not in (tmp_path / "given" / "summary.md").read_text()
 
 
-def test_measure_baseline_is_the_peak_of_a_process_that_imports_tensorflow(tmp_path,
-                                                                            monkeypatch):
+def test_measure_machine_times_matmul_after_reading_the_peak_of_the_import(tmp_path,
+                                                                           monkeypatch):
     with open(tmp_path / "log", "w") as log:
-        peak = runner.measure_baseline(log)
-        assert peak is not None and 200e6 < peak < 8e9  # TensorFlow's import: ~0.65 GB here
-        monkeypatch.setattr(runner, "_BASELINE", "print(2 ** 20)")  # does not import TF
-        assert runner.measure_baseline(log) == 2 ** 20  # what the process reports, no constant
-        monkeypatch.setattr(runner, "_BASELINE", "print('no peak')")
-        assert runner.measure_baseline(log) is None
-    assert "could not measure TensorFlow's import" in (tmp_path / "log").read_text()
-
-
-def test_measure_gflops_times_tensorflow_and_reports_failure_as_none(tmp_path, monkeypatch):
-    with open(tmp_path / "log", "w") as log:
-        rate = runner.measure_gflops(log)
+        rate, peak = runner.measure_machine(log)
         assert rate is not None and 1 < rate < 1e5
-        monkeypatch.setattr(runner, "_MEASURE", "print('not a number')")
-        assert runner.measure_gflops(log) is None
-        monkeypatch.setattr(runner, "_MEASURE", "print(-3.0)")
-        assert runner.measure_gflops(log) is None
-    assert "could not measure" in (tmp_path / "log").read_text()
+        assert peak is not None and 200e6 < peak < 8e9  # TensorFlow's import: ~0.65 GB here
+        assert runner._MACHINE.index("peak_memory_bytes(") < runner._MACHINE.index("matmul")
+        # what the process prints, no constant; the peak is read before the matmuls run
+        monkeypatch.setattr(runner, "_MACHINE", "print(2 ** 20); print(12.5)")
+        assert runner.measure_machine(log) == (12.5, 2 ** 20)
+        monkeypatch.setattr(runner, "_MACHINE", "print('no peak'); print(12.5)")
+        assert runner.measure_machine(log) == (12.5, None)  # one failure keeps the other
+        monkeypatch.setattr(runner, "_MACHINE", "print(2 ** 20); print(-3.0)")
+        assert runner.measure_machine(log) == (None, 2 ** 20)
+        monkeypatch.setattr(runner, "_MACHINE", "import sys; sys.exit(3)")
+        assert runner.measure_machine(log) == (None, None)
+    text = (tmp_path / "log").read_text()
+    assert "could not measure TensorFlow's import" in text
+    assert "could not measure the matmul rate" in text
 
 
 def test_command_line_exit_codes_and_only(tmp_path, capsys):

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-__all__ = ["REFERENCE_GFLOPS", "HANG_FACTOR", "declared_seconds", "measure_gflops",
-           "measure_baseline", "Calibration", "NotebookRun", "CourseRun", "key_results",
+__all__ = ["REFERENCE_GFLOPS", "HANG_FACTOR", "declared_seconds", "measure_machine",
+           "Calibration", "NotebookRun", "CourseRun", "key_results",
            "peak_memory_bytes", "run_notebook", "run_course", "summary_table", "summary_markdown"]
 
 #: The reference machine's float32 matmul rate, GFLOP/s: the 2-core (AMD EPYC, AVX-512)
@@ -66,39 +66,45 @@ def declared_seconds(notebook) -> float | None:
 
 # ---------------------------------------------------------------- calibration
 
-_MEASURE = "from tflab.machine import matmul_gflops; print(matmul_gflops())"
-_BASELINE = ("import os, tensorflow, tflab; from tflab.runner import peak_memory_bytes; "
-             "print(peak_memory_bytes(os.getpid()))")
+# One fresh process measures both: first its own peak right after importing TensorFlow and
+# tflab (the floor under every kernel's peak), then the matmul rate. One TensorFlow import
+# instead of two saves the course a few seconds.
+_MACHINE = ("import os, tensorflow, tflab; from tflab.runner import peak_memory_bytes; "
+            "print(peak_memory_bytes(os.getpid()), flush=True); "
+            "from tflab.machine import matmul_gflops; print(matmul_gflops())")
 
 
-def _probe(code: str, parse: Callable[[str], float], what: str, log: IO[str] | None,
-           timeout: float) -> float | None:
-    """Run ``code`` in a fresh Python process (TensorFlow's start-up messages go to ``log``)
-    and parse the last line it prints; ``None``, noted in ``log``, if that fails or is not
-    positive. tflab's import sets TensorFlow's log level there, as everywhere."""
+def _positive(text: str, parse: Callable[[str], float]) -> float | None:
     try:
-        done = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                              stderr=log or subprocess.DEVNULL, text=True,
-                              timeout=timeout, check=True)
-        value = parse(done.stdout.strip().splitlines()[-1])
-    except (subprocess.SubprocessError, OSError, ValueError, IndexError) as err:
-        if log:
-            print(f"tflab.runner: could not measure {what}: {err}", file=log)
+        value = parse(text)
+    except ValueError:
         return None
     return value if value > 0 else None
 
 
-def measure_gflops(log: IO[str] | None = None, timeout: float = 300.0) -> float | None:
-    """This machine's float32 matmul rate in GFLOP/s, measured in a fresh Python process
-    (TensorFlow's start-up messages go to ``log``); ``None`` if the measurement fails."""
-    return _probe(_MEASURE, float, "the matmul rate", log, timeout)
+def measure_machine(log: IO[str] | None = None,
+                    timeout: float = 300.0) -> tuple[float | None, int | None]:
+    """This machine's float32 matmul rate in GFLOP/s, and the peak memory in bytes of a
+    fresh Python process that has imported TensorFlow and tflab and done nothing else (the
+    floor under every kernel's peak), both measured in one such process.
 
-
-def measure_baseline(log: IO[str] | None = None, timeout: float = 300.0) -> int | None:
-    """Peak memory, in bytes, of a fresh Python process that imports TensorFlow and tflab
-    and does nothing else: the floor under every kernel's peak on this machine (``None``
-    if it cannot be measured, e.g. off Linux)."""
-    return _probe(_BASELINE, int, "TensorFlow's import", log, timeout)
+    TensorFlow's start-up messages go to ``log``. Either value is ``None``, noted in
+    ``log``, if it cannot be measured (the peak, for instance, off Linux).
+    """
+    try:
+        done = subprocess.run([sys.executable, "-c", _MACHINE], stdout=subprocess.PIPE,
+                              stderr=log or subprocess.DEVNULL, text=True, timeout=timeout)
+    except (subprocess.SubprocessError, OSError) as err:  # a timeout, no Python
+        lines, failure = [], str(err)
+    else:  # what it printed counts even if it then failed (the peak comes first)
+        lines = done.stdout.strip().splitlines()
+        failure = f"exit status {done.returncode}, printed {done.stdout.strip()[-200:]!r}"
+    baseline = _positive(lines[0], int) if len(lines) >= 1 else None
+    gflops = _positive(lines[1], float) if len(lines) >= 2 else None
+    for value, what in ((gflops, "the matmul rate"), (baseline, "TensorFlow's import")):
+        if value is None and log:
+            print(f"tflab.runner: could not measure {what}: {failure}", file=log)
+    return gflops, baseline
 
 
 @dataclass(frozen=True)
@@ -398,8 +404,7 @@ def run_course(notebooks: Path, reports: Path, only: list[str] | None = None,
         if gflops is None:
             bar.set_postfix_str("measuring the machine")
             print("===== measuring the machine's matmul rate =====", file=log)
-            gflops = measure_gflops(log)
-            baseline = measure_baseline(log)
+            gflops, baseline = measure_machine(log)
         else:
             baseline = None  # a given rate skips measuring the machine altogether
         calibration = Calibration(gflops)
