@@ -131,6 +131,38 @@ def test_mini_batches_span_epochs(fire):
     assert history.epochs == 10  # each batch of 128 covers at least one 42-sample epoch
 
 
+def test_mini_batches_in_file_order_wrap_around_the_data(fire):
+    # 42 samples in batches of 5: batch 9 takes samples 40, 41, 0, 1, 2 (the k-th index of
+    # the stream is k mod n); the same updates written out in NumPy
+    x, y = fire
+    history = solvers.gradient_descent(x, y, learning_rate=1e-4, steps=25, batch_size=5,
+                                       dtype="float64")
+    w = b = 0.0
+    for step in range(25):
+        idx = np.arange(step * 5, step * 5 + 5) % len(x)
+        residual = y[idx] - (w * x[idx] + b)
+        w, b = w + 1e-4 * 2 * np.mean(residual * x[idx]), b + 1e-4 * 2 * np.mean(residual)
+    assert history.fit.coef == pytest.approx(w, abs=1e-12)
+    assert history.fit.intercept == pytest.approx(b, abs=1e-12)
+
+
+def test_full_batch_runs_do_not_store_an_index_per_update(fire):
+    # 100,000 full-batch epochs of 42 samples: a stored index stream would be 4.2 million
+    # indices (34 MB in NumPy); in file order the loop computes them instead
+    import tracemalloc
+
+    x, y = fire
+    tracemalloc.start()
+    try:
+        solvers.gradient_descent(x, y, learning_rate=1e-6, epochs=100_000, batch_size=None,
+                                 dtype="float64", target=solvers.exact_least_squares(x, y),
+                                 tol=10.0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5e6, f"{peak / 1e6:.1f} MB allocated by Python and NumPy"
+
+
 def test_n_dimensional_gradient_descent(fire):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(100, 3))

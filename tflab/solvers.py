@@ -337,16 +337,19 @@ def gradient_descent(
     total = steps if steps is not None else epochs * per_epoch
     n_records = math.ceil(total / per_epoch)
 
-    # The stream of example indices: file order, or a fresh permutation per epoch.
-    rng = np.random.default_rng(seed)
-    stream_epochs = math.ceil(total * batch / n) + 1
-    order = np.concatenate([rng.permutation(n) if shuffle else np.arange(n)
-                            for _ in range(stream_epochs)])
+    # The stream of example indices, read `batch` at a time: in file order its k-th index is
+    # k mod n (computed in the loop); shuffled, a fresh permutation per epoch, stored.
+    stream = None
+    if shuffle:
+        rng = np.random.default_rng(seed)
+        stream_epochs = math.ceil(total * batch / n) + 1
+        stream = np.concatenate([rng.permutation(n) for _ in range(stream_epochs)])
 
     tf_dtype = tf.as_dtype(dtype)
     X = tf.constant(x2, tf_dtype)
     Y = tf.constant(y, tf_dtype)
-    stream = tf.constant(order, tf.int32)
+    if stream is not None:
+        stream = tf.constant(stream, tf.int32)
     w = tf.Variable(tf.fill([d], tf.cast(init[0], tf_dtype)), name="w")
     b = tf.Variable(tf.cast(init[1], tf_dtype), name="b")
     if optimizer is not None:
@@ -368,7 +371,10 @@ def gradient_descent(
         for k in tf.range(n_records):  # one epoch (the last may stop short at `total`)
             first = k * per_epoch
             for step in tf.range(first, tf.minimum(first + per_epoch, total)):
-                idx = stream[step * batch: step * batch + batch]
+                if stream is None:
+                    idx = tf.range(step * batch, step * batch + batch) % n
+                else:
+                    idx = stream[step * batch: step * batch + batch]
                 xb, yb = tf.gather(X, idx), tf.gather(Y, idx)
                 with tf.GradientTape() as tape:
                     loss = tf.reduce_mean(tf.square(yb - (tf.linalg.matvec(xb, w) + b)))
