@@ -370,7 +370,8 @@ def gradient_descent(
         done = tf.constant(0)
         for k in tf.range(n_records):  # one epoch (the last may stop short at `total`)
             first = k * per_epoch
-            for step in tf.range(first, tf.minimum(first + per_epoch, total)):
+            done = tf.minimum(first + per_epoch, total)  # updates made when this epoch ends
+            for step in tf.range(first, done):
                 if stream is None:
                     idx = tf.range(step * batch, step * batch + batch) % n
                 else:
@@ -384,7 +385,6 @@ def gradient_descent(
                     b.assign_sub(lr * gb)
                 else:
                     optimizer.apply_gradients([(gw, w), (gb, b)])
-            done = tf.minimum(first + per_epoch, total)
             full = tf.reduce_mean(tf.square(Y - (tf.linalg.matvec(X, w) + b)))
             theta = tf.concat([w, [b]], axis=0)
             losses = losses.write(k, full)
