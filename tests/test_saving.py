@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections import Counter
 
 import keras
@@ -62,6 +63,15 @@ def test_variables_bytes_and_serving_memory_need_a_saved_model_folder(tmp_path):
     with pytest.raises(saving.ModelError, match="no saved_model.pb"):
         saving.serving_memory_mb(tmp_path)
 
+
+
+def test_serving_memory_is_in_megabytes_of_a_million_bytes(tmp_path, monkeypatch):
+    """/proc counts KiB: 1,000,000 KiB is 1024 MB (10⁶ bytes), not 1000 (as was printed)."""
+    (tmp_path / "saved_model.pb").write_bytes(b"")
+    ran = subprocess.CompletedProcess([], 0, stdout="TensorFlow noise\n1000000 50000 2\n",
+                                      stderr="")
+    monkeypatch.setattr(saving.subprocess, "run", lambda *a, **k: ran)
+    assert saving.serving_memory_mb(tmp_path) == (1024.0, 51.2, 2 * 1024 / 1e6)
 
 # ---- a save replaces only what a save of its kind writes (issue 20)
 

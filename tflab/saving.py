@@ -140,21 +140,22 @@ before = rss()
 signature = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
 loaded = rss()
 signature(images=images)["scores"].numpy()
-print(before / 1e3, (loaded - before) / 1e3, (rss() - before) / 1e3)
+print(before, loaded - before, rss() - before)  # KiB, as /proc reports them
 """
 
 
 def serving_memory_mb(path: str | os.PathLike) -> tuple[float, float, float]:
     """Memory of a fresh Python process that loads the SavedModel at ``path`` and scores
     1000 images: (RSS in MB once TensorFlow has started, MB that loading the model added,
-    MB added after scoring too). Reads ``/proc/self/status`` (Linux)."""
+    MB added after scoring too), MB being 10⁶ bytes as everywhere in the course. Reads
+    ``/proc/self/status`` (Linux), which counts in KiB."""
     if not (Path(path) / "saved_model.pb").is_file():
         raise ModelError(f"{path}: not a SavedModel folder (no saved_model.pb in it)")
     run = subprocess.run([sys.executable, "-c", _SERVE, str(path)], capture_output=True,
                          text=True)
     if run.returncode != 0:
         raise ModelError(f"{path}: the serving process failed: {run.stderr[-500:]}")
-    rss, load, scored = map(float, run.stdout.split()[-3:])
+    rss, load, scored = (int(kib) * 1024 / 1e6 for kib in run.stdout.split()[-3:])
     return rss, load, scored
 
 
