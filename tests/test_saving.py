@@ -64,7 +64,6 @@ def test_variables_bytes_and_serving_memory_need_a_saved_model_folder(tmp_path):
         saving.serving_memory_mb(tmp_path)
 
 
-
 def test_serving_memory_is_in_megabytes_of_a_million_bytes(tmp_path, monkeypatch):
     """/proc counts KiB: 1,000,000 KiB is 1024 MB (10⁶ bytes), not 1000 (as was printed)."""
     (tmp_path / "saved_model.pb").write_bytes(b"")
@@ -72,6 +71,7 @@ def test_serving_memory_is_in_megabytes_of_a_million_bytes(tmp_path, monkeypatch
                                       stderr="")
     monkeypatch.setattr(saving.subprocess, "run", lambda *a, **k: ran)
     assert saving.serving_memory_mb(tmp_path) == (1024.0, 51.2, 2 * 1024 / 1e6)
+
 
 # ---- a save replaces only what a save of its kind writes (issue 20)
 
