@@ -385,13 +385,14 @@ def gradient_descent(
                     b.assign_sub(lr * gb)
                 else:
                     optimizer.apply_gradients([(gw, w), (gb, b)])
-            full = tf.reduce_mean(tf.square(Y - (tf.linalg.matvec(X, w) + b)))
+            prediction = tf.linalg.matvec(X, w) + b  # on all the data
+            full = tf.reduce_mean(tf.square(Y - prediction))
             theta = tf.concat([w, [b]], axis=0)
             losses = losses.write(k, full)
             params = params.write(k, theta)
             grad = None
             if grad_tol is not None:  # the gradient of the loss on all the data
-                residual = tf.linalg.matvec(X, w) + b - Y
+                residual = prediction - Y
                 grad = tf.concat([tf.linalg.matvec(X, residual, transpose_a=True),
                                   [tf.reduce_sum(residual)]], axis=0) * (2.0 / n)
             status = check_epoch(full, theta, grad, limit=limit, target=goal, tol=tol,
