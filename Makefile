@@ -28,7 +28,7 @@ JUPYTER_ENV := JUPYTER_DATA_DIR="$(CURDIR)/$(VENV)/share/jupyter" \
                JUPYTERLAB_SETTINGS_DIR="$(CURDIR)/$(VENV)/etc/jupyter/lab/user-settings" \
                JUPYTERLAB_WORKSPACES_DIR="$(CURDIR)/$(VENV)/etc/jupyter/lab/workspaces"
 
-.PHONY: lab test lint lock course venv clean-venv test-ui
+.PHONY: lab test test-portable lint lock course venv clean-venv test-ui
 
 venv: $(STAMP) $(KERNEL_CONFIG)
 
@@ -57,6 +57,17 @@ TEST_WORKERS ?= 2
 test: $(STAMP) $(KERNEL_CONFIG)
 	$(JUPYTER_ENV) $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=900 -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# The notebooks again, as another student's x86-64 machine computes them: oneDNN's kernels
+# limited to AVX2 (no AVX-512 or AMX), one intra-op thread (a small laptop), OpenBLAS's AVX2
+# (Haswell) kernels on one thread, NumPy without its AVX-512 loops. Every checked cell must still
+# match the committed outputs, which are saved on an AVX-512 machine with two cores. Needs a CPU
+# with AVX2. It does not emulate ARM (Apple silicon), macOS or Windows builds, or a GPU.
+PORTABLE_ENV := ONEDNN_MAX_CPU_ISA=AVX2 TF_NUM_INTRAOP_THREADS=1 OPENBLAS_CORETYPE=Haswell \
+                OPENBLAS_NUM_THREADS=1 NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR"
+test-portable: $(STAMP) $(KERNEL_CONFIG)
+	$(JUPYTER_ENV) $(PORTABLE_ENV) $(PY) -m pytest notebooks --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=900 -n 0 $(PYTEST_ARGS)
 
 # The course as students meet it (tests_ui/, not part of `make test`): `make lab` on a free
 # port with a token, driven by a headless Chromium through Playwright: notebook 01 Run All,

@@ -222,3 +222,27 @@ def test_quiet_tensorflow_hides_warnings_in_its_block_only():
     with pytest.raises(KeyError), quiet_tensorflow():
         raise KeyError("the block fails")
     assert logger.level == before  # restored after an error too
+
+
+@pytest.mark.parametrize("flags, found", [
+    ("fpu sse2 avx avx2 fma", ["avx2"]),
+    ("fpu avx2 avx512f avx512bw amx_bf16 amx_tile", ["avx2", "avx512f", "amx_tile"]),
+    ("fpu sse2 avx", []),
+])
+def test_cpu_features_reads_the_simd_flags(tmp_path, flags, found):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n\n"
+                       "processor\t: 1\nflags\t\t: fpu\n")
+    assert doctor.cpu_features(cpuinfo) == found
+    assert doctor.cpu_features(tmp_path / "missing") == []
+
+
+def test_doctor_says_whether_checked_outputs_are_made_to_hold_here(monkeypatch):
+    monkeypatch.setattr(doctor, "cpu_features", lambda: ["avx2", "avx512f"])
+    monkeypatch.setattr(doctor.platform, "machine", lambda: "x86_64")
+    assert "simd         avx2, avx512f (x86-64 with AVX2 or newer: the notebooks' checked" \
+        in doctor.report()
+    monkeypatch.setattr(doctor, "cpu_features", lambda: [])
+    monkeypatch.setattr(doctor.platform, "machine", lambda: "arm64")
+    assert "none of avx2/avx512f/amx_tile (checked outputs may differ in their last digits" \
+        in doctor.report()

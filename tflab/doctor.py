@@ -87,6 +87,22 @@ def setup(seed: int = 42, *, deterministic: bool = False) -> None:
           + (" · versions OK" if not problems else f" · {len(problems)} version problem(s)"))
 
 
+#: The vector instruction sets that decide which of oneDNN's kernels run (and so the last digits
+#: of a result), as /proc/cpuinfo names them.
+SIMD_FLAGS = ("avx2", "avx512f", "amx_tile")
+
+
+def cpu_features(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> list[str]:
+    """Which of :data:`SIMD_FLAGS` this processor has (Linux; an empty list elsewhere)."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f
+                          if line.startswith("flags")), [])
+    except OSError:
+        return []
+    return [flag for flag in SIMD_FLAGS if flag in flags]
+
+
 def devices() -> dict[str, object]:
     """CPU count and the GPUs TensorFlow can see (an empty list on most laptops)."""
     import tensorflow as tf
@@ -105,6 +121,12 @@ def report(data_dir: str | os.PathLike | None = None) -> str:
     gpus = ", ".join(dev["gpus"]) or "none (TensorFlow will use the CPU)"
     lines += [f"{'platform':<12} {platform.platform()} ({sys.implementation.name})",
               f"{'cpus':<12} {dev['cpus']}", f"{'gpus':<12} {gpus}"]
+    features = cpu_features()
+    checked = ("x86-64 with AVX2 or newer: the notebooks' checked outputs are made to hold here"
+               if platform.machine() in ("x86_64", "AMD64") and "avx2" in features else
+               "checked outputs may differ in their last digits (README: What is reproducible)")
+    lines.append(f"{'simd':<12} {', '.join(features) or 'none of ' + '/'.join(SIMD_FLAGS)} "
+                 f"({checked})")
     root = data.get_data_dir(data_dir)
     source = ("argument" if data_dir is not None else
               "TFLAB_DATA_DIR" if os.environ.get("TFLAB_DATA_DIR") else "default")
