@@ -396,9 +396,16 @@ def test_ci_lints_before_the_tests_and_stops_when_lint_fails(tmp_path):
 def test_ci_runs_make_test_ui_after_make_test_and_keeps_either_failure(tmp_path):
     run = _run_ci(tmp_path / "ui", 'echo "make $*"; [ "$1" != test-ui ] || exit 3')
     assert run.returncode == 3
-    assert run.stdout.split("\n")[-4:-1] == ["make lint", "make test", "make test-ui"]
+    assert run.stdout.split("\n")[-5:-1] == ["make lint", "make test", "make test-portable",
+                                             "make test-ui"]
     run = _run_ci(tmp_path / "both", 'echo "make $*"; [ "$1" != test ] || exit 2')
     assert run.returncode == 2 and "make test-ui" in run.stdout  # ran although make test failed
+    assert "make test-portable" in run.stdout
+
+
+def test_ci_fails_when_only_the_portable_pass_fails(tmp_path):
+    run = _run_ci(tmp_path / "portable", 'echo "make $*"; [ "$1" != test-portable ] || exit 4')
+    assert run.returncode == 4 and "make test-ui" in run.stdout  # the UI pass still ran
 
 
 def test_make_test_runs_the_notebooks_in_order_in_one_xdist_worker():

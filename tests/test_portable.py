@@ -4,7 +4,7 @@ The pass reruns the notebooks with oneDNN limited to AVX2, one intra-op thread, 
 Haswell kernels on one thread and NumPy without AVX-512. These tests read the environment from
 the Makefile itself (``make -n``) and check, in a fresh process with that environment, what
 oneDNN, OpenBLAS and NumPy report they use, so a pass that silently ran on the default kernels
-would fail here.
+would fail here. (tests/test_environment.py checks that .ci/run runs the pass.)
 """
 
 from __future__ import annotations
@@ -58,13 +58,6 @@ def test_the_portable_pass_runs_every_notebook_under_the_emulating_settings():
     dry = subprocess.run(["make", "-n", "-s", "test-portable"], cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout
     assert "-m pytest notebooks --nbval-lax" in dry
-
-
-def test_ci_runs_the_portable_pass_after_make_test():
-    script = (ROOT / ".ci" / "run").read_text()
-    code = [line.split("#")[0].strip() for line in script.splitlines()]
-    assert "make test" in code and "make test-portable" in code
-    assert code.index("make test-portable") > code.index("make test")
 
 
 @pytest.mark.skipif(sys.platform != "linux" or os.uname().machine != "x86_64",
