@@ -174,7 +174,7 @@ _REGISTRY: list[Dataset] = [
         sha256="6166480276686f33046afe46946866892d44b435527aeb29d7df4eadb65a9cf6",
         size=1704,
         licence="MIT (stanford-tensorflow-tutorials)",
-        citation="Fires and thefts per 1000 housing units in Chicago zip areas "
+        citation="Fires per 1000 housing units and thefts per 1000 population in Chicago zip areas "
         "(U.S. Commission on Civil Rights), as used in " + _CS20SI_CITE,
         kind="xls",
         rows=42,
@@ -741,7 +741,7 @@ def _read_fire_theft(path: Path, rows: int | None) -> tuple[np.ndarray, np.ndarr
             if t != xlrd.XL_CELL_NUMBER:
                 raise DataFormatError(f"{path}: row {r + 1}, column {col}: expected a number, "
                                       f"found {v!r}")
-            if not (math.isfinite(v) and v >= 0):  # rates per 1000 housing units
+            if not (math.isfinite(v) and v >= 0):  # rates per 1000 housing units or residents
                 raise DataFormatError(f"{path}: row {r + 1}, column {col}: expected a finite "
                                       f"number at least 0, found {v!r}")
         xs.append(values[0])
@@ -755,7 +755,7 @@ def _read_fire_theft(path: Path, rows: int | None) -> tuple[np.ndarray, np.ndarr
 def fire_theft(data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The Chicago fire/theft table: ``(x, y)``, two float64 arrays of shape (42,).
 
-    ``x`` is fires and ``y`` thefts per 1000 housing units, one entry per zip
+    ``x`` is fires per 1000 housing units and ``y`` thefts per 1000 population, one entry per zip
     area, in file order.
     """
     path = fetch("fire_theft", data_dir, validate=False)  # the reader checks it all
