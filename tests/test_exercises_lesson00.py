@@ -10,14 +10,23 @@ from exercise_checks import failed_with
 from tflab import data, exercises
 
 
-def test_sevens_wrong_answers():
+def test_most_ink_wrong_answers():
     ex = exercises.get("00", 1)
-    train_sevens = int(np.sum(data.mnist(dtype="uint8").train.labels == 7))
-    test_sevens = int(np.sum(data.mnist(dtype="uint8").test.labels == 7))
-    failed_with(ex, train_sevens, "in the train split")
-    failed_with(ex, test_sevens, "in the test split")
-    failed_with(ex, 549, "too few: off by 1")
-    failed_with(ex, "seven", "a count")
+    splits = data.mnist(dtype="uint8")
+    ink = {name: getattr(splits, name).images.reshape(-1, 784).sum(axis=1, dtype=np.int64)
+           for name in ("train", "validation", "test")}
+    failed_with(ex, int(np.argmin(ink["validation"])), "least* ink")
+    failed_with(ex, int(np.argmax(ink["test"])), "in the test split")
+    failed_with(ex, int(np.argmax(ink["train"])), "in the train split")
+    best = int(np.argmax(ink["validation"]))
+    failed_with(ex, int(splits.validation.labels[best]), "the digit's label")
+    second = int(np.argsort(ink["validation"])[-2])  # close, but not the most
+    failed_with(ex, second, "sum over each image")
+    failed_with(ex, 5000, "indices 0 to 4999")
+    failed_with(ex, best + 0.5, "not an index")
+    failed_with(ex, "seven", "an index")
+    assert ex.judge(best)[0] == "passed"
+    assert ex.judge(np.int64(best))[0] == "passed"
 
 
 def test_one_hot_wrong_answers():

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from exercise_checks import failed_with
 
 from tflab import data, exercises, solvers
 
 
-@pytest.mark.parametrize("answer, message", [
-    (0.005, "too large"), (0.003, "below the largest stable rate"), ("fast", "a number"),
-    (-1.0, "positive"),
-])
-def test_largest_rate_wrong_answers(answer, message):
-    failed_with(exercises.get("02", 1), answer, message)
+def test_stable_rate_wrong_answers():
+    ex = exercises.get("02", 1)
+
+    def hessian(x):
+        return 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
+
+    fire_bound = solvers.stability_bound(data.fire_theft()[0])
+    failed_with(ex, lambda x: fire_bound, "whatever x it gets")  # gaming: the printed constant
+    failed_with(ex, lambda x: solvers.stability_bound(x), "calls solvers.stability_bound")
+    failed_with(ex, lambda x: 2 / np.linalg.eigvalsh(hessian(x))[0], "*smallest* eigenvalue")
+    failed_with(ex, lambda x: 1 / np.linalg.eigvalsh(hessian(x))[-1], "half the bound")
+    failed_with(ex, lambda x: 2 / np.linalg.eigvalsh(len(x) * hessian(x))[-1], "*summed*")
+    failed_with(ex, lambda x: 1 / np.mean(x * x), "ignores the intercept")
+    failed_with(ex, lambda x: 1.2 * 2 / np.linalg.eigvalsh(hessian(x))[-1], "diverges there")
+    failed_with(ex, lambda x: "fast", "the learning rate stable_rate returns")
+    failed_with(ex, 0.0016, "stable_rate(x) returning a learning rate")
+    status, message = ex.judge(lambda x: 2 / np.linalg.eigvalsh(hessian(x))[-1])
+    assert status == "passed" and "0.0039528" in message, message
 
 
 def descent(x, gradient, rate, steps):

@@ -1,4 +1,4 @@
-"""Exercises of lesson 00, getting started: MNIST's splits, one-hot labels, a tf.data pipeline."""
+"""Exercises of lesson 00, getting started: exploring MNIST, one-hot labels, a tf.data pipeline."""
 
 from __future__ import annotations
 
@@ -7,20 +7,39 @@ import numpy as np
 from tflab.exercises.core import Exercise, Failed, call, number, require_callable
 
 
-def _sevens(answer) -> str:
+def _ink(images: np.ndarray) -> np.ndarray:
+    """Each image's ink: the sum of its pixel values (0-255), exactly, as integers."""
+    return images.reshape(len(images), -1).sum(axis=1, dtype=np.int64)
+
+
+def _most_ink(answer) -> str:
     from tflab import data
 
-    got = number(answer, "a count")
     splits = data.mnist(dtype="uint8")
-    want = int(np.sum(splits.validation.labels == 7))
-    if got == want:
-        return f"the validation split holds {want} sevens."
+    ink = _ink(splits.validation.images)
+    got = number(answer, "an index")
+    if got != int(got):
+        raise Failed(f"{got:g} is not an index: give a whole number from 0 to {len(ink) - 1}")
+    got = int(got)
+    best = int(np.argmax(ink))
+    if 0 <= got < len(ink) and ink[got] == ink[best]:
+        return (f"image {got} of the validation split, a {splits.validation.labels[got]}, has "
+                f"the most ink: its pixels add up to {ink[got]:,} (the median image: "
+                f"{int(np.median(ink)):,}).")
+    if got == int(np.argmin(ink)):
+        raise Failed("that is the image with the *least* ink: you want the largest sum (argmax)")
     for name in ("train", "test"):
-        if got == int(np.sum(getattr(splits, name).labels == 7)):
-            raise Failed(f"{got:g} is the number of sevens in the {name} split; count them in "
-                         "the validation split (y_val).")
-    how = "too many" if got > want else "too few"
-    raise Failed(f"{got:g} is {how}: off by {abs(got - want):g}.")
+        if got == int(np.argmax(_ink(getattr(splits, name).images))):
+            raise Failed(f"that is the image with the most ink in the {name} split; search the "
+                         "validation split (x_val)")
+    if got == int(splits.validation.labels[best]):
+        raise Failed("that is the digit's label; give the image's index in the validation split")
+    if not 0 <= got < len(ink):
+        raise Failed(f"the validation split has {len(ink):,} images: indices 0 to {len(ink) - 1}")
+    if splits.validation.images[got].max() == 255:
+        raise Failed(f"image {got} has a pixel of 255, like most images, but its pixels add up to "
+                     f"{ink[got]:,} where the most is {ink[best]:,}: sum over each image")
+    raise Failed(f"image {got}'s pixels add up to {ink[got]:,}; the most is {ink[best]:,}")
 
 
 def _one_hot(answer) -> str:
@@ -83,14 +102,16 @@ def _pipeline(answer) -> str:
 
 
 EXERCISES = [
-    Exercise("00", 1, "How many sevens are there in the validation split of MNIST?", _sevens,
-             ["data.mnist() returns train, validation and test splits; you want the labels of "
-              "the second one.", "np.sum(y_val == 7) counts the True values."],
+    Exercise("00", 1, "Which image of the validation split has the most ink, the largest sum "
+             "of its pixel values? Give its index in x_val.", _most_ink,
+             ["Reshape x_val to one row of 784 pixels per image, then sum each row.",
+              "np.argmax gives the index of the largest sum: "
+              "np.argmax(x_val.reshape(len(x_val), -1).sum(axis=1))."],
              """import numpy as np
 from tflab import data
 
 (x_train, y_train), (x_val, y_val), (x_test, y_test) = data.mnist()
-answer = int(np.sum(y_val == 7))"""),
+answer = int(np.argmax(x_val.reshape(len(x_val), -1).sum(axis=1)))"""),
     Exercise("00", 2, "Write one_hot(labels): for N digit labels return an (N, 10) float32 array "
              "with a 1 in column labels[i] of row i and 0 elsewhere.", _one_hot,
              ["Rows of the 10 × 10 identity matrix are exactly the one-hot vectors.",

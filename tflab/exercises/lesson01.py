@@ -35,18 +35,28 @@ def _exact_fire(answer) -> str:
     from tflab import data, solvers
 
     x, y = data.fire_theft()
+    few = x < 13
     w, b = _pair(answer, "slope", "intercept")
-    exact = solvers.exact_least_squares(x, y)
+    exact = solvers.exact_least_squares(x[few], y[few])
     if abs(w - exact.intercept) < 1e-3 and abs(b - exact.coef) < 1e-3:
         raise Failed("you have the intercept and the slope the wrong way round: (slope, intercept)")
     error = max(abs(w - exact.coef), abs(b - exact.intercept))
     if error > 1e-4:
-        swapped = solvers.exact_least_squares(y, x)
+        two = (x > 30) & (y > 60)
+        others = {"all 42 areas": np.ones_like(few), "the 40 areas without the two outlying "
+                  "ones": ~two, "the areas with 13 fires or more": ~few}
+        for name, mask in others.items():
+            fit = solvers.exact_least_squares(x[mask], y[mask])
+            if max(abs(w - fit.coef), abs(b - fit.intercept)) < 1e-3:
+                raise Failed(f"that is the line through {name}; fit only the {int(few.sum())} "
+                             "areas with fewer than 13 fires (x < 13)")
+        swapped = solvers.exact_least_squares(y[few], x[few])
         if abs(w - swapped.coef) < 1e-3:
             raise Failed("that is the line that predicts fires from thefts; regress thefts (y) "
                          "on fires (x)")
         raise Failed(f"your line is {error:.3g} away from the least-squares answer (needs ≤ 1e-4)")
-    return f"slope {exact.coef:.4f}, intercept {exact.intercept:.4f}."
+    return (f"slope {exact.coef:.4f}, intercept {exact.intercept:.4f}: among the "
+            f"{int(few.sum())} areas with few fires, thefts rise {exact.coef:.1f} per fire.")
 
 
 def _gradient(answer) -> str:
@@ -133,14 +143,15 @@ def _tape_descent(answer) -> str:
 
 EXERCISES = [
     Exercise("01", 1, "Give the least-squares (slope, intercept) of thefts against fires for the "
-             "fire/theft data, within 1e-4.", _exact_fire,
-             ["Section 4 computes it three ways; any of them will do.",
-              "np.polyfit(x, y, 1) returns (slope, intercept)."],
+             "28 areas with fewer than 13 fires (x < 13), within 1e-4.", _exact_fire,
+             ["A boolean mask picks the areas: few = x < 13; x[few] and y[few] are their values.",
+              "solvers.exact_least_squares(x[few], y[few]) or np.polyfit(x[few], y[few], 1)."],
              """import numpy as np
 from tflab import data
 
 x, y = data.fire_theft()
-slope, intercept = np.polyfit(x, y, 1)
+few = x < 13
+slope, intercept = np.polyfit(x[few], y[few], 1)
 answer = (slope, intercept)"""),
     Exercise("01", 2, "Write mse_gradient(w, b, x, y) returning (dL/dw, dL/db) for the loss "
              "L = mean((w·x + b − y)²), with NumPy.", _gradient,

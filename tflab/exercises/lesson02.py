@@ -4,23 +4,52 @@ from __future__ import annotations
 
 import numpy as np
 
-from tflab.exercises.core import Exercise, Failed, call, number, numbers, require_callable
+from tflab.exercises.core import (
+    Exercise,
+    Failed,
+    call,
+    calls_of,
+    number,
+    numbers,
+    require_callable,
+)
 
 
 def _largest_stable_rate(answer) -> str:
     from tflab import data, solvers
 
-    rate = number(answer, "a learning rate")
-    bound = solvers.stability_bound(data.fire_theft()[0])
-    if not rate > 0:
-        raise Failed(f"a learning rate must be positive; you gave {rate:g}")
-    if rate > bound * 1.01:
-        raise Failed(f"{rate:g} is too large, by {rate / bound - 1:.1%}: full-batch descent "
-                     "diverges at this rate. Try a smaller one.")
-    if rate < bound * 0.99:
-        raise Failed(f"{rate:g} is stable, but {1 - rate / bound:.1%} below the largest "
-                     "stable rate. Push it higher.")
-    return f"{rate:g} is within 1% of the bound 2/λmax = {bound:.7f}."
+    require_callable(answer, "stable_rate(x) returning a learning rate")
+    fire_bound = solvers.stability_bound(data.fire_theft()[0])
+    rng = np.random.default_rng(21)
+    for x in (rng.uniform(0, 40, 30), rng.normal(5, 2, 17), rng.uniform(-1, 1, 50)):
+        hessian = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
+        flat, steep = np.linalg.eigvalsh(hessian)
+        bound = 2 / steep
+        with calls_of(solvers.stability_bound) as library:
+            rate = number(call(answer, x.copy()), "the learning rate stable_rate returns")
+        if library:
+            raise Failed("stable_rate calls solvers.stability_bound, which does the exercise for "
+                         "you: compute the Hessian's largest eigenvalue yourself")
+        if abs(rate / bound - 1) <= 0.01:
+            continue
+        if np.isclose(rate, fire_bound, rtol=0.01):
+            raise Failed("stable_rate gives the fire/theft data's bound whatever x it gets: "
+                         "compute it from x")
+        if np.isclose(rate, 2 / flat, rtol=0.01):
+            raise Failed("that is 2 / the *smallest* eigenvalue; the steepest direction, the "
+                         "largest eigenvalue, sets the bound")
+        if np.isclose(rate, 1 / steep, rtol=0.01):
+            raise Failed("half the bound: a step overshoots past 2/λmax, not 1/λmax")
+        if np.isclose(rate, bound / len(x), rtol=0.01):
+            raise Failed("that is the bound for the *summed* squared error; the loss is the mean")
+        if np.isclose(rate, 1 / np.mean(x * x), rtol=0.01):
+            raise Failed("that ignores the intercept: the Hessian of (w, b) is "
+                         "2·mean([[x², x], [x, 1]]), and its largest eigenvalue is not 2·mean(x²)")
+        how = "too large: descent diverges there" if rate > bound else "stable but too small"
+        raise Failed(f"for {len(x)} inputs you had not seen, the largest stable rate is "
+                     f"{bound:.5g}; yours, {rate:.5g}, is {how}")
+    return ("within 1% of 2/λmax on three sets of inputs you had not seen; for the fire/theft "
+            f"data it is {fire_bound:.7f}.")
 
 
 class _CountedGradient:
@@ -98,15 +127,20 @@ def _condition_number(answer) -> str:
 
 
 EXERCISES = [
-    Exercise("02", 1, "Find the largest learning rate for which full-batch gradient descent on "
-             "the fire/theft data does not diverge (within 1%).", _largest_stable_rate,
-             ["Divergence starts where one step overshoots along the steepest direction.",
-              "It is 2 divided by the largest eigenvalue of the Hessian of the mean squared "
-              "error; solvers.stability_bound(x) computes it."],
-             """from tflab import data, solvers
+    Exercise("02", 1, "Write stable_rate(x): the largest learning rate for which full-batch "
+             "gradient descent on the mean squared error of a line w·x + b does not diverge, "
+             "for any inputs x (within 1%).", _largest_stable_rate,
+             ["Divergence starts where one step overshoots along the steepest direction of the "
+              "loss: the Hessian's eigenvector of largest eigenvalue.",
+              "The Hessian is 2·[[mean(x²), mean(x)], [mean(x), 1]]; the bound is 2 divided by "
+              "its largest eigenvalue (np.linalg.eigvalsh sorts them)."],
+             """import numpy as np
 
-x, y = data.fire_theft()
-answer = solvers.stability_bound(x)"""),
+def stable_rate(x):
+    hessian = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
+    return 2 / np.linalg.eigvalsh(hessian)[-1]
+
+answer = stable_rate"""),
     Exercise("02", 2, "Write fit(x, gradient) -> (slope, intercept) that reaches within 1e-4 "
              "of the exact least-squares line in at most 100 parameter updates. You do not get "
              "y: gradient(w, b, inputs) returns (dL/dw, dL/db) of the mean squared error of "
