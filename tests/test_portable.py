@@ -9,6 +9,7 @@ would fail here. (tests/test_environment.py checks that .ci/run runs the pass.)
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -36,13 +37,17 @@ print("PROBE", json.dumps({"numpy": out.getvalue(), "openblas": blas}))
 """
 
 
-def portable_env() -> dict[str, str]:
-    """The NAME=VALUE assignments `make test-portable` puts before pytest (JUPYTER_* aside)."""
+def portable_command() -> str:
+    """The command line `make -n test-portable` prints for the notebooks' pytest run."""
     dry = subprocess.run(["make", "-n", "-s", "test-portable"], cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout
-    command = next(line for line in dry.replace("\\\n", " ").splitlines()
-                   if "pytest notebooks" in line)
-    words = shlex.split(command)
+    return next(line for line in dry.replace("\\\n", " ").splitlines()
+                if "pytest notebooks" in line)
+
+
+def portable_env() -> dict[str, str]:
+    """The NAME=VALUE assignments `make test-portable` puts before pytest (JUPYTER_* aside)."""
+    words = shlex.split(portable_command())
     env = {}
     for word in words[:next(i for i, w in enumerate(words) if "python" in w)]:
         name, _, value = word.partition("=")
@@ -55,9 +60,7 @@ def test_the_portable_pass_runs_every_notebook_under_the_emulating_settings():
     env = portable_env()
     assert env["ONEDNN_MAX_CPU_ISA"] == "AVX2"
     assert env["TF_NUM_INTRAOP_THREADS"] == "1"
-    dry = subprocess.run(["make", "-n", "-s", "test-portable"], cwd=ROOT, capture_output=True,
-                         text=True, check=True).stdout
-    assert "-m pytest notebooks --nbval-lax" in dry
+    assert "-m pytest notebooks --nbval-lax" in portable_command()
 
 
 @pytest.mark.skipif(sys.platform != "linux" or os.uname().machine != "x86_64",
@@ -71,8 +74,6 @@ def test_under_that_environment_the_libraries_use_avx2_kernels_and_one_thread():
     isa = next(line for line in info if ",isa:" in line)
     assert "AVX-512" not in isa and "AMX" not in isa, isa
     assert any(line.endswith(",nthr:1") for line in info), info  # oneDNN runs on one thread
-    import json
-
     probe = json.loads(next(line for line in run.stdout.splitlines()
                             if line.startswith("PROBE "))[len("PROBE "):])
     found = re.search(r"'found': \[([^]]*)\]", probe["numpy"]).group(1)
