@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -22,7 +23,14 @@ def reference(exercise):
     return namespace["answer"]
 
 
-@pytest.mark.parametrize("exercise", exercises.EXERCISES, ids=lambda e: f"{e.lesson}.{e.number}")
+ALL = exercises.EXERCISES + exercises.TRY_ITS
+
+
+def label(exercise) -> str:
+    return f"{'try' if exercise.try_it else 'ex'}{exercise.lesson}.{exercise.number}"
+
+
+@pytest.mark.parametrize("exercise", ALL, ids=label)
 def test_reference_passes_and_placeholder_is_not_attempted(exercise, capsys):
     status, message = exercise.judge(reference(exercise))
     assert status == "passed", message
@@ -53,6 +61,34 @@ def test_every_lesson_has_three_to_five_exercises_in_its_notebook(lesson):
 def test_unknown_exercise():
     with pytest.raises(KeyError, match="02.1"):
         exercises.get("99", 1)
+    with pytest.raises(KeyError, match="no Try it 99.1"):
+        exercises.try_it("99", 1)
+
+
+def markdown_and_code(notebook: Path) -> list[tuple[str, str]]:
+    cells = json.loads(notebook.read_text())["cells"]
+    return [(cell["cell_type"], "".join(cell["source"])) for cell in cells]
+
+
+@pytest.mark.parametrize("lesson", ["00", "01", "02", "02b", "03", "04", "05"])
+def test_a_try_it_follows_a_core_section_before_the_summary(lesson):
+    """TEACHING.md §7: a short self-checking exercise right after a core section, in the main
+    path (before the summary and the end-of-lesson exercises), labelled as a Try it."""
+    found = [e for e in exercises.TRY_ITS if e.lesson == lesson]
+    assert found, f"lesson {lesson} has no Try it"
+    assert [e.number for e in found] == list(range(1, len(found) + 1))
+    assert all(e.try_it and e.label.startswith("Try it") for e in found)
+    cells = markdown_and_code(next(NOTEBOOKS.glob(f"{lesson}_*.ipynb")))
+    summary = next(i for i, (kind, text) in enumerate(cells)
+                   if kind == "markdown" and text.startswith("## Summary"))
+    for exercise in found:
+        where = [i for i, (kind, text) in enumerate(cells) if kind == "code"
+                 and f'exercises.try_it("{lesson}", {exercise.number})' in text]
+        assert len(where) == 1, f"{exercise.label} has no single answer cell in the notebook"
+        assert where[0] < summary, f"{exercise.label} comes after the summary"
+        before = cells[where[0] - 1]
+        assert before[0] == "markdown" and f"**Try it {lesson}.{exercise.number}" in before[1], \
+            f"{exercise.label}'s answer cell should follow its question in Markdown"
 
 
 
@@ -64,14 +100,14 @@ def plain_function(exercise) -> bool:
                 and not re.search(rf"^@.*\ndef {match.group(1)}\b", code, re.M))
 
 
-FUNCTIONS = [e for e in exercises.EXERCISES if plain_function(e)]
+FUNCTIONS = [e for e in ALL if plain_function(e)]
 
 
 def test_most_answers_are_functions():
     assert len(FUNCTIONS) >= 20
 
 
-@pytest.mark.parametrize("exercise", FUNCTIONS, ids=lambda e: f"{e.lesson}.{e.number}")
+@pytest.mark.parametrize("exercise", FUNCTIONS, ids=label)
 def test_a_function_that_returns_the_placeholder_is_not_attempted(exercise):
     def unfinished(*args, **kwargs):
         return ___
@@ -86,7 +122,7 @@ JUNK = [None, 42, "x", float("nan"), [1, 2], {"a": 1}, lambda *a, **k: None,
         lambda *a, **k: exec("raise SystemExit(3)")]
 
 
-@pytest.mark.parametrize("exercise", exercises.EXERCISES, ids=lambda e: f"{e.lesson}.{e.number}")
+@pytest.mark.parametrize("exercise", ALL, ids=label)
 def test_junk_answers_fail_with_a_message_and_never_crash_the_checker(exercise):
     for answer in JUNK:
         status, message = exercise.judge(answer)

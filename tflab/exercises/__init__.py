@@ -4,10 +4,11 @@ Each :class:`Exercise` has ``check(answer)`` (runs the answer against the refere
 behaviour and says plainly whether it passed, or what is wrong and by how much),
 ``hint(level)`` and ``solution()``. An answer that still holds the placeholder ``___``
 (or a function that still returns it) is reported as "not attempted", which is not a
-failure. The exercises of lesson NN live in ``tflab.exercises.lessonNN``.
+failure. The exercises of lesson NN live in ``tflab.exercises.lessonNN``: ``EXERCISES`` for
+the end of the lesson, ``TRY_ITS`` for the short "Try it" checks right after a core section.
 
     from tflab.exercises import ___, get
-    ex = get("02", 1)
+    ex = get("02", 1)     # or try_it("02", 1)
     answer = ___          # the learner replaces ___
     ex.check(answer)
 """
@@ -28,13 +29,13 @@ from tflab.exercises import (
 )
 from tflab.exercises.core import Exercise, Failed, ___
 
-__all__ = ["___", "Exercise", "Failed", "EXERCISES", "get", "for_lesson"]
+__all__ = ["___", "Exercise", "Failed", "EXERCISES", "TRY_ITS", "get", "try_it", "for_lesson"]
 
-EXERCISES: list[Exercise] = [
-    *lesson00.EXERCISES, *lesson01.EXERCISES, *lesson02.EXERCISES, *lesson03.EXERCISES,
-    *lesson04.EXERCISES, *lesson05.EXERCISES, *lesson06.EXERCISES, *lesson07.EXERCISES,
-    *lesson08.EXERCISES, *lesson09.EXERCISES,
-]
+_LESSONS = (lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07,
+            lesson08, lesson09)
+
+EXERCISES: list[Exercise] = [item for lesson in _LESSONS for item in lesson.EXERCISES]
+TRY_ITS: list[Exercise] = [item for lesson in _LESSONS for item in getattr(lesson, "TRY_ITS", [])]
 
 
 def for_lesson(lesson: str) -> list[Exercise]:
@@ -42,10 +43,19 @@ def for_lesson(lesson: str) -> list[Exercise]:
     return [exercise for exercise in EXERCISES if exercise.lesson == lesson]
 
 
-def get(lesson: str, number: int) -> Exercise:
-    """Exercise ``number`` of lesson ``lesson`` (e.g. ``get("02", 1)``)."""
-    for exercise in EXERCISES:
+def _find(items: list[Exercise], kind: str, lesson: str, number: int) -> Exercise:
+    for exercise in items:
         if exercise.lesson == lesson and exercise.number == number:
             return exercise
-    raise KeyError(f"no exercise {lesson}.{number}; there are "
-                   f"{', '.join(f'{e.lesson}.{e.number}' for e in EXERCISES)}")
+    raise KeyError(f"no {kind} {lesson}.{number}; there are "
+                   f"{', '.join(f'{e.lesson}.{e.number}' for e in items)}")
+
+
+def get(lesson: str, number: int) -> Exercise:
+    """Exercise ``number`` of lesson ``lesson`` (e.g. ``get("02", 1)``)."""
+    return _find(EXERCISES, "exercise", lesson, number)
+
+
+def try_it(lesson: str, number: int) -> Exercise:
+    """"Try it" ``number`` of lesson ``lesson``, placed after the section it practises."""
+    return _find(TRY_ITS, "Try it", lesson, number)

@@ -131,7 +131,9 @@ def calls_of(function: Callable) -> Iterator[list]:
 class Exercise:
     """One exercise: its question, a checker, hints and the reference solution.
 
-    ``solution_code`` is runnable on its own and defines ``answer``.
+    ``solution_code`` is runnable on its own and defines ``answer``. A "Try it" (``try_it=True``)
+    is a short exercise placed right after the section it practises; the end-of-lesson
+    exercises combine sections.
     """
 
     lesson: str
@@ -140,10 +142,12 @@ class Exercise:
     checker: Callable[[Any], str]
     hints: list[str] = field(default_factory=list)
     solution_code: str = ""
+    try_it: bool = False
 
     @property
     def label(self) -> str:
-        return f"Exercise {self.lesson}.{self.number}"
+        kind = "Try it" if self.try_it else "Exercise"
+        return f"{kind} {self.lesson}.{self.number}"
 
     def judge(self, answer: Any = ___) -> tuple[str, str]:
         """("passed" | "failed" | "not attempted", message) for ``answer``, printing nothing."""
