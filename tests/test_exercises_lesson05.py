@@ -134,3 +134,86 @@ def test_request_body_wrong_answers():
                             (a_dict, "not dict")]:
         failed_with(ex, answer, message)
 
+
+
+def _seed_preprocess(image):
+    """The ModelArts guide's _preprocess, for one picture: 0–255 floats, ndarray.resize."""
+    pixels = np.array(image, dtype=np.float32)
+    pixels.resize((1, 784))
+    return pixels
+
+
+def _bilinear(image) -> np.ndarray:
+    small = Image.fromarray(image).resize((28, 28), Image.Resampling.BILINEAR)
+    return np.asarray(small, dtype=np.float32).reshape(1, 784)
+
+
+def test_model_input_try_it_wrong_answers():
+    ex = exercises.try_it("05", 1)
+
+    def scaled_then_wrapped(image):  # /255 fixed, the array still cut or padded to 784
+        return _seed_preprocess(image) / 255
+
+    def not_scaled(image):  # resized properly, but 0–255 as the guide sent them
+        return _bilinear(image)
+
+    def constant(image):  # gaming: a blank input of the right shape and type
+        return np.zeros((1, 784), np.float32)
+
+    def top_left_corner(image):  # cropped to 28×28 instead of resized (padded when smaller)
+        out = np.zeros((28, 28), np.float32)
+        corner = image[:28, :28] / 255
+        out[:corner.shape[0], :corner.shape[1]] = corner
+        return out.reshape(1, 784)
+
+    def nearest(image):  # no smoothing: picks one pixel of each block
+        small = Image.fromarray(image).resize((28, 28), Image.Resampling.NEAREST)
+        return (np.asarray(small, dtype=np.float32) / 255).reshape(1, 784)
+
+    def inverted(image):
+        return 1 - _bilinear(image) / 255
+
+    def one_row(image):
+        return (_bilinear(image) / 255).reshape(784)
+
+    def float64(image):
+        return (_bilinear(image) / 255).astype(np.float64)
+
+    for answer, message in [
+            (_seed_preprocess, "pixels go from 0 to 255: the model was trained on x / 255"),
+            (not_scaled, "0–255 grey levels are the guide's skew: divide by 255"),
+            (scaled_then_wrapped, "your 784 values are its first 784 pixels (cut off), as "
+                                  "ndarray.resize((1, 784)) gives"),
+            (constant, "returned the same pixels for all 6 pictures"),
+            (top_left_corner, "for the 29×29 picture your pixels differ from the correct input"),
+            (nearest, "with a smoothing filter"),
+            (inverted, "do not invert them"),
+            (one_row, "shape (784,); the model takes a batch"),
+            (float64, "your pixels are float64")]:
+        failed_with(ex, answer, message)
+
+
+def test_model_input_try_it_takes_any_smoothing_resize():
+    import tensorflow as tf
+
+    ex = exercises.try_it("05", 1)
+
+    def with_tensorflow(image):
+        pixels = tf.convert_to_tensor(image[..., None], tf.float32) / 255
+        return tf.reshape(tf.image.resize(pixels, (28, 28), antialias=True), (1, 784))
+
+    def with_lesson_helper(image):
+        return imaging.resize_square(image / 255, 28).reshape(1, 784)
+
+    for answer in (with_tensorflow, with_lesson_helper):
+        assert ex.judge(answer)[0] == "passed", ex.judge(answer)
+
+
+def test_model_input_try_it_pictures_wrap_as_the_guide_would():
+    from tflab.exercises import lesson05
+
+    pictures = lesson05._try_pictures()
+    assert [p.shape for p in pictures] == [(s, s) for s in lesson05._TRY_SIDES]
+    assert all(p.dtype == np.uint8 and p.max() == 255 and p[0, 0] == 0 for p in pictures)
+    for picture in pictures:  # the checker's model of the guide's resize is the real thing
+        np.testing.assert_array_equal(lesson05._wrapped(picture), _seed_preprocess(picture) / 255)

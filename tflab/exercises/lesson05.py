@@ -1,4 +1,5 @@
-"""Exercises of lesson 05, load once and score many: image files, batches, the REST API."""
+"""Exercises of lesson 05, load once and score many: image files, batches, the REST API;
+its Try it: the model input from a picture of any size (the train/serve skew)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ _MEAN_TOLERANCE = 0.012  # bilinear, bicubic, Lanczos and box filters all stay b
 def _draw_digit(path: Path, rng: np.random.Generator, width: int, height: int, mode: str,
                 ink: tuple, paper: tuple) -> Path:
     """A digit-like loop and stroke in ``ink`` on ``paper``, saved as a PNG."""
+    _digit_picture(rng, width, height, mode, ink, paper).save(path)
+    return path
+
+
+def _digit_picture(rng: np.random.Generator, width: int, height: int, mode: str,
+                   ink: tuple, paper: tuple):
+    """A digit-like loop and stroke in ``ink`` on ``paper``: a Pillow image of ``mode``."""
     from PIL import Image, ImageDraw
 
     image = Image.new("RGB", (width, height), paper)
@@ -37,8 +45,7 @@ def _draw_digit(path: Path, rng: np.random.Generator, width: int, height: int, m
     draw.ellipse([cx - rx, cy - ry, cx + rx, cy + ry * 0.2], outline=ink, width=stroke)
     draw.line([cx + rx, cy - ry * 0.4, cx + rx * rng.uniform(-1, 1), cy + ry], fill=ink,
               width=stroke)
-    image.convert(mode).save(path)
-    return path
+    return image.convert(mode)
 
 
 def _preprocess(answer) -> str:
@@ -85,6 +92,89 @@ def _preprocess(answer) -> str:
                          "28×28 with a smoothing filter (Image.Resampling.BILINEAR, or "
                          "tf.image.resize with antialias=True), invert")
     return f"within {_MEAN_TOLERANCE} of imaging.preprocess_image on {len(_PICTURES)} new pictures."
+
+
+_TRY_SIDES = (28, 29, 27, 32, 64, 120)  # square uint8 pictures Try it 05.1 is judged on
+
+
+def _try_pictures() -> list[np.ndarray]:
+    """White digit-like strokes on black (0–255, uint8), one square picture per side."""
+    rng = np.random.default_rng(5051)
+    return [np.asarray(_digit_picture(rng, side, side, "L", (255, 255, 255), (0, 0, 0)))
+            for side in _TRY_SIDES]
+
+
+def _reference_input(image: np.ndarray) -> np.ndarray:
+    """The correct pipeline: resize the picture to 28×28 (bilinear), scale to [0, 1]."""
+    from PIL import Image
+
+    small = Image.fromarray(image).resize((28, 28), Image.Resampling.BILINEAR)
+    return (np.asarray(small, dtype=np.float32) / 255).reshape(1, 784)
+
+
+def _wrapped(image: np.ndarray) -> np.ndarray:
+    """What ``ndarray.resize((1, 784))`` makes of ``image / 255``: its first 784 values,
+    zero-padded when it has fewer (the rows wrap at 28 pixels instead of the picture's side)."""
+    flat = image.astype(np.float32).ravel() / 255
+    out = np.zeros(784, np.float32)
+    out[:min(784, flat.size)] = flat[:784]
+    return out.reshape(1, 784)
+
+
+def _model_input(answer) -> str:
+    require_callable(answer, "preprocess(image) returning the (1, 784) float32 model input")
+    pictures = _try_pictures()
+    results = []
+    for image in pictures:
+        what = f"the {image.shape[0]}×{image.shape[1]} picture"
+        got = call(answer, image.copy())
+        if hasattr(got, "numpy") and not isinstance(got, np.ndarray):
+            got = got.numpy()  # a tf.Tensor is fine too
+        if not isinstance(got, np.ndarray):
+            raise Failed(f"preprocess should return a NumPy array, not {type(got).__name__}")
+        if got.shape != (1, 784):
+            raise Failed(f"for {what} your array has shape {got.shape}; the model takes a batch "
+                         "of rows of 784 pixels: return shape (1, 784)"
+                         + (" (.reshape(1, 784))" if got.size == 784 else
+                            ", after resizing the picture itself to 28×28"))
+        if got.dtype != np.float32:
+            raise Failed(f"your pixels are {got.dtype}; the model's signature takes float32 "
+                         "(.astype(np.float32))")
+        if not np.all(np.isfinite(got)):
+            raise Failed(f"for {what} your pixels contain NaN or infinite values")
+        if got.max() > 1.5:
+            raise Failed(f"for {what} your pixels go from {got.min():.3g} to {got.max():.3g}: "
+                         "the model was trained on x / 255, in [0, 1]; 0–255 grey levels are the "
+                         "guide's skew: divide by 255")
+        if got.max() > 1.01 or got.min() < -0.01:  # a filter's overshoot of 0.01 is fine
+            raise Failed(f"for {what} your pixels go from {got.min():.3g} to {got.max():.3g}; "
+                         "the model's pixels are in [0, 1]")
+        results.append(got)
+    wants = [_reference_input(image) for image in pictures]
+    if all(np.array_equal(results[0], got) for got in results[1:]):
+        raise Failed(f"your function returned the same pixels for all {len(pictures)} pictures, "
+                     "which differ: the model input must come from the image it is given")
+    for image, got, want in zip(pictures, results, wants):
+        what = f"the {image.shape[0]}×{image.shape[1]} picture"
+        error = float(np.abs(got - want).mean())
+        if error <= _MEAN_TOLERANCE:
+            continue
+        if float(np.abs(got - _wrapped(image)).mean()) <= _MEAN_TOLERANCE:
+            raise Failed(f"for {what} your 784 values are its first 784 pixels "
+                         f"({'cut off' if image.size > 784 else 'padded with zeros'}), as "
+                         "ndarray.resize((1, 784)) gives: the rows wrap at 28 pixels and the "
+                         "digit is sheared. Resize the picture itself to 28×28 (Pillow's "
+                         "Image.resize), then reshape")
+        if float(np.abs((1 - got) - want).mean()) < error / 2:
+            raise Failed(f"for {what} your digit is dark on light; these pictures are already "
+                         "white on black, as MNIST's are: do not invert them")
+        raise Failed(f"for {what} your pixels differ from the correct input by {error:.3f} on "
+                     f"average (allowed {_MEAN_TOLERANCE}): resize the picture to 28×28 with a "
+                     "smoothing filter (Image.Resampling.BILINEAR, or tf.image.resize with "
+                     "antialias=True), then divide by 255")
+    sides = ", ".join(str(side) for side in _TRY_SIDES)
+    return (f"the same model input as the correct pipeline for unseen pictures of sides {sides}: "
+            "every size resized, not cut or padded, and scaled to [0, 1].")
 
 
 class _CountingPredict:
@@ -260,4 +350,24 @@ def request_body(images):
     return json.dumps({"instances": images.tolist()})
 
 answer = request_body"""),
+]
+
+
+TRY_ITS = [
+    Exercise("05", 1, "Write preprocess(image) for a square uint8 picture (a white digit on "
+             "black, grey levels 0–255) of any side: return the (1, 784) float32 input the "
+             "model expects, the picture resized to 28×28 with a smoothing filter and scaled to "
+             "[0, 1], as the model was trained.", _model_input,
+             ["Two things the guide's _preprocess skipped: resize the picture (not the array) to "
+              "28×28, and divide by 255. Image.fromarray(image) makes a Pillow image of it.",
+              "Image.fromarray(image).resize((28, 28), Image.Resampling.BILINEAR), then "
+              "np.asarray(..., dtype=np.float32) / 255 and .reshape(1, 784)."],
+             """import numpy as np
+from PIL import Image
+
+def preprocess(image):
+    small = Image.fromarray(image).resize((28, 28), Image.Resampling.BILINEAR)
+    return (np.asarray(small, dtype=np.float32) / 255).reshape(1, 784)
+
+answer = preprocess""", try_it=True),
 ]
