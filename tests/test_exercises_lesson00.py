@@ -56,3 +56,14 @@ def test_one_hot_wrong_answers():
 ])
 def test_pipeline_wrong_answers(make, message):
     failed_with(exercises.get("00", 3), make, message)
+
+
+def test_class_shares_wrong_answers():
+    ex = exercises.try_it("00", 1)
+    failed_with(ex, lambda labels: np.bincount(labels, minlength=10), "those are the counts")
+    failed_with(ex, lambda labels: 100 * np.bincount(labels, minlength=10) / len(labels),
+                "percentages")
+    failed_with(ex, lambda labels: np.unique(labels, return_counts=True)[1] / len(labels),
+                "it should have 10")
+    failed_with(ex, lambda labels: np.full(10, 0.1), "the shares are")  # balanced, a constant
+    failed_with(ex, lambda labels: np.bincount(labels, minlength=10) / 300, "the shares are")

@@ -117,3 +117,31 @@ def test_calls_of_puts_the_profiler_back():
 
     exercises.get("01", 4).judge(lambda x, y, rate, epochs: 1 / 0)
     assert sys.getprofile() is None
+
+
+def test_one_epoch_wrong_answers():
+    ex = exercises.try_it("01", 1)
+
+    def epoch(w, b, x, y, rate, order=1, factor=2.0):
+        for xi, yi in zip(x[::order], y[::order]):
+            r = yi - (w * xi + b)
+            w, b = w + rate * factor * r * xi, b + rate * factor * r
+        return w, b
+
+    def sequential(w, b, x, y, rate):  # b's update uses the residual after w has moved
+        for xi, yi in zip(x, y):
+            w = w + rate * 2 * (yi - (w * xi + b)) * xi
+            b = b + rate * 2 * (yi - (w * xi + b))
+        return w, b
+
+    def full_batch(w, b, x, y, rate):
+        r = y - (w * x + b)
+        return w + rate * 2 * np.mean(r * x), b + rate * 2 * np.mean(r)
+
+    failed_with(ex, full_batch, "*full-batch*")
+    failed_with(ex, lambda w, b, x, y, rate: epoch(w, b, x, y, rate, order=-1), "reverse order")
+    failed_with(ex, lambda w, b, x, y, rate: epoch(w, b, x, y, rate, factor=1.0), "factor 2")
+    failed_with(ex, lambda w, b, x, y, rate: epoch(w, b, x, y, -rate), "climb the loss")
+    failed_with(ex, sequential, "one epoch at rate")
+    failed_with(ex, lambda w, b, x, y, rate: (1.71838, 15.7892), "one epoch at rate")  # the seed's
+    failed_with(ex, lambda w, b, x, y, rate: 1.0, "a pair (w, b)")

@@ -169,3 +169,20 @@ def test_cache_wrong_answers():
     # gaming: the right items from elsewhere, the slow function never runs
     failed_with(ex, lambda ds: tf.data.Dataset.range(12).map(lambda i: 7 * i + 5),
                 "the slow function ran 0 times for 12 items")
+
+
+def test_traced_once_wrong_answers():
+    ex = exercises.try_it("03", 1)
+
+    @tf.function
+    def retraces(x):
+        return 2 * x + 1
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.float32)])
+    def wrong(x):
+        return 2 * x
+
+    failed_with(ex, lambda x: 2 * x + 1, "should be a tf.function")  # plain Python
+    failed_with(ex, retraces, "traced it 8 times")
+    failed_with(ex, wrong, " + 1 is ")
+    failed_with(ex, retraces, "traced it 8 times")  # again: new values, not the cached traces

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -54,6 +55,7 @@ def test_exercise_cells_are_untouched_placeholders(path):
     nb = nbformat.read(path, as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code" and "exercises.get(" in c.source]
     assert cells, f"{path.name} has no exercise cells"
+    cells += [c for c in nb.cells if c.cell_type == "code" and "exercises.try_it(" in c.source]
     for cell in cells:
         assert "# NBVAL_CHECK_OUTPUT" in cell.source and "___" in cell.source
         text = "".join(o.get("text", "") for o in cell.outputs)
@@ -98,3 +100,19 @@ def test_lesson_objectives_state_prerequisites_and_run_time(path):
     nb = nbformat.read(path, as_version=4)
     intro = nb.cells[0].source
     assert "**Prerequisites:**" in intro and "**Run time:**" in intro and "2-core" in intro
+
+
+SESSIONS = [p for p in NOTEBOOKS if p.name[:2] in ("00", "01", "02", "03", "04", "05")]
+
+
+@pytest.mark.parametrize("path", SESSIONS, ids=lambda p: p.name)
+def test_main_path_fits_one_class_session(path):
+    """TEACHING.md §7: at most about 3,000 words of Markdown before an optional "Going further"
+    section, and no word of the project's history. (Lessons 06-09 are reshaped next.)"""
+    nb = nbformat.read(path, as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    main = re.split(r"(?im)^#+\s*going further", text)[0]
+    words = len(re.findall(r"[A-Za-z0-9][\w'’.-]*", main))
+    assert words <= 3000, f"{path.name}: {words} words of Markdown in the main path"
+    history = re.findall(r"(?i)\b(?:issue|stop|session) \d+\b|until recently", text)
+    assert not history, f"{path.name} speaks of the project's history: {history}"

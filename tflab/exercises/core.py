@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["___", "Failed", "NotAttempted", "Exercise", "call", "first_line", "require_callable",
-           "number", "numbers", "calls_of"]
+           "number", "numbers", "pair", "calls_of"]
 
 
 class _Placeholder:
@@ -82,6 +82,16 @@ def number(answer: Any, what: str) -> float:
     if not np.isfinite(value):
         raise Failed(f"{what} came out as {value}: a diverged or undefined result")
     return value
+
+
+def pair(result: Any, first: str, second: str) -> tuple[float, float]:
+    """``result`` unpacked as two finite numbers named ``first`` and ``second``."""
+    try:
+        a, b = result
+    except (TypeError, ValueError):
+        message = f"the answer should be a pair ({first}, {second}), not {result!r}"
+        raise Failed(message[:300]) from None
+    return number(a, first), number(b, second)
 
 
 def numbers(answer: Any, what: str) -> np.ndarray:

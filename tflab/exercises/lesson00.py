@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tflab.exercises.core import Exercise, Failed, call, number, require_callable
+from tflab.exercises.core import Exercise, Failed, call, number, numbers, require_callable
 
 
 def _ink(images: np.ndarray) -> np.ndarray:
@@ -135,4 +135,44 @@ def make_pipeline(images, labels, batch_size):
     return ds.shuffle(len(images), seed=0).batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 answer = make_pipeline"""),
+]
+
+
+def _class_shares(answer) -> str:
+    require_callable(answer, "class_shares(labels) returning 10 shares")
+    rng = np.random.default_rng(0)
+    unbalanced = rng.choice(10, size=300, p=np.r_[0.3, np.full(9, 0.7 / 9)])
+    missing = rng.choice([0, 1, 2, 4, 5, 6, 7, 8, 9], size=81)  # no 3s at all
+    for labels in (unbalanced, missing, np.array([9, 9, 1])):
+        want = np.bincount(labels, minlength=10) / len(labels)
+        got = numbers(call(answer, labels.copy()), "the shares class_shares returns").ravel()
+        if got.shape == want.shape and np.allclose(got, want, atol=1e-9):
+            continue
+        counts = np.bincount(labels, minlength=10)
+        if got.shape == want.shape and np.allclose(got, counts):
+            raise Failed("those are the counts; divide by the number of labels for the shares")
+        if got.shape == want.shape and np.allclose(got, 100 * want):
+            raise Failed("those are percentages; give the shares as fractions that sum to 1")
+        if got.shape != want.shape:
+            raise Failed(f"for labels with {len(np.unique(labels))} of the 10 digits your answer "
+                         f"has {got.size} values; it should have 10, one per digit, 0 for a "
+                         "digit that does not occur (np.bincount's minlength)")
+        raise Failed(f"for {len(labels)} labels you had not seen the shares are "
+                     f"{np.round(want, 3).tolist()}; yours are {np.round(got, 3).tolist()}")
+    return "right on three label sets you had not seen, one of them without any 3s."
+
+
+TRY_ITS = [
+    Exercise("00", 1, "Write class_shares(labels): for an array of digit labels 0–9, the share "
+             "of each digit, as 10 fractions that sum to 1 (0 for a digit that does not occur).",
+             _class_shares,
+             ["np.bincount counts each label; it needs minlength=10 so that a missing digit still "
+              "gets its 0.",
+              "Divide the counts by len(labels)."],
+             """import numpy as np
+
+def class_shares(labels):
+    return np.bincount(labels, minlength=10) / len(labels)
+
+answer = class_shares""", try_it=True),
 ]

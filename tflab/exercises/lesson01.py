@@ -10,7 +10,7 @@ from tflab.exercises.core import (
     call,
     calls_of,
     first_line,
-    number,
+    pair,
     require_callable,
 )
 
@@ -21,22 +21,12 @@ def _toy(seed: int, n: int = 50) -> tuple[np.ndarray, np.ndarray]:
     return x, -2.5 * x + 4.0 + rng.normal(0, 0.5, n)
 
 
-def _pair(result, first: str, second: str) -> tuple[float, float]:
-    """``result`` unpacked as two finite numbers named ``first`` and ``second``."""
-    try:
-        a, b = result
-    except (TypeError, ValueError):
-        message = f"the answer should be a pair ({first}, {second}), not {result!r}"
-        raise Failed(message[:300]) from None
-    return number(a, first), number(b, second)
-
-
 def _exact_fire(answer) -> str:
     from tflab import data, solvers
 
     x, y = data.fire_theft()
     few = x < 13
-    w, b = _pair(answer, "slope", "intercept")
+    w, b = pair(answer, "slope", "intercept")
     exact = solvers.exact_least_squares(x[few], y[few])
     if abs(w - exact.intercept) < 1e-3 and abs(b - exact.coef) < 1e-3:
         raise Failed("you have the intercept and the slope the wrong way round: (slope, intercept)")
@@ -65,7 +55,7 @@ def _gradient(answer) -> str:
         x, y = _toy(seed)
         residual = w * x + b - y
         want = (2 * np.mean(residual * x), 2 * np.mean(residual))
-        got = _pair(call(answer, w, b, x.copy(), y.copy()), "dw", "db")
+        got = pair(call(answer, w, b, x.copy(), y.copy()), "dw", "db")
         if np.allclose(got, want, rtol=1e-4):
             continue
         if np.allclose(got, [-v for v in want], rtol=1e-4):
@@ -97,7 +87,7 @@ def _tf_least_squares(answer) -> str:
                          f"{first_line(err)} — use TensorFlow ops only (tf.reduce_mean, "
                          "...), not NumPy, so that it can run as a graph") from None
         _no_python_inside(graph_fn.get_concrete_function(tf.constant(x), tf.constant(y)).graph)
-        got = _pair(result, "slope", "intercept")
+        got = pair(result, "slope", "intercept")
         if not np.allclose(got, want, rtol=1e-6, atol=1e-6):
             raise Failed(f"the least-squares line is ({want[0]:.5f}, {want[1]:.5f}); "
                          f"yours is ({got[0]:.5f}, {got[1]:.5f})")
@@ -129,7 +119,7 @@ def _tape_descent(answer) -> str:
         if library:
             raise Failed("train calls solvers.gradient_descent, which does the exercise for you: "
                          "write the loop with tf.GradientTape yourself")
-        got = _pair(result, "w", "b")
+        got = pair(result, "w", "b")
         if not np.allclose(got, (want.coef, want.intercept), rtol=1e-4, atol=1e-6):
             exact = solvers.exact_least_squares(x, y)
             close = np.allclose(got, (exact.coef, exact.intercept), rtol=1e-4)
@@ -198,4 +188,55 @@ def train(x, y, learning_rate, epochs):
     return float(w), float(b)
 
 answer = train"""),
+]
+
+
+def _epoch(w, b, x, y, rate, order=1, factor=2.0):
+    for xi, yi in zip(x[::order], y[::order]):
+        residual = yi - (w * xi + b)
+        w, b = w + rate * factor * residual * xi, b + rate * factor * residual
+    return w, b
+
+
+def _one_epoch(answer) -> str:
+    require_callable(answer, "one_epoch(w, b, x, y, learning_rate) returning (w, b)")
+    for seed, start, rate in ((11, (0.0, 0.0), 0.01), (12, (1.5, -2.0), 0.003)):
+        x, y = _toy(seed, 30)
+        want = np.array(_epoch(*start, x, y, rate))
+        got = np.array(pair(call(answer, *start, x.copy(), y.copy(), rate), "w", "b"))
+        if np.allclose(got, want, rtol=1e-5, atol=1e-6):
+            continue
+        residual = y - (start[0] * x + start[1])
+        full = (start[0] + rate * 2 * np.mean(residual * x), start[1] + rate * 2 * np.mean(residual))
+        if np.allclose(got, full, rtol=1e-5, atol=1e-6):
+            raise Failed("that is one *full-batch* step on the mean gradient; the loop makes one "
+                         "update per sample")
+        if np.allclose(got, _epoch(*start, x, y, rate, order=-1), rtol=1e-5, atol=1e-6):
+            raise Failed("the samples ran in reverse order: take them in file order")
+        if np.allclose(got, _epoch(*start, x, y, rate, factor=1.0), rtol=1e-5, atol=1e-6):
+            raise Failed("each step is half as long as it should be: the gradient of r² has a "
+                         "factor 2")
+        if np.allclose(got, _epoch(*start, x, y, -rate), rtol=1e-5, atol=1e-6):
+            raise Failed("the updates climb the loss: step *against* the gradient")
+        raise Failed(f"from w, b = {start} on {len(x)} samples you had not seen, one epoch at rate "
+                     f"{rate:g} ends at w = {want[0]:.6g}, b = {want[1]:.6g}; yours at "
+                     f"w = {got[0]:.6g}, b = {got[1]:.6g}")
+    return "the same epoch as the loop's, on two data sets you had not seen."
+
+
+TRY_ITS = [
+    Exercise("01", 1, "Write one_epoch(w, b, x, y, learning_rate) in NumPy: one epoch of the "
+             "loop above (one gradient-descent update per sample, in file order, on that "
+             "sample's squared error), returning the new (w, b).", _one_epoch,
+             ["For one sample, with the residual r = y − (w·x + b), the gradient is "
+              "(−2·r·x, −2·r); an update subtracts learning_rate times it.",
+              "Loop over zip(x, y); compute r once per sample, then update w and b from that "
+              "same r."],
+             """def one_epoch(w, b, x, y, learning_rate):
+    for xi, yi in zip(x, y):
+        r = yi - (w * xi + b)
+        w, b = w + learning_rate * 2 * r * xi, b + learning_rate * 2 * r
+    return w, b
+
+answer = one_epoch""", try_it=True),
 ]

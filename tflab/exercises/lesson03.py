@@ -265,3 +265,39 @@ def faster(ds):
 
 answer = faster"""),
 ]
+
+
+def _traced_once(answer) -> str:
+    tracing_count = getattr(answer, "experimental_get_tracing_count", None)
+    if tracing_count is None:
+        raise Failed("the answer should be a tf.function (decorate it with @tf.function), so that "
+                     "its traces can be counted")
+    # fresh values on every check, so that traces left by earlier calls cannot hide retracing
+    values = [float(v) for v in np.random.default_rng().uniform(-50, 50, 8).round(3)]
+    before = tracing_count()
+    for value in values:
+        got = number(call(answer, value), f"scale({value})")
+        if abs(got - (2 * value + 1)) > 1e-5 * max(1.0, abs(2 * value + 1)):
+            raise Failed(f"scale({value}) returned {got:g}; 2·{value} + 1 is {2 * value + 1:g}")
+    traces = tracing_count() - before
+    if traces > 1:
+        raise Failed(f"{len(values)} calls with different Python floats traced it {traces} times: "
+                     "each new Python value is a new signature. Give it an input_signature")
+    return (f"{len(values)} calls with different Python floats, {traces} new trace"
+            f"{'' if traces == 1 else 's'}.")
+
+
+TRY_ITS = [
+    Exercise("03", 1, "Write scale(x), a tf.function returning 2·x + 1, that is traced at most "
+             "once however many different Python floats it is called with.", _traced_once,
+             ["A Python number is part of a tf.function's signature: a new value, a new trace. "
+              "Declare the argument as a tensor instead.",
+              "Decorate it with @tf.function(input_signature=[tf.TensorSpec([], tf.float32)])."],
+             """import tensorflow as tf
+
+@tf.function(input_signature=[tf.TensorSpec([], tf.float32)])
+def scale(x):
+    return 2 * x + 1
+
+answer = scale""", try_it=True),
+]
