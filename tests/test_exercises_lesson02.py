@@ -117,3 +117,19 @@ def test_condition_number_wrong_answers():
 def condition_number_of(x):
     low, high = solvers.hessian_eigenvalues(x)[[0, -1]]
     return float(high / low)
+
+
+def test_epochs_per_efold_wrong_answers():
+    ex = exercises.try_it("02", 1)
+
+    def eig(x):
+        return np.linalg.eigvalsh(2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]]))
+
+    failed_with(ex, lambda x, rate: 1e4, "the flat direction shrinks e-fold in")  # a constant
+    failed_with(ex, lambda x, rate: -1 / np.log(abs(1 - rate * eig(x)[1])), "steep direction")
+    failed_with(ex, lambda x, rate: 1 / (len(x) * rate * eig(x)[0]), "updates per epoch")
+    failed_with(ex, lambda x, rate: 1 / (rate * eig(x)[0] / 2), "twice the answer")
+    failed_with(ex, lambda x, rate: 1 / (rate * 2 * np.mean(x * x)), "epochs; yours says")
+    failed_with(ex, lambda x, rate: "slow", "the number of epochs")
+    status, message = ex.judge(lambda x, rate: 1 / (rate * eig(x)[0]))  # the small-step form
+    assert status == "passed", message

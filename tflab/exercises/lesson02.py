@@ -175,3 +175,51 @@ def condition_number(x):
 
 answer = condition_number"""),
 ]
+
+
+def _hessian(x: np.ndarray) -> np.ndarray:
+    return 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
+
+
+def _epochs_per_efold(answer) -> str:
+    require_callable(answer, "epochs_per_efold(x, learning_rate) returning a number of epochs")
+    rng = np.random.default_rng(7)
+    for x, share in ((rng.uniform(0, 40, 30), 0.4), (rng.normal(5, 2, 17), 0.9),
+                     (rng.uniform(-1, 1, 50), 0.05)):
+        flat, steep = np.linalg.eigvalsh(_hessian(x))
+        rate = share * 2 / steep
+        want = -1 / np.log(1 - rate * flat)
+        got = number(call(answer, x.copy(), rate), "the number of epochs")
+        if abs(got / want - 1) <= 0.05:
+            continue
+        if np.isclose(got, -1 / np.log(abs(1 - rate * steep)), rtol=0.05):
+            raise Failed("that is the steep direction's e-fold time; the flat direction, the "
+                         "smallest eigenvalue, is the slow one")
+        if np.isclose(got, want / len(x), rtol=0.05):
+            raise Failed(f"that counts {len(x)} updates per epoch, as per-sample descent makes; "
+                         "a full-batch epoch is one update")
+        if np.isclose(got, want * 2, rtol=0.1):
+            raise Failed("that is twice the answer: the Hessian of the *mean squared* error is "
+                         "2·[[mean(x²), mean(x)], [mean(x), 1]], with the factor 2")
+        raise Failed(f"for {len(x)} inputs you had not seen, at rate {rate:.3g}, the flat "
+                     f"direction shrinks e-fold in {want:.4g} epochs; yours says {got:.4g}")
+    return "within 5% on three sets of inputs you had not seen."
+
+
+TRY_ITS = [
+    Exercise("02", 1, "Write epochs_per_efold(x, learning_rate): how many epochs of full-batch "
+             "gradient descent on the mean squared error of w·x + b shrink the error along the "
+             "flat direction by a factor e, for any inputs x.", _epochs_per_efold,
+             ["One full-batch epoch multiplies the error along an eigenvector of the Hessian by "
+              "1 − η·λ; the flat direction has the smallest λ.",
+              "After k epochs the factor is (1 − η·λmin)^k; set it equal to 1/e and solve for "
+              "k: k = −1 / ln(1 − η·λmin) (about 1 / (η·λmin) when η·λmin is small)."],
+             """import numpy as np
+
+def epochs_per_efold(x, learning_rate):
+    hessian = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
+    flat = np.linalg.eigvalsh(hessian)[0]
+    return -1 / np.log(1 - learning_rate * flat)
+
+answer = epochs_per_efold""", try_it=True),
+]

@@ -1,0 +1,158 @@
+"""Exercises of lesson 02b, the deep dive: the epoch map, its fixed point and its radius."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tflab.exercises.core import Exercise, Failed, call, calls_of, number, pair, require_callable
+
+
+def _data(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A noisy line the learner has not seen."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 10, n)
+    return x, 1.5 * x + 3.0 + rng.normal(0, 2.0, n)
+
+
+def _limit_point(answer) -> str:
+    from tflab import solvers
+
+    require_callable(answer, "limit_point(x, y, learning_rate) returning (slope, intercept)")
+    for seed, n, share in ((3, 20, 0.3), (4, 35, 0.7), (5, 12, 0.05)):
+        x, y = _data(seed, n)
+        rate = share * solvers.stability_bound(x, batch_size=1)
+        want = solvers.limit_point(x, y, rate)
+        with calls_of(solvers.limit_point) as limit, calls_of(solvers.epoch_map) as epoch:
+            got = pair(call(answer, x.copy(), y.copy(), rate), "slope", "intercept")
+        if limit or epoch:
+            raise Failed("your function calls solvers.limit_point or solvers.epoch_map, which "
+                         "do the exercise for you: build M and c yourself")
+        if np.allclose(got, (want.coef, want.intercept), rtol=1e-6, atol=1e-8):
+            continue
+        exact = solvers.exact_least_squares(x, y)
+        backwards = solvers.limit_point(x[::-1], y[::-1], rate)
+        if np.allclose(got, (exact.coef, exact.intercept), rtol=1e-6, atol=1e-8):
+            raise Failed("that is the exact least-squares line, where *full-batch* descent ends; "
+                         "per-sample updates in file order end off it")
+        if np.allclose(got, (backwards.coef, backwards.intercept), rtol=1e-6, atol=1e-8):
+            raise Failed("that is the limit point for the samples in *reverse* order: chain the "
+                         "updates so that the first sample acts first")
+        if np.allclose(got[::-1], (want.coef, want.intercept), rtol=1e-6, atol=1e-8):
+            raise Failed("slope and intercept are swapped: return (slope, intercept)")
+        raise Failed(f"for {n} samples you had not seen, at rate {rate:.3g}, training ends at "
+                     f"slope {want.coef:.6g}, intercept {want.intercept:.6g}; yours gives "
+                     f"{got[0]:.6g}, {got[1]:.6g}")
+    return "right on three data sets and rates you had not seen."
+
+
+def _spectral_radius(answer) -> str:
+    from tflab import solvers
+
+    require_callable(answer, "spectral_radius(x, learning_rate) returning a number")
+    for seed, n, share in ((6, 25, 0.5), (7, 40, 1.3), (8, 9, 0.1)):
+        x = _data(seed, n)[0]
+        rate = share * solvers.stability_bound(x, batch_size=1)
+        want = solvers.epoch_spectral_radius(x, rate, batch_size=1)
+        with calls_of(solvers.epoch_spectral_radius) as radius, \
+                calls_of(solvers.epoch_map) as epoch:
+            got = number(call(answer, x.copy(), rate), "the spectral radius")
+        if radius or epoch:
+            raise Failed("your function calls solvers.epoch_spectral_radius or solvers.epoch_map, "
+                         "which do the exercise for you: build M yourself")
+        if np.isclose(got, want, rtol=1e-6):
+            continue
+        if np.isclose(got, solvers.epoch_spectral_radius(x, rate), rtol=1e-6):
+            raise Failed("that is the radius of one *full-batch* epoch, I − η·H; per-sample "
+                         "descent chains one update per sample")
+        raise Failed(f"for {n} inputs you had not seen, at rate {rate:.3g}, ρ = {want:.6g}; "
+                     f"yours is {got:.6g}")
+    return "right on three sets of inputs and rates you had not seen, one of them above the bound."
+
+
+def _two_step_rates(answer) -> str:
+    require_callable(answer, "two_step_rates(x) returning (first rate, second rate)")
+    rng = np.random.default_rng(9)
+    for n, scale in ((30, 40.0), (12, 3.0), (50, 0.5)):
+        x = rng.uniform(0, scale, n)
+        y = rng.normal(0, 5, n) + 2 * x
+        design = np.column_stack([x, np.ones(n)])
+        best = np.linalg.lstsq(design, y, rcond=None)[0]
+        first, second = pair(call(answer, x.copy()), "first rate", "second rate")
+        hessian = 2 * design.T @ design / n
+        start = rng.normal(0, 10, 2)
+        p = start.copy()
+        for rate in (first, second):
+            p = p - rate * 2 * design.T @ (design @ p - y) / n
+        left = np.linalg.norm(p - best) / np.linalg.norm(start - best)
+        if left <= 1e-6:
+            continue
+        flat, steep = np.linalg.eigvalsh(hessian)
+        if np.isclose(first, second, rtol=1e-3):
+            raise Failed("two steps at the same rate remove at most one direction of the error; "
+                         "each step must remove a different one")
+        if np.allclose(sorted((first, second)), sorted((2 / steep, 2 / flat)), rtol=1e-3):
+            raise Failed("a step at rate η multiplies the error along λ's eigenvector by 1 − η·λ: "
+                         "η = 2/λ flips it, η = 1/λ removes it")
+        raise Failed(f"on {n} inputs you had not seen, two steps at your rates leave "
+                     f"{left:.2g} of the starting error")
+    return "two steps land on the exact line from random starts, on three data sets."
+
+
+TRY_ITS = [
+    Exercise("02b", 1, "Write limit_point(x, y, learning_rate): where per-sample gradient "
+             "descent in file order at a constant rate ends, as (slope, intercept), for any "
+             "data, without solvers.limit_point or solvers.epoch_map.", _limit_point,
+             ["One update on sample (xᵢ, yᵢ), with a = (xᵢ, 1), is p ← (I − 2η·a·aᵀ)·p + "
+              "2η·yᵢ·a. Start from M = I, c = 0 and apply the samples in order: "
+              "M ← Aᵢ·M, c ← Aᵢ·c + bᵢ.",
+              "The fixed point solves (I − M)·p = c: np.linalg.solve(np.eye(2) - M, c)."],
+             """import numpy as np
+
+def limit_point(x, y, learning_rate):
+    M, c = np.eye(2), np.zeros(2)
+    for xi, yi in zip(x, y):
+        a = np.array([xi, 1.0])
+        step = np.eye(2) - 2 * learning_rate * np.outer(a, a)
+        M, c = step @ M, step @ c + 2 * learning_rate * yi * a
+    slope, intercept = np.linalg.solve(np.eye(2) - M, c)
+    return slope, intercept
+
+answer = limit_point""", try_it=True),
+]
+
+EXERCISES = [
+    Exercise("02b", 1, "Write spectral_radius(x, learning_rate): the spectral radius of the "
+             "epoch map M of per-sample gradient descent in file order on a line w·x + b, for any "
+             "inputs x (without solvers.epoch_map or solvers.epoch_spectral_radius).",
+             _spectral_radius,
+             ["M is the product of the one-sample matrices I − 2η·a·aᵀ, a = (xᵢ, 1), the first "
+              "sample's on the right. It does not depend on y.",
+              "The spectral radius is the largest absolute eigenvalue: "
+              "np.max(np.abs(np.linalg.eigvals(M)))."],
+             """import numpy as np
+
+def spectral_radius(x, learning_rate):
+    M = np.eye(2)
+    for xi in x:
+        a = np.array([xi, 1.0])
+        M = (np.eye(2) - 2 * learning_rate * np.outer(a, a)) @ M
+    return np.max(np.abs(np.linalg.eigvals(M)))
+
+answer = spectral_radius"""),
+    Exercise("02b", 2, "Write two_step_rates(x): two learning rates (first, second) such that "
+             "two full-batch gradient-descent steps on the mean squared error of w·x + b, from "
+             "any start, land on the exact least-squares line, for any inputs x.",
+             _two_step_rates,
+             ["Along an eigenvector of the Hessian with eigenvalue λ a step at rate η multiplies "
+              "the error by 1 − η·λ. Which η makes that factor 0?",
+              "Take η = 1/λmax, then η = 1/λmin, with H = 2·[[mean(x²), mean(x)], "
+              "[mean(x), 1]] (the steep direction first, as section 6 explains)."],
+             """import numpy as np
+
+def two_step_rates(x):
+    hessian = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
+    flat, steep = np.linalg.eigvalsh(hessian)
+    return 1 / steep, 1 / flat
+
+answer = two_step_rates"""),
+]
