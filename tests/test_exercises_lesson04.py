@@ -24,6 +24,41 @@ def _archive(model, path, *, input_shape=(None, 784), classes_type="int64"):
     archive.write_out(str(path), verbose=False)
 
 
+def test_trainable_values_wrong_answers():
+    import numpy as np
+
+    ex = exercises.try_it("04", 1)
+
+    def every_weight(model):  # the summary's "Total params": moving averages, frozen layers too
+        return sum(int(np.prod(w.shape)) for w in model.weights)
+
+    def tensors(model):  # how many weight tensors, not how many values
+        return len(model.trainable_weights)
+
+    def kernels_only(model):  # near miss: forgets the biases
+        return sum(int(np.prod(w.shape)) for w in model.trainable_weights if len(w.shape) > 1)
+
+    def trainable_layers(model):  # near miss: BatchNormalization is a trainable layer, but
+        return sum(layer.count_params() for layer in model.layers if layer.trainable)
+
+    def first_model_only(model):  # gaming: the right count for the first model, then a constant
+        return 1225
+
+    for answer, message in [(lambda model: model.count_params(), "every weight, but 18 of them"),
+                            (every_weight, "are not trainable"),
+                            (trainable_layers, "count only model.trainable_weights"),
+                            (tensors, "the number of weight tensors"),
+                            (kernels_only, "the kernels only; the biases"),
+                            (lambda model: 3_274_634, "you returned 3,274,634; its trainable "
+                                                      "weights hold 1,225 values"),
+                            (first_model_only, "with batch normalisation you returned 1,225"),
+                            (lambda model: "1225", "with batch normalisation you returned"),
+                            (lambda model: None, "should be the number of trainable values")]:
+        failed_with(ex, answer, message)
+    assert ex.judge(lambda model: sum(int(np.prod(v.shape)) for v in model.trainable_variables)
+                    )[0] == "passed"
+
+
 def test_export_with_classes_wrong_answers():
     ex = exercises.get("04", 1)
 

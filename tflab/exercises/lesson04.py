@@ -1,4 +1,5 @@
-"""Exercises of lesson 04, train and save: a serving signature, a safe save, TF1 names."""
+"""Exercises of lesson 04, train and save: a Try it on counting a model's trainable values, then
+a serving signature, a safe save, TF1 names."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
-from tflab.exercises.core import Exercise, Failed, call, first_line, numbers, require_callable
+from tflab.exercises.core import (
+    Exercise,
+    Failed,
+    call,
+    first_line,
+    number,
+    numbers,
+    require_callable,
+)
 
 _DISK_FULL = "no space left on device (simulated by the checker)"
 
@@ -183,12 +192,79 @@ def _tf1_by_name(answer) -> str:
     return "the graph and weights came back from the files, found by their names alone."
 
 
+def _size(weights) -> int:
+    return int(sum(np.prod(w.shape, dtype=np.int64) for w in weights))
+
+
+def _count_models():
+    """Models the learner has not seen: (description, model), each with something to get right."""
+    import keras
+
+    zeros = {"kernel_initializer": "zeros"}  # values do not matter here; no random draws
+    conv = keras.Sequential([keras.Input((12, 12, 3)), keras.layers.Conv2D(6, 3, **zeros),
+                             keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
+                             keras.layers.Dense(7, **zeros)])
+    normed = keras.Sequential([keras.Input((20,)), keras.layers.Dense(9, use_bias=False, **zeros),
+                               keras.layers.BatchNormalization(),
+                               keras.layers.Dense(4, activation="softmax", **zeros)])
+    frozen = keras.Sequential([keras.Input((16,)), keras.layers.Dense(11, **zeros),
+                               keras.layers.Dense(3, **zeros)])
+    frozen.layers[0].trainable = False  # its 16·11 + 11 weights stay as they are
+    return [("a small CNN (conv 3×3×3×6, pool, dense 7)", conv),
+            ("a dense net with batch normalisation", normed),
+            ("a dense net whose first layer is frozen", frozen)]
+
+
+def _trainable_values(answer) -> str:
+    require_callable(answer, "trainable_values(model) returning a number")
+    for what, model in _count_models():
+        got = number(call(answer, model), "the number of trainable values")
+        want = _size(model.trainable_weights)
+        if got == want:
+            continue
+        if got == _size(model.weights):
+            raise Failed(f"for {what} you counted {got:,.0f}, every weight, but "
+                         f"{got - want:,.0f} of them are not trainable (batch normalisation's "
+                         "moving averages, a frozen layer's weights): count only "
+                         "model.trainable_weights")
+        if got == len(model.trainable_weights):
+            raise Failed(f"for {what} you returned {got:,.0f}, the number of weight tensors; "
+                         "count the values in them: multiply out each tensor's shape")
+        if got == _size(w for w in model.trainable_weights if len(w.shape) > 1):
+            raise Failed(f"for {what} you counted {got:,.0f}, the kernels only; the biases "
+                         f"(one-dimensional weights) are trainable too: {want:,} in all")
+        raise Failed(f"for {what} you returned {got:,.0f}; its trainable weights hold "
+                     f"{want:,} values")
+    return ("right on three new models, a frozen layer and batch normalisation's moving "
+            "averages left out.")
+
+
+TRY_ITS = [
+    Exercise("04", 1, "Write trainable_values(model): the number of values that training "
+             "changes in a Keras model, the sizes of its trainable weight tensors added up "
+             "(a kernel of shape (5, 5, 1, 32) holds 5·5·1·32 values). It is tried on models "
+             "it has not seen, including one with a frozen layer and one with batch "
+             "normalisation, whose moving averages are weights that training does not change.",
+             _trainable_values,
+             ["model.trainable_weights lists the tensors that training changes; each has a "
+              ".shape. The summary above prints the total as 'Trainable params'.",
+              "sum(int(np.prod(w.shape)) for w in model.trainable_weights). "
+              "model.count_params() counts the non-trainable weights too."],
+             """import numpy as np
+
+def trainable_values(model):
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+answer = trainable_values""", try_it=True),
+]
+
+
 EXERCISES = [
     Exercise("04", 1, "Write export(model, path): save a Keras MNIST model (784 pixels → 10 "
              "probabilities) as a SavedModel at path whose 'serving_default' signature takes "
              "'images' (float32 [None, 784]) and returns 'scores' (float32 [None, 10]) and "
              "'classes' (int64 [None], the most likely digit).", _export_with_classes,
-             ["saving.serving_archive, shown in section 4 of the notebook, builds everything "
+             ["serving_archive, written in section 4 of the notebook, builds everything "
               "but 'classes': start from its keras.export.ExportArchive code and write the "
               "archive out with archive.write_out(str(path)).",
               "The endpoint's fn can return {'scores': s, 'classes': tf.argmax(s, axis=1)} "
@@ -212,8 +288,8 @@ answer = export"""),
              "untouched, lets the error reach the caller, and leaves no temporary file behind.",
              _safe_save,
              ["Never let model.save write to path itself: save somewhere else in the same "
-              "folder, then move the finished file into place in one step, as "
-              "files.replace_atomically (shown in section 4) does.",
+              "folder, then move the finished file into place in one step, as section 4 "
+              "describes (files.replace_atomically does it for the course's savers).",
               "Keras only saves to names ending in .keras, e.g. path.with_name('.tmp-' + "
               "path.name); os.replace(tmp, path) after model.save(tmp), and in a "
               "try/except delete tmp and re-raise (`raise`)."],
