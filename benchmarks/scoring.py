@@ -1,7 +1,7 @@
 """Training and scoring the seed CNN (lessons 04–05) against this machine's matmul rate.
 
 Measures TensorFlow's float32 matmul rate first (``tflab.machine``), then trains
-``tflab.models.seed_cnn`` with ``models.train_steps`` (lesson 04's loop) for 1000 steps of
+lesson 04's ``seed_cnn`` with its ``train_steps`` loop (``models.lesson_04``) for 1000 steps of
 50 (goal: at most 75 s on 2 cores) and reports the process's peak memory (goal: at most
 1.0 GB). Exports the model the old way (``ExportArchive.track`` too: every variable twice)
 and the course's way, and prints each one's variables/ size against the weights (goal:
@@ -27,8 +27,8 @@ from tflab import data, doctor, machine, models, registry, saving, scoring
 
 
 def export_tracked(model, path: Path) -> Path:
-    """The export before issue 19: ``serving_archive`` plus ``track(model)``, which stores
-    a second copy of every variable."""
+    """Lesson 04's ``serving_archive`` plus ``track(model)``, as Keras's examples export: it
+    stores a second copy of every variable."""
     archive = saving.serving_archive(model)
     archive.track(model)
     archive.write_out(str(path), verbose=False)
@@ -59,14 +59,17 @@ def main() -> None:
     matmul = machine.matmul_gflops()
     keras.utils.set_random_seed(0)
     mnist = data.mnist(flatten=True, dtype="uint8")
-    model = models.seed_cnn()
+    lesson = models.lesson_04()
+    model = lesson.seed_cnn()
     flops = machine.forward_flops(model)
-    log = models.train_steps(model, *mnist.train, steps=args.steps)
+    start = time.perf_counter()
+    lesson.train_steps(model, *mnist.train, steps=args.steps)
+    train_seconds = time.perf_counter() - start
     peak_after_training = doctor.peak_memory_mb()
     accuracy = models.accuracy(model, *mnist.test)
     weight_bytes = sum(weight.numpy().nbytes for weight in model.weights)
 
-    images = models.scale_images(mnist.test.images[:args.images])
+    images = data.scale_images(mnist.test.images[:args.images])
     n = len(images)
     with tempfile.TemporaryDirectory() as tmp:
         exports = {"before: ExportArchive with track(model)": export_tracked(
@@ -110,8 +113,8 @@ def main() -> None:
     print(machine.matmul_line(matmul) + " (best of before and after)")
     print(f"FLOPs per image (Dense/Conv2D layers of the seed CNN): {flops:,}\n")
     train_flops = machine.TRAINING_FACTOR * flops * 50 * args.steps
-    print(f"training: {args.steps} steps of 50 in {log.seconds:.1f} s (goal ≤ 75 s); "
-          f"{machine.share(train_flops, log.seconds, matmul)} (forward+backward = "
+    print(f"training: {args.steps} steps of 50 in {train_seconds:.1f} s (goal ≤ 75 s); "
+          f"{machine.share(train_flops, train_seconds, matmul)} (forward+backward = "
           f"{machine.TRAINING_FACTOR}× forward); test accuracy {accuracy:.4f}")
     print(f"peak memory after training: {peak_after_training:.0f} MB (goal ≤ 1000 MB)\n")
 

@@ -188,7 +188,7 @@ def run(model: Path, *, clients: int, large: int, half_open: int, seconds: float
           f"highest sample {max(rss, default=start_mb):.0f} MB), +{peak_mb - start_mb:.0f} MB "
           f"under load; server {'still running' if alive else 'DIED'}")
     scored = len(ok) + serving.MAX_INSTANCES * codes.count(200)
-    flops = machine.forward_flops(models.seed_cnn())
+    flops = machine.forward_flops(models.lesson_04().seed_cnn())
     print(f"scoring work: {scored:,} images in {wall:.1f} s: "
           f"{machine.share(scored * flops, wall, _matmul)} (FLOPs of the seed CNN)")
     return failed_small == 0 and failed_big == 0 and alive and bool(ok)
@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             import keras
 
             keras.utils.set_random_seed(0)
-            model = saving.export_saved_model(models.seed_cnn(), Path(tmp) / "mnist")
+            model = saving.export_saved_model(models.lesson_04().seed_cnn(), Path(tmp) / "mnist")
         ok = run(model, clients=args.clients, large=args.large, half_open=args.half_open,
                  seconds=args.seconds)
     return 0 if ok else 1

@@ -23,7 +23,7 @@ def test_forward_flops_of_a_tiny_model_by_hand():
 def test_forward_flops_of_the_seed_cnn_and_nested_models():
     # conv 5×5×1×32 at 28×28, conv 5×5×32×64 at 14×14, dense 3136×1024, dense 1024×10
     by_hand = 2 * (25 * 32 * 784 + 25 * 32 * 64 * 196 + 3136 * 1024 + 1024 * 10)
-    assert machine.forward_flops(models.seed_cnn()) == by_hand == 27_767_808
+    assert machine.forward_flops(models.lesson_04().seed_cnn()) == by_hand == 27_767_808
     inner = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
     outer = keras.Sequential([keras.Input(shape=(3,)), inner, keras.layers.Dense(7)])
     assert machine.forward_flops(outer) == 2 * (3 * 2 + 2 * 7)

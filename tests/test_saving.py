@@ -16,7 +16,7 @@ from tflab import files, models, saving
 @pytest.fixture(scope="module")
 def model():
     keras.utils.set_random_seed(0)
-    return models.seed_cnn()  # untrained: size and scores do not depend on training
+    return models.lesson_04().seed_cnn()  # untrained: size and scores do not depend on training
 
 
 @pytest.fixture(scope="module")

@@ -1,47 +1,52 @@
-"""The course's models: the seed's MNIST CNN, a configurable MLP, and a TF1-style graph.
+"""The course's models: lesson 04's CNN run from its notebook, a configurable MLP, a TF1 graph.
 
-``seed_cnn`` and ``mlp`` are Keras 3 models; ``train_steps`` trains one the way the
-original program did (a fixed number of mini-batches from ``next_batch``, one Adam step
-each, with ``make_train_step``'s ``tf.GradientTape`` step), logging loss and batch
-accuracy at every step; ``tf1_classifier`` builds the same kind of model as
-a ``tf.compat.v1`` graph with named tensors, for the lesson on the TF1 way of saving.
+Lesson 04 writes the seed's MNIST CNN (``seed_cnn``), its ``tf.GradientTape`` training step
+(``make_train_step``), the training loop (``train_steps``) and the serving export
+(``serving_archive``) in its notebook's cells; :func:`lesson_04` runs that one copy for the
+tests, benchmarks and later lessons that need it. ``mlp`` is a Keras 3 dense network;
+``accuracy`` scores a model batch by batch; ``tf1_classifier`` builds a dense model as a
+``tf.compat.v1`` graph with named tensors, for the lesson on the TF1 way of saving.
 """
 
 from __future__ import annotations
 
 import functools
-import time
+import linecache
+import types
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 
-from tflab.data import BatchIterator, scale_images
+from tflab.data import scale_images
 
-__all__ = ["seed_cnn", "mlp", "TrainLog", "make_train_step", "train_steps", "scale_images",
-           "accuracy", "tf1_classifier"]
+__all__ = ["LESSON_04", "lesson_04", "mlp", "accuracy", "tf1_classifier"]
+
+LESSON_04 = "04_mnist_train_and_save.ipynb"
+_LESSON_04_NAMES = ("seed_cnn", "make_train_step", "train_steps", "serving_archive")
 
 
-def seed_cnn(*, dropout: float = 0.5, name: str = "seed_cnn") -> keras.Sequential:
-    """The original article's CNN for MNIST, in Keras 3.
+@functools.cache
+def lesson_04() -> types.SimpleNamespace:
+    """Lesson 04's own code, run from the notebook's cells: ``seed_cnn(dropout=0.5)``,
+    ``make_train_step(model)``, ``train_steps(model, images, labels, steps, batch_size=50,
+    learning_rate=1e-4, seed=0)`` (returns ``{"loss": [...], "accuracy": [...]}``, one value
+    per step) and ``serving_archive(model)``. Needs a checkout of the course (the notebook)."""
+    import tensorflow as tf
 
-    784 floats → 28×28×1 → conv 5×5×32 + ReLU → 2×2 max-pool → conv 5×5×64 + ReLU →
-    2×2 max-pool → dense 1024 + ReLU → dropout → dense 10 softmax. Convolutions use
-    'same' padding, as the TensorFlow tutorial it came from did.
-    """
-    return keras.Sequential([
-        keras.Input(shape=(784,), name="images"),
-        keras.layers.Reshape((28, 28, 1)),
-        keras.layers.Conv2D(32, 5, padding="same", activation="relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Conv2D(64, 5, padding="same", activation="relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(),
-        keras.layers.Dense(1024, activation="relu"),
-        keras.layers.Dropout(dropout),
-        keras.layers.Dense(10, activation="softmax"),
-    ], name=name)
+    from tflab import data, files, saving, source
+
+    root = files.repo_root()
+    notebook = root / "notebooks" / LESSON_04 if root is not None else None
+    if notebook is None or not notebook.is_file():
+        raise FileNotFoundError(f"lesson 04's code is written in notebooks/{LESSON_04}, which "
+                                "is not here: run tflab from a checkout of the course")
+    code = source.notebook_definitions(notebook, *_LESSON_04_NAMES)
+    filename = f"<{LESSON_04}>"  # in linecache, so that tf.function's AutoGraph reads the source
+    linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
+    namespace = {"keras": keras, "tf": tf, "np": np, "data": data, "saving": saving}
+    exec(compile(code, filename, "exec"), namespace)
+    return types.SimpleNamespace(**{name: namespace[name] for name in _LESSON_04_NAMES})
 
 
 def mlp(input_shape: Sequence[int] = (784,), hidden: Sequence[int] = (512,), *,
@@ -69,68 +74,6 @@ def mlp(input_shape: Sequence[int] = (784,), hidden: Sequence[int] = (512,), *,
                                      kernel_initializer=kernel_initializer,
                                      kernel_regularizer=kernel_regularizer))
     return keras.Sequential(layers, name=name)
-
-
-@dataclass
-class TrainLog:
-    """What ``train_steps`` did: the loss and batch accuracy of every step, and the time taken."""
-
-    loss: list[float] = field(default_factory=list)
-    batch_accuracy: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-
-
-def make_train_step(model: keras.Model) -> Callable:
-    """One training step as a graph: Adam on the cross-entropy of one batch.
-
-    Returns ``train_step(images, labels) -> (loss, accuracy)``, both measured on the
-    batch before the update, with dropout on (as the step trains). The loss and the
-    optimizer are the ones ``model.compile`` was given (a loss object or its name).
-    """
-    import tensorflow as tf
-
-    loss_fn = keras.losses.get(model.loss)  # "sparse_categorical_crossentropy" -> the function
-
-    @tf.function
-    def train_step(images, labels):
-        with tf.GradientTape() as tape:
-            probabilities = model(images, training=True)   # dropout on
-            loss = tf.reduce_mean(loss_fn(labels, probabilities))  # mean over the batch
-        gradients = tape.gradient(loss, model.trainable_variables)
-        model.optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-        predicted = tf.argmax(probabilities, axis=1, output_type=labels.dtype)
-        accuracy = tf.reduce_mean(tf.cast(predicted == labels, tf.float32))
-        return loss, accuracy
-
-    return train_step
-
-
-def train_steps(model: keras.Model, images: np.ndarray, labels: np.ndarray, *, steps: int,
-                batch_size: int = 50, learning_rate: float = 1e-4, seed: int = 0) -> TrainLog:
-    """Train ``model`` on ``steps`` mini-batches of ``batch_size``, as the original program did.
-
-    Batches come from :class:`tflab.data.BatchIterator` (shuffled every epoch, seeded);
-    ``uint8`` images are scaled to [0, 1] batch by batch, which saves memory. An
-    uncompiled model is compiled with Adam at ``learning_rate`` and sparse categorical
-    cross-entropy, so that saving it also saves the optimizer; a compiled one keeps
-    its optimizer (``learning_rate`` is then ignored) and trains further.
-    """
-    if steps < 1 or batch_size < 1:
-        raise ValueError(f"steps and batch_size must be positive, got {steps} and {batch_size}")
-    if not getattr(model, "compiled", False):
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                      loss=keras.losses.SparseCategoricalCrossentropy())
-    train_step = make_train_step(model)
-    batches = BatchIterator(images, labels, seed=seed)
-    log = TrainLog()
-    start = time.perf_counter()
-    for _ in range(steps):
-        batch_images, batch_labels = batches.next_batch(batch_size)
-        loss, accuracy = train_step(scale_images(batch_images), batch_labels.astype(np.int64))
-        log.loss.append(float(loss))
-        log.batch_accuracy.append(float(accuracy))
-    log.seconds = time.perf_counter() - start
-    return log
 
 
 def accuracy(model: keras.Model | Callable, images: np.ndarray, labels: np.ndarray, *,

@@ -1,9 +1,12 @@
 """Saving a trained MNIST model, three ways, each written under a temporary name first.
 
-- ``export_saved_model`` writes a SavedModel whose ``serving_default`` signature maps
-  ``images`` (float32 [None, 784]) to ``scores`` (float32 [None, 10]), built by
-  ``serving_archive``; ``save_keras`` and ``save_checkpoint`` write the other two formats,
-  ``load_keras`` and ``restore_checkpoint`` read them back.
+- ``write_saved_model`` writes a ``keras.export.ExportArchive`` (a serving signature) as a
+  SavedModel folder. Lesson 04 builds the archive in a notebook cell, ``serving_archive``:
+  signature ``serving_default`` mapping ``images`` (float32 [None, 784]) to ``scores``
+  (float32 [None, 10]). ``serving_archive`` and ``export_saved_model`` run that one copy
+  (:func:`tflab.models.lesson_04`) for the later lessons, tests and benchmarks that export a
+  model. ``save_keras`` and ``save_checkpoint`` write the other two formats, ``load_keras``
+  and ``restore_checkpoint`` read them back.
 - Every save goes through :func:`tflab.files.replace_atomically`, so an interrupted save
   never replaces a good model with half of one, and replaces only what a save of the same kind
   writes: a path holding anything else (a notes file in the folder, a folder where a ``.keras``
@@ -26,7 +29,7 @@ from pathlib import Path
 from tflab import files
 
 __all__ = ["SIGNATURE", "INPUT", "OUTPUT", "PIXELS", "CLASSES", "ModelError", "model_dir",
-           "serving_archive", "export_saved_model", "variables_bytes",
+           "serving_archive", "write_saved_model", "export_saved_model", "variables_bytes",
            "serving_memory_mb", "save_keras", "load_keras",
            "save_checkpoint", "restore_checkpoint"]
 
@@ -84,41 +87,31 @@ def model_dir() -> Path:
 
 
 def serving_archive(model):
-    """The export a server needs: a ``keras.export.ExportArchive`` of ``model`` with one
-    signature, ``serving_default``, mapping ``images`` (float32 [None, 784]) to ``scores``.
-    """
-    import keras
-    import tensorflow as tf
+    """Lesson 04's export of ``model``: a ``keras.export.ExportArchive`` with one signature,
+    ``serving_default``, mapping ``images`` (float32 [None, 784]) to ``scores``. The code is
+    the notebook's cell (section 4 of lesson 04), run by :func:`tflab.models.lesson_04`."""
+    from tflab import models
 
-    def serve(images):  # a signature function returns a dict: {output name: tensor}
-        return {OUTPUT: model(images, training=False)}  # OUTPUT = "scores", dropout off
-
-    archive = keras.export.ExportArchive()
-    # No archive.track(model): add_endpoint already saves every variable `serve` uses.
-    # track() would add a second copy of each one (Keras's wrappers, beside the tf.Variables
-    # the traced function captures): twice the file and twice the memory in every server
-    # (keras-team/keras#23553). It is needed only for lookup tables, which this model lacks.
-    archive.add_endpoint(
-        name=SIGNATURE,  # "serving_default", the name servers call by default
-        fn=serve,
-        input_signature=[tf.TensorSpec([None, PIXELS], tf.float32, name=INPUT)],  # "images"
-    )
-    return archive
+    return models.lesson_04().serving_archive(model)
 
 
-def export_saved_model(model, path: str | os.PathLike) -> Path:
-    """Write ``model`` as a SavedModel for serving: ``images`` [None, 784] → ``scores``.
-
-    The model must take 784 float32 pixels in [0, 1] and return 10 class
-    probabilities. The archive is :func:`serving_archive`; the folder is written
-    under a temporary name and renamed into place.
-    """
-    archive = serving_archive(model)
+def write_saved_model(archive, path: str | os.PathLike) -> Path:
+    """Write ``archive`` (a ``keras.export.ExportArchive``) as a SavedModel folder at ``path``:
+    under a temporary name, then renamed into place, and only over a SavedModel."""
     path = Path(path)
     _prepare(path, "SavedModel", _SAVEDMODEL_FILES)
     with files.replace_atomically(path) as tmp:
         archive.write_out(str(tmp), verbose=False)
     return path
+
+
+def export_saved_model(model, path: str | os.PathLike) -> Path:
+    """Write ``model`` as a SavedModel for serving: ``images`` [None, 784] → ``scores``.
+
+    The model must take 784 float32 pixels in [0, 1] and return 10 class probabilities.
+    The archive is lesson 04's :func:`serving_archive`, written by :func:`write_saved_model`.
+    """
+    return write_saved_model(serving_archive(model), path)
 
 
 def variables_bytes(path: str | os.PathLike) -> int:
