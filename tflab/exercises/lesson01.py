@@ -207,7 +207,8 @@ def _one_epoch(answer) -> str:
         if np.allclose(got, want, rtol=1e-5, atol=1e-6):
             continue
         residual = y - (start[0] * x + start[1])
-        full = (start[0] + rate * 2 * np.mean(residual * x), start[1] + rate * 2 * np.mean(residual))
+        full = (start[0] + rate * 2 * np.mean(residual * x),
+                start[1] + rate * 2 * np.mean(residual))
         if np.allclose(got, full, rtol=1e-5, atol=1e-6):
             raise Failed("that is one *full-batch* step on the mean gradient; the loop makes one "
                          "update per sample")

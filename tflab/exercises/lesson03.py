@@ -268,8 +268,10 @@ answer = faster"""),
 
 
 def _traced_once(answer) -> str:
+    require_callable(answer, "scale(x), a tf.function")
     tracing_count = getattr(answer, "experimental_get_tracing_count", None)
     if tracing_count is None:
+        call(answer, 1.0)  # an unfinished plain function (it returns ___) is "not attempted"
         raise Failed("the answer should be a tf.function (decorate it with @tf.function), so that "
                      "its traces can be counted")
     # fresh values on every check, so that traces left by earlier calls cannot hide retracing
