@@ -100,6 +100,19 @@ def test_lesson_objectives_state_prerequisites_and_run_time(path):
     nb = nbformat.read(path, as_version=4)
     intro = nb.cells[0].source
     assert "**Prerequisites:**" in intro and "**Run time:**" in intro and "2-core" in intro
+    run_time = intro.split("**Run time:**", 1)[1].split(" on ", 1)[0]
+    assert re.search(r"\d|a few", run_time), f"{path.name}: no run time stated: {run_time!r}"
+
+
+def markdown(path: Path) -> str:
+    nb = nbformat.read(path, as_version=4)
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def main_path_words(path: Path) -> int:
+    """Words of Markdown before an optional "Going further" section (all of it if none)."""
+    main = re.split(r"(?im)^#+\s*going further", markdown(path))[0]
+    return len(re.findall(r"[A-Za-z0-9][\w'’.-]*", main))
 
 
 SESSIONS = [p for p in NOTEBOOKS if p.name[:2] in ("00", "01", "02", "03", "04", "05")]
@@ -109,10 +122,31 @@ SESSIONS = [p for p in NOTEBOOKS if p.name[:2] in ("00", "01", "02", "03", "04",
 def test_main_path_fits_one_class_session(path):
     """TEACHING.md §7: at most about 3,000 words of Markdown before an optional "Going further"
     section, and no word of the project's history. (Lessons 06-09 are reshaped next.)"""
-    nb = nbformat.read(path, as_version=4)
-    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    main = re.split(r"(?im)^#+\s*going further", text)[0]
-    words = len(re.findall(r"[A-Za-z0-9][\w'’.-]*", main))
+    text = markdown(path)
+    words = main_path_words(path)
     assert words <= 3000, f"{path.name}: {words} words of Markdown in the main path"
     history = re.findall(r"(?i)\b(?:issue|stop|session) \d+\b|until recently", text)
     assert not history, f"{path.name} speaks of the project's history: {history}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_readme_maps_and_plans_every_notebook_with_its_current_word_count(path):
+    """The README's notebook map links every notebook, and its course plan gives the session and
+    the main path's Markdown word count as the notebook has it now."""
+    readme = (path.parents[1] / "README.md").read_text()
+    assert f"(notebooks/{path.name})" in readme, f"the notebook map lacks {path.name}"
+    plan = readme.split("## Course plan", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in plan.splitlines()
+            if re.match(rf"\|[^|]+\| {re.escape(path.stem.split('_')[0])} ", line)]
+    assert len(rows) == 1, f"the course plan should have one row for {path.name}: {rows}"
+    words = f"{main_path_words(path):,}"
+    assert re.search(rf"\| {words}\b", rows[0]), (
+        f"the course plan's row for {path.name} should give its {words} Markdown words: {rows[0]}")
+
+
+def test_readme_counts_the_exercises_and_try_its():
+    from tflab import exercises
+
+    readme = (NOTEBOOKS[0].parents[1] / "README.md").read_text()
+    assert f"{len(exercises.EXERCISES)} in all" in readme
+    assert f"({len(exercises.TRY_ITS)} in all)" in readme
