@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from exercise_checks import failed_with
 
-from tflab import exercises, solvers
+from tflab import data, exercises, solvers
 
 
 def test_limit_point_wrong_answers():
@@ -72,3 +72,66 @@ def test_two_step_rates_wrong_answers():
     failed_with(ex, lambda x: (0.00198, 1.386), "of the starting error")  # the fire data's rates
     failed_with(ex, lambda x: 0.001, "a pair (first rate, second rate)")
     assert ex.judge(lambda x: (1 / eig(x)[0], 1 / eig(x)[1]))[0] == "passed"  # either order
+
+
+def descent(x, gradient, rate, steps):
+    """Plain gradient descent on x itself, from w = b = 0."""
+    w = b = 0.0
+    for _ in range(steps):
+        dw, db = gradient(w, b, x)
+        w, b = w - rate * dw, b - rate * db
+    return w, b
+
+
+def test_fast_fit_wrong_answers():
+    ex = exercises.get("02b", 3)
+    fire, theft = data.fire_theft()
+
+    def seed_gd(x, gradient):  # the original program: far from exact in 100 steps
+        return descent(x, gradient, 0.001, 100)
+
+    def slow_but_exact(x, gradient):  # enough steps at a stable rate, far too many of them
+        return descent(x, gradient, 0.9 * solvers.stability_bound(x), 20000)
+
+    def polyfit_no_updates(x, gradient):  # gaming: lesson 01's exact answer, no descent at all
+        return tuple(np.polyfit(x, theft, 1)) if len(x) == len(fire) else (0.0, 0.0)
+
+    def polyfit_one_update(x, gradient):  # gaming: one call of gradient for show
+        gradient(0.0, 0.0, x)
+        return tuple(np.polyfit(fire, theft, 1))
+
+    def reads_y(x, gradient):  # gaming: recover y one example at a time, then solve exactly
+        n = len(x)
+        y = np.array([-gradient(0.0, 0.0, n / 2 * np.eye(n)[i])[0] for i in range(n)])
+        return tuple(np.polyfit(x, y, 1))
+
+    def old_interface(x, y):  # fit(x, y) -> (slope, intercept, updates), as the exercise was
+        slope, intercept = np.polyfit(x, y, 1)
+        return slope, intercept, 0
+
+    def crashes(x, gradient):
+        return x[1000]
+
+    for answer, message in [(seed_gd, "away from the exact answer (needs ≤ 1e-4) after 100 calls"),
+                            (slow_but_exact, "it took 20000 calls of gradient"),
+                            (polyfit_no_updates, "on data set 1 fit never called gradient"),
+                            (polyfit_one_update, "on data set 2 your line is"),
+                            (reads_y, "takes x or a rescaled copy a·x + c"),
+                            (old_interface, "raised"),
+                            (crashes, "raised IndexError"), (42, "should be a function"),
+                            (lambda x, g: (1.0, 2.0, 3.0), "two numbers")]:
+        failed_with(ex, answer, message)
+
+
+def test_fast_fit_counts_the_calls_itself():
+    ex = exercises.get("02b", 3)
+
+    def twice_as_many(x, gradient):
+        m, s = x.mean(), x.std()
+        w, b = descent((x - m) / s, gradient, 0.25, 100)
+        return w / s, b - w * m / s
+
+    status, text = ex.judge(twice_as_many)
+    assert status == "passed", text
+    failed_with(ex, lambda x, g: twice_as_many(x, g) if g(0.0, 0.0, x) else None,
+                "it took 101 calls")

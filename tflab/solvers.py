@@ -138,7 +138,7 @@ def epoch_map(x, y, learning_rate: float,
     p holds the coefficients, then the intercept. Stack the rows a = (x, 1) of a batch in A
     (n rows); one update on that batch is p ← p − η·(2/n)·Aᵀ(A·p − y), which is
     (I − η·H_batch)·p + η·(2/n)·Aᵀy: affine in p. An epoch chains its updates, so it is
-    affine too. ``batch_size=1``: 42 per-sample updates in file order, the seed's loop;
+    affine too. ``batch_size=1``: 42 per-sample updates in file order, the original program's loop;
     ``None``: one full-batch update, M = I − η·H. Float64; returns (M, c).
     """
     x, y = _check_xy(x, y)

@@ -4,7 +4,73 @@ from __future__ import annotations
 
 import numpy as np
 
-from tflab.exercises.core import Exercise, Failed, call, calls_of, number, pair, require_callable
+from tflab.exercises.core import (
+    Exercise,
+    Failed,
+    call,
+    calls_of,
+    number,
+    numbers,
+    pair,
+    require_callable,
+)
+
+
+class _CountedGradient:
+    """gradient(w, b, inputs): (dL/dw, dL/db) of L = mean((w·inputs + b − y)²) for targets ``y``
+    the learner does not see; ``calls`` counts the evaluations, each one parameter update."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x, self.y, self.calls = x, y, 0
+
+    def __call__(self, w, b, inputs) -> tuple[float, float]:
+        self.calls += 1
+        w, b = number(w, "w given to gradient"), number(b, "b given to gradient")
+        u = numbers(inputs, "inputs given to gradient").ravel()
+        if u.shape != self.x.shape:
+            raise Failed(f"gradient(w, b, inputs) needs one input per example ({len(self.x)}); "
+                         f"it got {u.size}")
+        design = np.stack([self.x, np.ones_like(self.x)], axis=1)
+        scale, shift = np.linalg.lstsq(design, u, rcond=None)[0]
+        if np.max(np.abs(scale * self.x + shift - u)) > 1e-9 * (1 + np.max(np.abs(u))):
+            raise Failed("gradient(w, b, inputs) takes x or a rescaled copy a·x + c as inputs, "
+                         "nothing else")
+        residual = w * u + b - self.y
+        return float(2 * np.mean(residual * u)), float(2 * np.mean(residual))
+
+
+def _fast_fit(answer) -> str:
+    """The answer is fit(x, gradient) -> (slope, intercept); the checker counts the gradient
+    evaluations itself, on the fire/theft data and on two data sets the learner has not seen."""
+    from tflab import data, solvers
+
+    require_callable(answer, "fit(x, gradient) returning (slope, intercept)")
+    rng = np.random.default_rng(2026)
+    cases = [data.fire_theft(), (rng.uniform(0, 100, 60), None), (rng.normal(50, 5, 30), None)]
+    for i, (x, y) in enumerate(cases):
+        x = np.asarray(x, dtype=np.float64)
+        if y is None:
+            y = 3.0 * x - 7.0 + rng.normal(0, 2, len(x))
+        exact = solvers.exact_least_squares(x, y)
+        gradient = _CountedGradient(x, np.asarray(y, dtype=np.float64))
+        result = call(answer, x.copy(), gradient)
+        try:
+            coef, intercept = result
+        except (TypeError, ValueError):
+            raise Failed("fit should return two numbers: (slope, intercept), "
+                         f"not {result!r}"[:300]) from None
+        coef, intercept = number(coef, "the slope"), number(intercept, "the intercept")
+        if gradient.calls == 0:
+            raise Failed(f"on data set {i + 1} fit never called gradient: find the line by "
+                         "gradient descent, with the gradient you are given")
+        if gradient.calls > 100:
+            raise Failed(f"on data set {i + 1} it took {gradient.calls} calls of gradient, "
+                         "that is updates (needs ≤ 100)")
+        error = max(abs(coef - exact.coef), abs(intercept - exact.intercept))
+        if error > 1e-4:
+            raise Failed(f"on data set {i + 1} your line is {error:.2g} away from the exact "
+                         f"answer (needs ≤ 1e-4) after {gradient.calls} calls of gradient")
+    return "within 1e-4 of the exact answer in ≤ 100 gradient updates on all three data sets."
 
 
 def _data(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -155,4 +221,23 @@ def two_step_rates(x):
     return 1 / steep, 1 / flat
 
 answer = two_step_rates"""),
+    Exercise("02b", 3, "Write fit(x, gradient) -> (slope, intercept) that reaches within 1e-4 "
+             "of the exact least-squares line in at most 100 parameter updates. You do not get "
+             "y: gradient(w, b, inputs) returns (dL/dw, dL/db) of the mean squared error of "
+             "w·inputs + b against it, where inputs is x or a rescaled copy a·x + c, and "
+             "each call counts as one update.", _fast_fit,
+             ["Scale the input: with z = (x - mean) / std the bowl is round; ask for "
+              "gradient(w, b, z).",
+              "On standardised z the Hessian is 2·I, so steps w -= 0.5·dw, b -= 0.5·db land on "
+              "the minimum; then map back: slope = w / std, intercept = b - w·mean / std."],
+             """def fit(x, gradient):
+    m, s = x.mean(), x.std()
+    z = (x - m) / s
+    w = b = 0.0
+    for _ in range(5):
+        dw, db = gradient(w, b, z)
+        w, b = w - 0.5 * dw, b - 0.5 * db
+    return w / s, b - w * m / s
+
+answer = fit"""),
 ]
