@@ -19,7 +19,7 @@ def _check_positive(**counts) -> None:
 
 
 def score_per_image(model: ModelHandle, images: np.ndarray) -> np.ndarray:
-    """One call per image, as the original load.py did. Returns the scores (N, 10)."""
+    """One call per image, as the original scoring program did. Returns the scores (N, 10)."""
     return np.concatenate([model.predict(images[i:i + 1]) for i in range(len(images))])
 
 

@@ -122,7 +122,7 @@ def _wrapped(image: np.ndarray) -> np.ndarray:
 
 
 def _model_input(answer) -> str:
-    require_callable(answer, "preprocess(image) returning the (1, 784) float32 model input")
+    require_callable(answer, "to_input(image) returning the (1, 784) float32 model input")
     pictures = _try_pictures()
     results = []
     for image in pictures:
@@ -131,7 +131,7 @@ def _model_input(answer) -> str:
         if hasattr(got, "numpy") and not isinstance(got, np.ndarray):
             got = got.numpy()  # a tf.Tensor is fine too
         if not isinstance(got, np.ndarray):
-            raise Failed(f"preprocess should return a NumPy array, not {type(got).__name__}")
+            raise Failed(f"to_input should return a NumPy array, not {type(got).__name__}")
         if got.shape != (1, 784):
             raise Failed(f"for {what} your array has shape {got.shape}; the model takes a batch "
                          "of rows of 784 pixels: return shape (1, 784)"
@@ -354,7 +354,7 @@ answer = request_body"""),
 
 
 TRY_ITS = [
-    Exercise("05", 1, "Write preprocess(image) for a square uint8 picture (a white digit on "
+    Exercise("05", 1, "Write to_input(image) for a square uint8 picture (a white digit on "
              "black, grey levels 0–255) of any side: return the (1, 784) float32 input the "
              "model expects, the picture resized to 28×28 with a smoothing filter and scaled to "
              "[0, 1], as the model was trained.", _model_input,
@@ -365,9 +365,9 @@ TRY_ITS = [
              """import numpy as np
 from PIL import Image
 
-def preprocess(image):
+def to_input(image):
     small = Image.fromarray(image).resize((28, 28), Image.Resampling.BILINEAR)
     return (np.asarray(small, dtype=np.float32) / 255).reshape(1, 784)
 
-answer = preprocess""", try_it=True),
+answer = to_input""", try_it=True),
 ]
