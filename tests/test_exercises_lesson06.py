@@ -185,3 +185,28 @@ class NotAHook:
 ])
 def test_stop_below_wrong_answers(answer, message):
     failed_with(exercises.get("06", 3), answer, message)
+
+
+def test_keras_row_wrong_answers():
+    import numpy as np
+
+    ex = exercises.try_it("06", 1)
+
+    def no_missing(row):  # forgets that a missing value is OOV for Keras
+        return np.roll(row, 1)
+
+    def wrong_way(row):
+        out = np.roll(row, -1)
+        if not row.any():
+            out[0] = 1
+        return out
+
+    failed_with(ex, no_missing, "a missing value")
+    failed_with(ex, lambda row: row, "a missing value")
+    failed_with(ex, lambda row: row if row.any() else np.eye(len(row))[0], "unchanged")
+    failed_with(ex, wrong_way, "moved the first slot to the end")
+    failed_with(ex, lambda row: np.array([1.0, 0.0, 0.0]), "for the column's row")  # constant
+    failed_with(ex, lambda row: row[:-1], "returned")
+    status, message = ex.judge(lambda row: np.eye(len(row))[
+        0 if not row.any() else (int(np.argmax(row)) + 1) % len(row)])
+    assert status == "passed", message

@@ -236,3 +236,75 @@ class StopBelow(tf.compat.v1.train.SessionRunHook):
 
 answer = StopBelow"""),
 ]
+
+
+def _column_rows(rng: np.random.Generator, slots: int, n: int) -> np.ndarray:
+    """Indicator-column rows for a vocabulary of ``slots - 1`` words and one OOV slot (last);
+    some rows all zeros (a missing value)."""
+    rows = np.zeros((n, slots), dtype=np.float32)
+    hot = rng.integers(0, slots, n)
+    rows[np.arange(n), hot] = 1.0
+    rows[rng.random(n) < 0.2] = 0.0
+    rows[0] = 0.0  # at least one missing value,
+    rows[1] = 0.0
+    rows[1, -1] = 1.0  # one out-of-vocabulary word
+    rows[2] = 0.0
+    rows[2, 0] = 1.0  # and one known word
+    return rows
+
+
+def _to_keras_rows(rows: np.ndarray) -> np.ndarray:
+    keras_rows = np.roll(rows, 1, axis=1)
+    keras_rows[rows.sum(axis=1) == 0, 0] = 1.0
+    return keras_rows
+
+
+def _keras_row(answer) -> str:
+    require_callable(answer, "keras_row(row) returning a row")
+    rng = np.random.default_rng()  # fresh rows on every check
+    for slots in (3, 5, 8):
+        rows = _column_rows(rng, slots, 12)
+        for row in rows:
+            want = _to_keras_rows(row[None])[0]
+            got = np.asarray(call(answer, row.copy()), dtype=np.float64).ravel()
+            if got.shape != want.shape:
+                raise Failed(f"for a row of {slots} slots keras_row returned {got.size} values; "
+                             f"StringLookup's row has {slots} as well (one OOV slot, first)")
+            if np.array_equal(got, want):
+                continue
+            shown = f"for the column's row {row.astype(int).tolist()} "
+            if not row.any():
+                raise Failed(shown + f"StringLookup gives {want.astype(int).tolist()}: a "
+                             "missing value ('') is not in the vocabulary, so Keras counts it as "
+                             "OOV, where the column gives all zeros")
+            if np.array_equal(got, row):
+                raise Failed(shown + "you returned it unchanged; the two put the OOV slot at "
+                             "opposite ends")
+            if np.array_equal(got, np.roll(row, -1)):
+                raise Failed(shown + "you moved the first slot to the end; the column's OOV slot "
+                             "is its *last*, and Keras puts it *first*")
+            raise Failed(shown + f"StringLookup gives {want.astype(int).tolist()}, yours "
+                         f"{got.tolist()}")
+    return "right for vocabularies of 2, 4 and 7 words, missing values included."
+
+
+TRY_ITS = [
+    Exercise("06", 1, "Write keras_row(row): given the one-hot row that indicator_column("
+             "categorical_column_with_vocabulary_list(key, vocabulary, num_oov_buckets=1)) "
+             "gives for a word (a NumPy array), return the row that StringLookup(vocabulary="
+             "vocabulary, num_oov_indices=1, output_mode='one_hot') gives for the same word.",
+             _keras_row,
+             ["Section 2's famhist rows show the two conventions: where does each put the "
+              "out-of-vocabulary slot, and what does each do with a missing value ('')?",
+              "Move the last slot to the front (np.roll(row, 1)); a row of zeros (missing) "
+              "becomes Keras's OOV row, a 1 in slot 0."],
+             """import numpy as np
+
+def keras_row(row):
+    out = np.roll(row, 1)
+    if not row.any():
+        out[0] = 1
+    return out
+
+answer = keras_row""", try_it=True),
+]
