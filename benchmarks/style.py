@@ -2,7 +2,7 @@
 
 Prints one table: seconds per Adam step of ``tflab.style.transfer`` at 128, 256 and 512 px,
 and the time of one forward pass of the fast transform network on a 512 px photo (goal:
-at most 1 s on 2 cores). The loss, the step and the network are notebook 08's own
+at most 1 s on 2 cores). The loss and the step are notebook 08's own and the network 08b's
 (``make_loss``, ``train_step``, ``transform_net``), read from its cells. Uses the
 random-weight VGG19 unless ``--weights imagenet`` (which needs the Keras download or its
 cache); both have the same cost.
@@ -23,15 +23,17 @@ from tflab import data, machine, style
 from tflab.source import notebook_definitions
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "08_style_transfer.ipynb"
+NOTEBOOK_B = NOTEBOOK.with_name("08b_fast_style_transfer.ipynb")  # the transform network
 
 
 def lesson_code() -> dict:
-    """Notebook 08's Gram matrix, losses, step and transform network (the lesson's one copy)."""
+    """Notebook 08's Gram matrix, losses and step, 08b's transform network (the one copy)."""
     namespace: dict = {"tf": tf, "keras": keras}
     code = notebook_definitions(NOTEBOOK, "gram_matrix", "style_loss", "content_loss",
-                                "variation_loss", "make_loss", "train_step", "reflect_pad",
-                                "conv_block", "transform_net")
+                                "variation_loss", "make_loss", "train_step")
     exec(compile(code, str(NOTEBOOK), "exec"), namespace)
+    code = notebook_definitions(NOTEBOOK_B, "reflect_pad", "conv_block", "transform_net")
+    exec(compile(code, str(NOTEBOOK_B), "exec"), namespace)
     return namespace
 
 

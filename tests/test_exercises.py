@@ -47,7 +47,7 @@ def test_reference_passes_and_placeholder_is_not_attempted(exercise, capsys):
     assert len(exercise.hints) >= 1 and exercise.question
 
 
-@pytest.mark.parametrize("lesson", [f"{n:02d}" for n in range(10)] + ["02b"])
+@pytest.mark.parametrize("lesson", [f"{n:02d}" for n in range(10)] + ["02b", "08b"])
 def test_every_lesson_has_three_to_five_exercises_in_its_notebook(lesson):
     found = exercises.for_lesson(lesson)
     fewest = 2 if lesson.endswith("b") else 3  # an optional deep dive: two, after its Try it

@@ -78,3 +78,18 @@ def test_resize_rejects_the_library_function():
     exec(ex.solution_code, namespace)
     status, text = ex.judge(namespace["answer"])
     assert status == "passed", text
+
+
+def test_relative_distance_try_it_wrong_answers():
+    ex = exercises.try_it("08", 1)
+    assert ex.judge(lambda x, t: 0.01)[0] == "failed"
+    failed_with(ex, lambda x, t: np.mean((x - t) ** 2), "divide by the mean square of the target")
+    failed_with(ex, lambda x, t: np.mean((x - t) ** 2) / np.mean(x ** 2), "not of x")
+    failed_with(ex, lambda x, t: np.sqrt(np.mean((x - t) ** 2) / np.mean(t ** 2)),
+                "no square root")
+    failed_with(ex, lambda x, t: np.mean(np.abs(x - t)) / np.mean(np.abs(t)),
+                "not absolute values")
+    failed_with(ex, lambda x, t: np.sum((x - t) ** 2) / np.mean(t ** 2), "not their sum")
+    # the TensorFlow spelling of section 3 passes
+    assert ex.judge(lambda x, t: tf.reduce_mean(tf.square(x - t)) / tf.reduce_mean(tf.square(t))
+                    )[0] == "passed"

@@ -14,16 +14,23 @@ from tflab import data, style
 from tflab.source import notebook_definitions
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "08_style_transfer.ipynb"
+NOTEBOOK_B = NOTEBOOK.with_name("08b_fast_style_transfer.ipynb")
 NAMES = ("gram_matrix", "style_loss", "content_loss", "variation_loss", "make_loss",
-         "train_step", "reflect_pad", "conv_block", "transform_net", "fast_train_step")
+         "train_step")  # notebook 08's; 08b repeats them in its setup
+NAMES_B = ("reflect_pad", "conv_block", "transform_net", "fast_train_step")  # notebook 08b's
 
 
 @pytest.fixture(scope="module")
 def nb():
-    """The lesson's definitions, executed from notebook 08's code cells."""
+    """The lessons' definitions, executed from notebook 08's and 08b's code cells."""
     namespace = {"tf": tf, "keras": keras, "np": np}
     exec(compile(notebook_definitions(NOTEBOOK, *NAMES), str(NOTEBOOK), "exec"), namespace)
-    return type("Lesson08", (), {name: staticmethod(namespace[name]) for name in NAMES})
+    exec(compile(notebook_definitions(NOTEBOOK_B, *NAMES_B), str(NOTEBOOK_B), "exec"), namespace)
+    return type("Lesson08", (), {name: staticmethod(namespace[name]) for name in NAMES + NAMES_B})
+
+
+def test_08b_repeats_lesson_08s_losses_and_step_unchanged():
+    assert notebook_definitions(NOTEBOOK_B, *NAMES) == notebook_definitions(NOTEBOOK, *NAMES)
 
 
 @pytest.fixture(scope="module")

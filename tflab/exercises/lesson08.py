@@ -136,3 +136,51 @@ def resize(image, max_side):
 
 answer = resize"""),
 ]
+
+
+def _relative_distance(answer) -> str:
+    require_callable(answer, "relative_distance(x, target) for two arrays of one shape")
+    rng = np.random.default_rng(808)
+    for shape in [(3, 5), (2, 4, 4, 6), (7,)]:
+        target = rng.normal(1.0, 2.0, shape).astype(np.float32)
+        x = (target + rng.normal(0.0, 1.5, shape)).astype(np.float32)
+        want = float(np.mean((x - target) ** 2) / np.mean(target ** 2))
+        got = number(call(answer, x.copy(), target.copy()), "the relative distance")
+        if np.isclose(got, want, rtol=1e-4):
+            continue
+        for wrong, why in [
+                (np.mean((x - target) ** 2), "divide by the mean square of the target"),
+                (np.mean((x - target) ** 2) / np.mean(x ** 2),
+                 "divide by the mean square of the target, not of x"),
+                (np.sqrt(want), "keep the squares: no square root"),
+                (np.mean(np.abs(x - target)) / np.mean(np.abs(target)),
+                 "square the differences and the target, not absolute values"),
+                (np.sum((x - target) ** 2) / np.mean(target ** 2),
+                 "take the mean of the squared differences, not their sum")]:
+            if np.isclose(got, wrong, rtol=1e-4):
+                raise Failed(f"for arrays of shape {shape} you return {got:.4g}, the reference "
+                             f"{want:.4g}: {why}")
+        raise Failed(f"for arrays of shape {shape} the relative distance is {want:.4g}; "
+                     f"yours is {got:.4g}")
+    if not np.isclose(number(call(answer, target.copy(), target.copy()), "the distance"), 0.0,
+                      atol=1e-6):
+        raise Failed("an array's distance to itself should be 0")
+    return ("matches on three pairs of arrays you have not seen: each term of style_loss and "
+            "content_loss is this distance.")
+
+
+TRY_ITS = [
+    Exercise("08", 1, "Write relative_distance(x, target) for two arrays of the same shape: the "
+             "mean squared difference between them divided by the mean square of the target, "
+             "the distance each term of section 3's style_loss and content_loss computes (for a "
+             "Gram matrix, and for the content maps).", _relative_distance,
+             ["Look at the list comprehension in style_loss: tf.reduce_mean(tf.square(a - b)) "
+              "divided by tf.reduce_mean(tf.square(b)); NumPy has np.mean and np.square.",
+              "np.mean(np.square(x - target)) / np.mean(np.square(target))"],
+             """import numpy as np
+
+def relative_distance(x, target):
+    return np.mean(np.square(x - target)) / np.mean(np.square(target))
+
+answer = relative_distance""", try_it=True),
+]
