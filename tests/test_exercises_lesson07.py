@@ -145,3 +145,46 @@ class OldMetricName(keras.callbacks.Callback):
 ])
 def test_stop_at_accuracy_wrong_answers(answer, message):
     failed_with(exercises.get("07", 3), answer, message)
+
+
+def gain(fan_in, fan_out, scale, mode, *, half=0.5, fans=None, count=None, root=True):
+    """relu_gain written with one step changed: the reference when called with no options."""
+    n = (fans or {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2})[mode]
+    value = (fan_in if count is None else count) * scale / n * half
+    return float(np.sqrt(value)) if root else value
+
+
+def test_relu_gain_reference_and_a_measured_answer_pass():
+    try1 = exercises.try_it("07", 1)
+    assert try1.judge(gain)[0] == "passed"
+
+    def measured(fan_in, fan_out, scale, mode):  # draws a kernel and measures its variance
+        kernel = keras.initializers.VarianceScaling(scale, mode, seed=7)((fan_in, fan_out))
+        return float(np.sqrt(fan_in * np.var(np.asarray(kernel)) / 2))
+
+    assert try1.judge(measured)[0] == "passed"
+
+
+@pytest.mark.parametrize("answer, message", [
+    (lambda fan_in, fan_out, scale, mode: 1.0, "returns 1 for every layer"),  # He's promise
+    (lambda fan_in, fan_out, scale, mode: np.sqrt(0.5), "returns 0.707 for every layer"),
+    # He's rule whatever the mode: n = fan_in, so the gain is √(scale / 2)
+    (lambda fan_in, fan_out, scale, mode: np.sqrt(scale / 2), "depends only on scale"),
+    (lambda fan_in, fan_out, scale, mode: gain(fan_in, fan_out, scale, mode, half=1.0),
+     "√2 times too large"),
+    (lambda fan_in, fan_out, scale, mode: gain(fan_in, fan_out, scale, mode, root=False),
+     "the factor on the variance"),
+    (lambda fan_in, fan_out, scale, mode: gain(fan_in, fan_out, scale, mode, fans={
+        "fan_in": fan_in, "fan_out": fan_out, "fan_avg": fan_in + fan_out}),
+     "the mean of the fans"),
+    (lambda fan_in, fan_out, scale, mode: gain(fan_in, fan_out, scale, mode, count=fan_out),
+     "not √(fan_out"),
+    (lambda fan_in, fan_out, scale, mode: gain(fan_in, fan_out, 2.0, mode),
+     "right for scale 2 only"),
+    (lambda fan_in, fan_out, scale, mode: gain(fan_in, fan_out, scale, mode) * 1.2,
+     "more than 5% from"),
+    (lambda fan_in, fan_out, scale, mode: -gain(fan_in, fan_out, scale, mode), "is positive"),
+    (lambda fan_in, fan_out, scale, mode: {"fan_in": 1}[mode], "raised KeyError"),
+])
+def test_relu_gain_wrong_answers(answer, message):
+    failed_with(exercises.try_it("07", 1), answer, message)

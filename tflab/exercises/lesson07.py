@@ -1,10 +1,19 @@
-"""Exercises of lesson 07, Keras: initialisation in deep networks, input scaling, callbacks."""
+"""Exercises of lesson 07, Keras: initialisation in deep networks, input scaling, callbacks;
+its Try it: the factor a ReLU layer multiplies the spread by, for a variance-scaling initialiser."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from tflab.exercises.core import Exercise, Failed, call, first_line, numbers, require_callable
+from tflab.exercises.core import (
+    Exercise,
+    Failed,
+    call,
+    first_line,
+    number,
+    numbers,
+    require_callable,
+)
 
 INPUTS = 32
 DEPTHS = (16, 32)
@@ -229,4 +238,91 @@ class StopAtAccuracy(keras.callbacks.Callback):
 
 
 answer = StopAtAccuracy"""),
+]
+
+
+# (fan_in, fan_out, scale, mode) of the layers Try it 07.1 is judged on; the notebook prints
+# 784 -> 5120, 100 -> 100 and 5120 -> 10, none of these
+_GAIN_LAYERS = [(300, 100, 2.0, "fan_avg"), (50, 800, 2.0, "fan_in"), (400, 40, 1.0, "fan_avg"),
+                (64, 256, 1.0, "fan_out"), (1000, 10, 2.0, "fan_out"), (128, 128, 2.0, "fan_avg"),
+                (200, 600, 3.0, "fan_avg")]
+_GAIN_TOLERANCE = 0.05  # relative: a gain measured from one drawn kernel is within 1 %
+
+
+def _fans(fan_in: int, fan_out: int, mode: str) -> float:
+    return {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+
+
+def _gain(fan_in: int, fan_out: int, scale: float, mode: str) -> float:
+    """The spread a ReLU layer passes on: √(fan_in · variance · ½), variance = scale / n."""
+    return float(np.sqrt(fan_in * scale / _fans(fan_in, fan_out, mode) / 2))
+
+
+def _relu_gain(answer) -> str:
+    """The answer is relu_gain(fan_in, fan_out, scale, mode); judged on unseen layer shapes."""
+    require_callable(answer, "relu_gain(fan_in, fan_out, scale, mode) returning a number")
+    got = np.array([number(call(answer, *layer), f"relu_gain{layer}") for layer in _GAIN_LAYERS])
+    want = np.array([_gain(*layer) for layer in _GAIN_LAYERS])
+
+    def close(values) -> bool:
+        return bool(np.all(np.abs(got / np.asarray(values) - 1) <= _GAIN_TOLERANCE))
+
+    if close(want):
+        return (f"the factor a ReLU layer multiplies the spread by, right for {len(want)} layer "
+                "shapes, scales and modes you had not seen.")
+    if np.any(got <= 0):
+        k = int(np.flatnonzero(got <= 0)[0])
+        raise Failed(f"relu_gain{_GAIN_LAYERS[k]} is {got[k]:.3g}; a factor on a spread (a "
+                     "standard deviation) is positive")
+    scales = np.array([layer[2] for layer in _GAIN_LAYERS])
+    if np.ptp(got) <= 1e-9 * np.abs(got).max():
+        raise Failed(f"your function returns {got[0]:.3g} for every layer; the factor depends on "
+                     "the layer's fans, the scale and the mode")
+    if close(np.sqrt(scales / 2)):
+        raise Failed("your factor depends only on scale (it is √(scale / 2)): that holds for mode "
+                     "'fan_in' alone. The variance is scale / n, n the count the mode names, "
+                     "while each unit still sums fan_in inputs: √(fan_in · variance · ½)")
+    if close(want * np.sqrt(2)):
+        raise Failed("your factors are √2 times too large: ReLU zeroes the negative half of its "
+                     "inputs and keeps half of the variance (the ½)")
+    if close(want ** 2):
+        raise Failed("you return fan_in · variance · ½, the factor on the variance; the spread, "
+                     "a standard deviation, grows by its square root")
+    if close([_gain(i, o, s, m) / (np.sqrt(2) if m == "fan_avg" else 1)  # n = fan_in + fan_out
+              for i, o, s, m in _GAIN_LAYERS]):
+        raise Failed("for mode 'fan_avg' n is the mean of the fans, (fan_in + fan_out) / 2, not "
+                     "their sum")
+    if close([np.sqrt(o * s / _fans(i, o, m) / 2) for i, o, s, m in _GAIN_LAYERS]):
+        raise Failed("each unit of a layer sums fan_in inputs (the kernel's first dimension), so "
+                     "the factor is √(fan_in · variance · ½), not √(fan_out · …)")
+    for fixed in (1.0, 2.0):
+        if close([_gain(i, o, fixed, m) for i, o, s, m in _GAIN_LAYERS]):
+            raise Failed(f"your factor is right for scale {fixed:g} only: it must follow the "
+                         "scale argument (the variance is scale / n)")
+    k = int(np.flatnonzero(np.abs(got / want - 1) > _GAIN_TOLERANCE)[0])
+    fan_in, fan_out, scale, mode = _GAIN_LAYERS[k]
+    raise Failed(f"for a {fan_in} → {fan_out} layer, VarianceScaling(scale={scale:g}, "
+                 f"mode='{mode}'), your factor is {got[k]:.3g}, more than "
+                 f"{_GAIN_TOLERANCE:.0%} from √(fan_in · variance · ½) with variance = scale / n")
+
+
+TRY_ITS = [
+    Exercise("07", 1, "Write relu_gain(fan_in, fan_out, scale, mode): the factor by which one "
+             "ReLU layer multiplies the spread (standard deviation) of its input when its "
+             "(fan_in, fan_out) kernel is drawn by keras.initializers.VarianceScaling(scale, "
+             "mode), mode being 'fan_in', 'fan_out' or 'fan_avg'. It is tried on layers it has "
+             "not seen.", _relu_gain,
+             ["Two steps from section 4.2: the weights' variance is scale / n, where the mode "
+              "says what n counts; then the ReLU rule √(fan_in · variance · ½).",
+              "n = {'fan_in': fan_in, 'fan_out': fan_out, 'fan_avg': (fan_in + fan_out) / 2}"
+              "[mode]; return math.sqrt(fan_in * scale / n / 2)."],
+             """import math
+
+
+def relu_gain(fan_in, fan_out, scale, mode):
+    n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+    return math.sqrt(fan_in * (scale / n) / 2)
+
+
+answer = relu_gain""", try_it=True),
 ]
