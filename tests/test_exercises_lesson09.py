@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from pathlib import Path
 
 import numpy as np
 from exercise_checks import failed_with
 
 from tflab import exercises
+from tflab.exercises import lesson09
 
 
 def test_tf_config_wrong_answers():
@@ -28,7 +30,8 @@ def test_tf_config_wrong_answers():
 
 
 def test_replica_loss_wrong_answers():
-    ex = exercises.get("09", 2)
+    ex = exercises.try_it("09", 1)
+    assert ex.try_it and ex.label == "Try it 09.1"
     failed_with(ex, lambda losses, n: np.mean(losses), "Divide by the global batch size")
     failed_with(ex, lambda losses, n: np.sum(losses), "the mean loss of the global batch")
     # gaming: the number of replicas hard-coded to 2 (right for the first check only)
@@ -66,3 +69,58 @@ def test_checksum_wrong_answers():
         return digest.hexdigest()
 
     failed_with(ex, absolute_names, "two folders with identical files gave different checksums")
+
+
+def _ps_bytes(shapes, num_ps, min_shard_bytes, max_shards, *, ceil=math.ceil, fixed=False,
+              cap_rows=True, extra_last=False, restart=False, value_bytes=4):
+    """The reference written out again, with switches for the typical mistakes."""
+    held, placed = [0] * num_ps, 0
+    for shape in shapes:
+        rows, row_bytes = shape[0], value_bytes * math.prod(shape[1:])
+        pieces = max_shards if fixed else min(max_shards, ceil(rows * row_bytes / min_shard_bytes))
+        pieces = max(1, min(pieces, rows) if cap_rows else pieces)
+        base, extra = divmod(rows, pieces)
+        placed = 0 if restart else placed
+        for i in range(pieces):
+            if extra_last:
+                n = base + (extra if i == pieces - 1 else 0)
+            else:
+                n = base + (1 if i < extra else 0)
+            held[placed % num_ps] += n * row_bytes
+            placed += 1
+    return held
+
+
+def test_ps_bytes_wrong_answers():
+    ex = exercises.get("09", 2)
+    assert ex.judge(_ps_bytes)[0] == "passed"
+    assert ex.judge(lambda *a: tuple(_ps_bytes(*a)))[0] == "passed"  # any sequence will do
+    for mistake, message in [(dict(ceil=math.floor), "round the number of pieces down"),
+                             (dict(fixed=True), "as FixedShardsPartitioner would"),
+                             (dict(cap_rows=False), "never has more pieces than rows"),
+                             (dict(extra_last=True), "the FIRST pieces take one row more"),
+                             (dict(restart=True), "the count goes on from one variable"),
+                             (dict(value_bytes=1), "a float32 takes 4 bytes")]:
+        failed_with(ex, lambda *a, m=mistake: _ps_bytes(*a, **m), message)
+
+    def evenly(shapes, num_ps, *_):  # the whole model split evenly, whatever the partitioner
+        return [sum(math.prod(s) * 4 for s in shapes) / num_ps] * num_ps
+
+    failed_with(ex, evenly, "you split the whole model evenly")
+    # gaming: the first model's answer, whatever the input
+    failed_with(ex, lambda *a: [1_921_408, 1_920_040], "return 3 numbers")
+    failed_with(ex, lambda shapes, num_ps, *_: [0] * num_ps, "the servers hold")  # a constant
+    failed_with(ex, lambda *a: sum(_ps_bytes(*a)), "one byte count per parameter server")
+
+
+def test_ps_bytes_counts_pieces_as_tensorflow_does():
+    """The checker's number of pieces is MinSizePartitioner's, capped at the rows as
+    ParameterServerStrategy caps it, for every variable the exercise is judged on."""
+    import tensorflow as tf
+
+    for shapes, _, min_bytes, max_shards in lesson09._MODELS:
+        partitioner = tf.distribute.experimental.partitioners.MinSizePartitioner(
+            min_shard_bytes=min_bytes, max_shards=max_shards)
+        for shape in shapes:
+            want = min(partitioner(tf.TensorShape(shape), tf.float32)[0], shape[0])
+            assert lesson09._pieces(shape, min_bytes, max_shards) == want, shape

@@ -1,8 +1,10 @@
-"""Exercises of lesson 09, distributed training: TF_CONFIG, the loss per replica, checksums."""
+"""Exercises of lesson 09, distributed training: TF_CONFIG, what each parameter server holds,
+checksums; its Try it: the loss each replica returns."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import time
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tflab.exercises.core import Exercise, Failed, call, number, require_callable
+from tflab.exercises.core import Exercise, Failed, call, number, numbers, require_callable
 
 
 def _tf_config(answer) -> str:
@@ -56,6 +58,93 @@ def _replica_loss(answer) -> str:
         raise Failed(f"summed over {replicas} replicas your losses give {total:.4g}; the mean "
                      f"loss of the global batch is {want:.4g}")
     return "summed over the replicas it is the mean of the global batch, for 2 and 4 replicas."
+
+
+# (shapes, parameter servers, min_shard_bytes, max_shards) that 09.2 is judged on: a table split
+# in two and small variables; three servers and rows that do not divide evenly; more pieces
+# than max_shards allows; a table with fewer rows than MinSizePartitioner would cut.
+_MODELS = [([(30_001, 32), (32, 10), (10,)], 2, 1 << 20, 2),
+           ([(10_001, 16), (16, 16), (1_000, 16), (16,)], 3, 64 << 10, 3),
+           ([(5_000, 8), (8, 4)], 2, 64 << 10, 4),
+           ([(3, 100_000), (100_000,)], 2, 64 << 10, 8)]
+
+
+def _pieces(shape, min_shard_bytes, max_shards, *, pieces_by=math.ceil, fixed=False,
+            cap_rows=True, bytes_per_value=4) -> int:
+    """How many pieces MinSizePartitioner and ParameterServerStrategy cut a variable into."""
+    rows = shape[0]
+    size = bytes_per_value * math.prod(shape)
+    pieces = max_shards if fixed else max(1, min(max_shards, pieces_by(size / min_shard_bytes)))
+    return min(pieces, rows) if cap_rows else pieces
+
+
+def _held(shapes, num_ps, min_shard_bytes, max_shards, *, extra_first=True,
+          per_variable=False, bytes_per_value=4, **counting) -> list[int]:
+    """Bytes each parameter server holds; the keywords give the typical mistakes."""
+    held, placed = [0] * num_ps, 0
+    for shape in shapes:
+        rows, row_bytes = shape[0], bytes_per_value * math.prod(shape[1:])
+        pieces = _pieces(shape, min_shard_bytes, max_shards, bytes_per_value=bytes_per_value,
+                         **counting)
+        base, extra = divmod(rows, pieces)
+        if per_variable:
+            placed = 0
+        for i in range(pieces):
+            if extra_first:
+                piece_rows = base + (1 if i < extra else 0)
+            else:
+                piece_rows = base + (extra if i == pieces - 1 else 0)
+            held[placed % num_ps] += piece_rows * row_bytes
+            placed += 1
+    return held
+
+
+_MISTAKES = [
+    (dict(pieces_by=math.floor), "you round the number of pieces down: MinSizePartitioner makes "
+     "as many pieces as it can while each holds at least min_shard_bytes, that is "
+     "ceil(bytes / min_shard_bytes) (then at most max_shards, and at most the rows)"),
+    (dict(fixed=True), "you always cut max_shards pieces, as FixedShardsPartitioner would: "
+     "MinSizePartitioner cuts ceil(bytes / min_shard_bytes) pieces, at most max_shards, so a "
+     "small variable stays whole"),
+    (dict(cap_rows=False), "a variable is cut along its rows, so it never has more pieces "
+     "than rows: cap the number of pieces at shape[0]"),
+    (dict(extra_first=False), "when the rows do not divide evenly, the FIRST pieces take one "
+     "row more each (10 rows in 4 pieces: 3, 3, 2, 2), not the last piece"),
+    (dict(per_variable=True), "every variable's first piece goes to parameter server 0 in "
+     "your answer: the strategy deals pieces to the servers in turn, and the count goes on "
+     "from one variable to the next"),
+    (dict(bytes_per_value=1), "you count values, not bytes: a float32 takes 4 bytes"),
+]
+
+
+def _ps_bytes(answer) -> str:
+    require_callable(answer, "ps_bytes(shapes, num_ps, min_shard_bytes, max_shards) returning "
+                     "a list of byte counts")
+    for shapes, num_ps, min_bytes, max_shards in _MODELS:
+        setting = (f"shapes {shapes} on {num_ps} parameter servers (min_shard_bytes "
+                   f"{min_bytes:,}, max_shards {max_shards})")
+        result = call(answer, [tuple(s) for s in shapes], num_ps, min_bytes, max_shards)
+        if isinstance(result, (int, float)) or not hasattr(result, "__len__"):
+            raise Failed(f"ps_bytes should return a list with one byte count per parameter "
+                         f"server, not {result!r}"[:300])
+        got = numbers(result, "the byte counts")
+        if got.shape != (num_ps,):
+            raise Failed(f"for {setting} return {num_ps} numbers, one per parameter server; "
+                         f"yours has shape {got.shape}")
+        want = _held(shapes, num_ps, min_bytes, max_shards)
+        if np.array_equal(got, want):
+            continue
+        total = sum(math.prod(s) * 4 for s in shapes)
+        if np.allclose(got, total / num_ps, rtol=1e-9):
+            raise Failed("you split the whole model evenly between the servers: only the "
+                         "variables MinSizePartitioner cuts are split, and each piece lives "
+                         f"whole on one server (for {setting}: {want}, not {got.tolist()})")
+        for mistake, message in _MISTAKES:
+            if np.array_equal(got, _held(shapes, num_ps, min_bytes, max_shards, **mistake)):
+                raise Failed(f"{message} (for {setting}: {want}, not {got.tolist()})")
+        raise Failed(f"for {setting} the servers hold {want} bytes; yours says {got.tolist()}")
+    return (f"right for {len(_MODELS)} models you had not seen: two to three servers, uneven "
+            "rows, small variables left whole.")
 
 
 _FILES = {"saved_model.pb": b"graph" * 100, "fingerprint.pb": b"fp",
@@ -124,6 +213,22 @@ def _reset(root: Path) -> None:
     _tree(root)
 
 
+TRY_ITS = [
+    Exercise("09", 1, "Write replica_loss(per_example_losses, global_batch_size): the loss one "
+             "replica should return so that the sum over all replicas is the mean loss of the "
+             "global batch.", _replica_loss,
+             ["The strategy adds the replicas' gradients (and losses) together.",
+              "Sum this replica's losses and divide by the global batch size; "
+              "tf.nn.compute_average_loss does exactly that."],
+             """import numpy as np
+
+def replica_loss(per_example_losses, global_batch_size):
+    return np.sum(per_example_losses) / global_batch_size
+
+answer = replica_loss""", try_it=True),
+]
+
+
 EXERCISES = [
     Exercise("09", 1, "Write tf_config(ports, index): the TF_CONFIG dict of worker `index` in a "
              "cluster of workers on 127.0.0.1 at the given ports.", _tf_config,
@@ -136,18 +241,31 @@ EXERCISES = [
             "task": {"type": "worker", "index": index}}
 
 answer = tf_config"""),
-    Exercise("09", 2, "Write replica_loss(per_example_losses, global_batch_size): the loss one "
-             "replica should return so that the sum over all replicas is the mean loss of the "
-             "global batch.", _replica_loss,
-             ["The strategy adds the replicas' gradients (and losses) together.",
-              "Sum this replica's losses and divide by the global batch size; "
-              "tf.nn.compute_average_loss does exactly that."],
-             """import numpy as np
+    Exercise("09", 2, "Write ps_bytes(shapes, num_ps, min_shard_bytes, max_shards): the bytes "
+             "each of num_ps parameter servers holds when ParameterServerStrategy creates "
+             "float32 variables of these shapes, in this order, with variable_partitioner="
+             "MinSizePartitioner(min_shard_bytes, max_shards), as section 6 does. Return a list, "
+             "one number per server.", _ps_bytes,
+             ["Section 6's three rules: how many pieces (ceil(bytes / min_shard_bytes), at most "
+              "max_shards and at most the rows), how many rows each piece gets (as even as "
+              "possible, the first pieces one more), and which server gets each piece (in "
+              "turn: piece k of the whole model on server k % num_ps).",
+              "Keep one counter of pieces placed so far across all variables; for each piece "
+              "add rows × (4 × the product of the other dimensions) to held[counter % num_ps]."],
+             """import math
 
-def replica_loss(per_example_losses, global_batch_size):
-    return np.sum(per_example_losses) / global_batch_size
+def ps_bytes(shapes, num_ps, min_shard_bytes, max_shards):
+    held, placed = [0] * num_ps, 0
+    for shape in shapes:
+        rows, row_bytes = shape[0], 4 * math.prod(shape[1:])
+        pieces = min(max_shards, rows, math.ceil(rows * row_bytes / min_shard_bytes))
+        for i in range(pieces):
+            piece_rows = rows // pieces + (1 if i < rows % pieces else 0)
+            held[placed % num_ps] += piece_rows * row_bytes
+            placed += 1
+    return held
 
-answer = replica_loss"""),
+answer = ps_bytes"""),
     Exercise("09", 3, "Write folder_checksum(path): a hex digest that is the same for folders "
              "with the same files, and changes if any file's contents or relative name changes "
              "or a file is added.", _checksum,
