@@ -27,7 +27,8 @@ def scripts(tmp_path_factory):
     """The notebook's %%writefile scripts (its one copy of the training step), in a temp folder."""
     folder = tmp_path_factory.mktemp("lesson09")
     written = source.write_notebook_scripts(NOTEBOOK, folder)
-    assert {p.name for p in written} == {"lesson09_train.py", "mirrored.py", "fit_tf_keras.py"}
+    assert {p.name for p in written} == {"lesson09_train.py", "mirrored.py", "fit_tf_keras.py",
+                                         "sharded.py"}
     return folder
 
 
@@ -366,3 +367,25 @@ def test_parameter_server_train_names_a_bad_kill_step():
     for bad in (0, 200, 250):
         with pytest.raises(ValueError, match="kill_worker_at must be between 1 and steps - 1"):
             distributed.parameter_server_train(200, bad)
+
+
+def test_sharded_variables_land_where_exercise_09_2_says(scripts):
+    """The notebook's sharded model on 2 parameter servers with max_shards=3 (not the notebook's
+    2): each piece's rows and server follow the three rules the exercise checker applies."""
+    from tflab.exercises import lesson09
+
+    min_bytes, max_shards = 1 << 20, 3
+    chief, *_ = cluster.launch_local_cluster("sharded:coordinator", workers=1, ps=2,
+                                             args=(min_bytes, max_shards), timeout=300,
+                                             pythonpath=[scripts])
+    layout = chief.value["layout"]
+    shapes = [tuple(variable["shape"]) for variable in layout.values()]
+    assert [len(v["pieces"]) for v in layout.values()] == [3, 1, 1]
+    assert [p["shape"][0] for p in layout["table"]["pieces"]] == [33_334, 33_334, 33_333]
+    held = [0, 0]
+    for variable in layout.values():
+        for piece in variable["pieces"]:
+            held[piece["ps"]] += 4 * int(np.prod(piece["shape"]))
+    assert held == lesson09._held(shapes, 2, min_bytes, max_shards)
+    # the step's rows 3, 7 (piece 0) and 60,001 (piece 1); piece 2, also on ps 0, unchanged
+    assert chief.value["changed_rows"] == {"ps 0": [3, 7], "ps 1": [60_001]}
