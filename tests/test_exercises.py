@@ -71,7 +71,10 @@ def markdown_and_code(notebook: Path) -> list[tuple[str, str]]:
     return [(cell["cell_type"], "".join(cell["source"])) for cell in cells]
 
 
-@pytest.mark.parametrize("lesson", ["00", "01", "02", "02b", "03", "04", "05", "06"])
+TRY_IT_LESSONS = ["00", "01", "02", "02b", "03", "04", "05", "06", "07", "08", "09"]
+
+
+@pytest.mark.parametrize("lesson", TRY_IT_LESSONS)
 def test_a_try_it_follows_a_core_section_before_the_summary(lesson):
     """TEACHING.md §7: a short self-checking exercise right after a core section, in the main
     path (before the summary and the end-of-lesson exercises), labelled as a Try it."""
