@@ -173,7 +173,7 @@ def build_raw_serving_input_receiver_fn(features: dict, default_batch_size: int 
 
 
 def dense(inputs, units: int, activation: Callable | None = None, name: str | None = None):
-    """``tf.layers.dense`` (removed with Keras 2): variables ``dense/kernel`` (Glorot-uniform)
+    """``tf.layers.dense`` (gone with Keras 3): variables ``dense/kernel`` (Glorot-uniform)
     and ``dense/bias`` (zeros), then ``dense_1``, ... as the original named them."""
     with v1.variable_scope(name, default_name="dense"):
         kernel = v1.get_variable("kernel", [inputs.shape[-1], units], dtype=inputs.dtype,
