@@ -51,8 +51,9 @@ lab: $(STAMP) $(KERNEL_CONFIG)
 	$(JUPYTER_ENV) $(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ARGS)
 
 # pytest on tests/ and nbval on notebooks/, in one run and one summary. pytest-xdist runs
-# TEST_WORKERS processes: the notebooks in order in one of them (tests/conftest.py's
-# scheduler), the unit tests spread over the others. TEST_WORKERS=0 runs everything in one.
+# TEST_WORKERS processes: lessons 00-05 in order in one of them, lessons 06-09 in order in
+# another (tests/conftest.py's scheduler), the unit tests spread over all. TEST_WORKERS=0 runs
+# everything in one.
 TEST_WORKERS ?= 2
 test: $(STAMP) $(KERNEL_CONFIG)
 	$(JUPYTER_ENV) $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \

@@ -38,11 +38,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """With pytest-xdist (``make test`` runs two workers): every notebook cell to one worker.
+    """With pytest-xdist (``make test`` runs two workers): notebooks in two ordered chains.
 
     A notebook's cells share one kernel, and lesson 05 reads the model lesson 04 saves, so
-    the notebooks run in order in one worker; the other worker takes the unit tests one at a
-    time. (xdist's own ``--dist loadgroup`` marks do not take effect under pytest 9.)
+    lessons 00-05 run in order in one worker; lessons 06-09 read no file an earlier lesson
+    writes and run, in order, as a second unit, so the two chains can take one worker each;
+    the unit tests fill in one at a time. (xdist's own ``--dist loadgroup`` marks do not take
+    effect under pytest 9.)
     """
     from xdist.scheduler import LoadScopeScheduling
 
@@ -54,8 +56,12 @@ def pytest_xdist_make_scheduler(config, log):
 
 
 def xdist_scope(nodeid: str) -> str:
-    """The unit of work one xdist worker takes: all notebook cells together, else one test."""
-    return "notebooks" if nodeid.split("::", 1)[0].endswith(".ipynb") else nodeid
+    """The unit of work one xdist worker takes: the cells of lessons 00-05 together, those of
+    06-09 together, else one test."""
+    path = nodeid.split("::", 1)[0]
+    if not path.endswith(".ipynb"):
+        return nodeid
+    return "notebooks 00-05" if Path(path).name[:2] <= "05" else "notebooks 06-09"
 
 
 def write_idx(path: Path, array: np.ndarray, magic: int | None = None,

@@ -408,17 +408,23 @@ def test_ci_fails_when_only_the_portable_pass_fails(tmp_path):
     assert run.returncode == 4 and "make test-ui" in run.stdout  # the UI pass still ran
 
 
-def test_make_test_runs_the_notebooks_in_order_in_one_xdist_worker():
-    """make test runs two pytest-xdist workers; every notebook cell is one unit of work
-    (a notebook's cells share a kernel; lesson 05 needs lesson 04's model), each unit test
-    its own."""
+def test_make_test_runs_the_notebooks_in_two_ordered_chains():
+    """make test runs two pytest-xdist workers; lessons 00-05 are one unit of work (a
+    notebook's cells share a kernel; lesson 05 needs lesson 04's model), lessons 06-09 a
+    second, each unit test its own."""
     from conftest import xdist_scope
 
     makefile = (ROOT / "Makefile").read_text()
     assert "TEST_WORKERS ?= 2" in makefile and "-n $(TEST_WORKERS)" in makefile
-    cells = ["notebooks/04_mnist_train_and_save.ipynb::Cell 0",
+    cells = ["notebooks/00_getting_started.ipynb::Cell 1",
+             "notebooks/02b_learning_rate_deep_dive.ipynb::Cell 3",
+             "notebooks/04_mnist_train_and_save.ipynb::Cell 0",
              "notebooks/05_mnist_load_and_score.ipynb::Cell 12"]
-    assert {xdist_scope(c) for c in cells} == {"notebooks"}
+    assert {xdist_scope(c) for c in cells} == {"notebooks 00-05"}
+    later = ["notebooks/06_estimators_and_feature_columns.ipynb::Cell 2",
+             "notebooks/08b_fast_style_transfer.ipynb::Cell 0",
+             "notebooks/09_distributed_training.ipynb::Cell 5"]
+    assert {xdist_scope(c) for c in later} == {"notebooks 06-09"}
     tests = ["tests/test_data.py::test_a", "tests/test_data.py::test_b[ipynb]",
              "tests/test_notebooks.py::test_x"]
     assert [xdist_scope(t) for t in tests] == tests
