@@ -76,8 +76,8 @@ def test_scoring_notebook_says_to_run_the_training_notebook_first(tmp_path, monk
         client.execute()
 
 
-# Lessons 00-05 and 07-09 follow ../shared/TEACHING.md §2; 06 joins them when it is split.
-SHAPED = {"00", "01", "02", "03", "04", "05", "07", "08", "09"}  # 08 and 02 include 08b and 02b
+# Every lesson follows ../shared/TEACHING.md §2 and §7.
+SHAPED = {"00", "01", "02", "03", "04", "05", "06", "07", "08", "09"}  # with 02b, 08b
 REWORKED = [p for p in NOTEBOOKS if p.name[:2] in SHAPED]
 
 
@@ -122,7 +122,7 @@ SESSIONS = [p for p in NOTEBOOKS if p.name[:2] in SHAPED]
 @pytest.mark.parametrize("path", SESSIONS, ids=lambda p: p.name)
 def test_main_path_fits_one_class_session(path):
     """TEACHING.md §7: at most about 3,000 words of Markdown before an optional "Going further"
-    section, and no word of the project's history. (Lesson 06 is split next.)"""
+    section, and no word of the project's history."""
     text = markdown(path)
     words = main_path_words(path)
     assert words <= 3000, f"{path.name}: {words} words of Markdown in the main path"
