@@ -48,7 +48,7 @@ def posing_as_keras(column, key):
 
 
 def test_the_solutions_pass():
-    for number in (1, 2):
+    for number in (1, 2, 3):
         exercise = exercises.get("06", number)
         namespace = {}
         exec(exercise.solution_code, namespace)
@@ -107,84 +107,137 @@ def test_hash_bucket_wrong_answers(answer, message):
     failed_with(exercises.get("06", 2), answer, message)
 
 
-class LossHook(tf.compat.v1.train.SessionRunHook):
-    """Asks for the training loss every step, as the reference does."""
-
-    def __init__(self, threshold):
-        self.threshold = threshold
-
-    def begin(self):
-        self.loss = tf.compat.v1.losses.get_losses()[-1]
-
-    def before_run(self, run_context):
-        return tf.compat.v1.train.SessionRunArgs(self.loss)
+D, H = keras.layers.Discretization, keras.layers.HashedCrossing
 
 
-class StopsAbove(LossHook):
-    """Compares the wrong way round: stops after the first step."""
+def column_cross(boundaries, num_bins):
+    """Gaming: the crossed column itself, run on the bucket ids (ids as ages, boundaries between
+    them give the same buckets, so the same cross)."""
+    ids_as_ages = fc.bucketized_column(fc.numeric_column("age"),
+                                       [i + 0.5 for i in range(len(boundaries))])
+    column = fc.indicator_column(fc.crossed_column([ids_as_ages, "famhist"], num_bins))
 
-    def after_run(self, run_context, run_values):
-        if run_values.results > self.threshold:
-            run_context.request_stop()
+    def run(inputs):
+        ids, words = inputs
+        return tf.compat.v1.feature_column.input_layer(
+            {"age": tf.cast(ids, tf.float32), "famhist": words}, [column])
 
-
-class SetsAFlag(LossHook):
-    """Notices the loss but never asks the Estimator to stop."""
-
-    def after_run(self, run_context, run_values):
-        if run_values.results < self.threshold:
-            self.stop = True
-
-
-class StopsInBeforeRun(LossHook):
-    """Asks before the next step, which then still runs: one step late."""
-
-    below = False
-
-    def before_run(self, run_context):
-        if self.below:
-            run_context.request_stop()
-        return super().before_run(run_context)
-
-    def after_run(self, run_context, run_values):
-        self.below = run_values.results < self.threshold
+    return run
 
 
-class AsksForNothing(tf.compat.v1.train.SessionRunHook):
-    """Reads run_values.results without asking for the loss in before_run."""
+class ColumnCross(keras.layers.Layer):
+    """Gaming: a Layer of the learner's that runs the crossed column."""
 
-    def __init__(self, threshold):
-        self.threshold = threshold
+    def __init__(self, boundaries, num_bins):
+        super().__init__()
+        self.run = column_cross(boundaries, num_bins)
 
-    def after_run(self, run_context, run_values):
-        if run_values.results < self.threshold:
-            run_context.request_stop()
-
-
-class FixedThreshold(LossHook):
-    """Ignores its argument: the notes' 0.4."""
-
-    def after_run(self, run_context, run_values):
-        if run_values.results < 0.4:
-            run_context.request_stop()
+    def call(self, inputs):
+        return self.run(inputs)
 
 
-class NotAHook:
-    def __init__(self, threshold):
-        self.threshold = threshold
+class PosingLambda(keras.layers.Lambda):
+    """Gaming: a Lambda subclass whose module is renamed to look like Keras's (issue 32)."""
+
+
+PosingLambda.__module__ = "keras.layers"
+
+
+class PosingCrossing(keras.layers.HashedCrossing):
+    """Gaming: a HashedCrossing subclass that runs the column, its module renamed."""
+
+    def __init__(self, boundaries, num_bins):
+        super().__init__(num_bins=num_bins, output_mode="one_hot")
+        self.run = column_cross(boundaries, num_bins)
+
+    def call(self, inputs):
+        return self.run(inputs)
+
+
+PosingCrossing.__module__ = "keras.layers"
+
+
+class ColumnCell:
+    """Gaming: a plain RNN cell (not a Keras layer) that could run anything (issue 32)."""
+
+    state_size = 1
+
+    def call(self, inputs, states):
+        return inputs, states
+
+
+def with_call(layer, function):
+    layer.call = function
+    return layer
+
+
+def ids_then(cross):
+    return lambda boundaries, num_bins: (D(bin_boundaries=boundaries), cross(boundaries, num_bins))
+
+
+def test_cross_layers_in_other_honest_forms_pass():
+    ex = exercises.get("06", 3)
+    for answer in [
+            lambda b, n: (keras.Sequential([D(bin_boundaries=b)]),
+                          H(num_bins=n, output_mode="one_hot")),
+            lambda b, n: [D(bin_boundaries=b, output_mode="int"),
+                          H(num_bins=n, output_mode="one_hot")]]:
+        status, text = ex.judge(answer)
+        assert status == "passed", text
 
 
 @pytest.mark.parametrize("answer, message", [
-    (StopsAbove, "stopped training after step 1, whose loss"),
-    (SetsAFlag, "training ran all 60 steps: call run_context.request_stop()"),
-    (StopsInBeforeRun, "(1 step late)"),
-    (AsksForNothing, "raised TypeError"),
-    (FixedThreshold, "with threshold 0.3 your hook stopped training after step 4, whose loss"),
-    (NotAHook, "subclass tf.compat.v1.train.SessionRunHook"),
-    (StopsAbove(0.4), "should be a function"),  # an instance, not the class
+    # typical mistakes
+    (lambda b, n: (D(bin_boundaries=b, output_mode="one_hot"),
+                   H(num_bins=n, output_mode="one_hot")),
+     "your bucket layer gives one-hot rows"),  # a one-hot of bucket one-hots
+    (lambda b, n: (D(bin_boundaries=b), H(num_bins=n)), "ask HashedCrossing for "
+                                                         "output_mode='one_hot'"),
+    (lambda b, n: (D(bin_boundaries=b), H(num_bins=16, output_mode="one_hot")),
+     "use num_bins"),  # the lesson's 16
+    (lambda b, n: (D(bin_boundaries=features.AGE_BOUNDARIES),
+                   H(num_bins=n, output_mode="one_hot")),
+     "use the boundaries given"),  # the lesson's boundaries
+    (lambda b, n: (H(num_bins=n, output_mode="one_hot"), D(bin_boundaries=b)),
+     "return (bucket, cross)"),
+    (lambda b, n: D(bin_boundaries=b), "should return a pair of layers (bucket, cross)"),
+    (lambda b, n: (D(bin_boundaries=b), keras.layers.Hashing(num_bins=n, output_mode="one_hot")),
+     "cross((bucket ids, strings)) failed"),  # Hashing takes one input, not a pair
+    # a constant: fixed layers whatever the arguments
+    (lambda b, n: (D(bin_boundaries=[50.0]), H(num_bins=16, output_mode="one_hot")),
+     "use the boundaries given"),
+    # gaming: the feature column run inside what poses as the cross
+    (ids_then(column_cross), "the cross should be a Keras layer"),
+    (ids_then(ColumnCross), "ColumnCross, a layer this exercise does not take"),
+    (ids_then(lambda b, n: keras.layers.Lambda(column_cross(b, n))), "(or holds) Lambda, a layer"),
+    (ids_then(lambda b, n: PosingLambda(column_cross(b, n))), "(or holds) PosingLambda, a layer"),
+    (ids_then(PosingCrossing), "(or holds) PosingCrossing, a layer"),
+    (ids_then(lambda b, n: with_call(H(num_bins=n, output_mode="one_hot"), column_cross(b, n))),
+     "does not run Keras's own call"),
+    (ids_then(lambda b, n: keras.layers.RNN(ColumnCell())), "(or holds) RNN, a layer"),
+    (lambda b, n: (keras.layers.Identity(), ColumnCross(b, n)), "(or holds) Identity, a layer"),
 ])
-def test_stop_below_wrong_answers(answer, message):
+def test_cross_layers_wrong_answers(answer, message):
     failed_with(exercises.get("06", 3), answer, message)
+
+
+def test_cross_layers_with_a_patched_keras_class_fail():
+    """Gaming: the class's own call replaced, for every HashedCrossing (then put back)."""
+    original = keras.layers.HashedCrossing.call
+    runs = {}
+
+    def patched(self, inputs):
+        return runs["column"](inputs)
+
+    def answer(boundaries, num_bins):
+        runs["column"] = column_cross(boundaries, num_bins)
+        keras.layers.HashedCrossing.call = patched
+        return D(bin_boundaries=boundaries), H(num_bins=num_bins, output_mode="one_hot")
+
+    try:
+        failed_with(exercises.get("06", 3), answer, "does not run Keras's own call")
+    finally:
+        keras.layers.HashedCrossing.call = original
 
 
 def test_keras_row_wrong_answers():

@@ -24,6 +24,7 @@ from tflab.exercises import (
     lesson04,
     lesson05,
     lesson06,
+    lesson06b,
     lesson07,
     lesson08,
     lesson08b,
@@ -34,7 +35,7 @@ from tflab.exercises.core import Exercise, Failed, ___
 __all__ = ["___", "Exercise", "Failed", "EXERCISES", "TRY_ITS", "get", "try_it", "for_lesson"]
 
 _LESSONS = (lesson00, lesson01, lesson02, lesson02b, lesson03, lesson04, lesson05, lesson06,
-            lesson07, lesson08, lesson08b, lesson09)
+            lesson06b, lesson07, lesson08, lesson08b, lesson09)
 
 EXERCISES: list[Exercise] = [item for lesson in _LESSONS for item in lesson.EXERCISES]
 TRY_ITS: list[Exercise] = [item for lesson in _LESSONS for item in getattr(lesson, "TRY_ITS", [])]

@@ -1,8 +1,6 @@
-"""Exercises of lesson 06, Estimators and feature columns: their Keras layers, and hooks."""
+"""Exercises of lesson 06, feature columns: the Keras layers that replace them."""
 
 from __future__ import annotations
-
-import tempfile
 
 import numpy as np
 
@@ -107,82 +105,130 @@ def _hash_bucket(answer) -> str:
             "seen.")
 
 
-def _regressor(model_dir: str):
-    """A seeded LinearRegressor on y = 2x + 1 whose loss falls unevenly, and its input_fn."""
+_CROSS_LAYERS = ("Discretization", "HashedCrossing", "Hashing", "IntegerLookup", "StringLookup",
+                 "CategoryEncoding", "Sequential", "InputLayer")
+
+
+def _require_preprocessing_layers(layer, role: str) -> None:
+    """Fail unless ``layer`` is one of Keras's own preprocessing layers (or a Sequential of
+    them), exactly that class, with Keras's own ``call``: nothing in it can run the feature
+    column (a Lambda, an RNN around a cell, a subclass or a replaced call could)."""
+    import inspect
+    import os
+
+    import keras
+
+    allowed = {getattr(keras.layers, name, None) or getattr(keras, name) for name in _CROSS_LAYERS}
+    if not isinstance(layer, keras.layers.Layer):
+        example = "Discretization" if role == "bucket" else "HashedCrossing"
+        raise Failed(f"the {role} should be a Keras layer, such as keras.layers.{example}(...), "
+                     f"not {type(layer).__name__}")
+    home = os.path.dirname(keras.__file__)
+    parts = keras.layers.Layer._flatten_layers(layer, include_self=True, recursive=True)
+    for part in parts:  # the class's method: an instance cannot hide what it holds
+        kind = type(part)
+        if kind not in allowed:
+            raise Failed(f"your {role} is (or holds) {kind.__name__}, a layer this exercise does "
+                         "not take: build it from Keras's preprocessing layers (Discretization, "
+                         "HashedCrossing, ...) as they are; a Lambda, a wrapper or a layer of "
+                         "your own could just run the feature column it replaces")
+        for name in ("call", "__call__"):
+            function = inspect.unwrap(getattr(kind, name))
+            owners = {f"{base.__name__}.{name}" for base in kind.__mro__}
+            code = getattr(function, "__code__", None)
+            if (name in vars(part) or code is None or function.__qualname__ not in owners
+                    or not code.co_filename.startswith(home)):
+                raise Failed(f"your {role}'s {kind.__name__} does not run Keras's own {name}: "
+                             "use the layer as Keras ships it (a replaced call could just run "
+                             "the feature column it replaces)")
+
+
+def _cross_case(rng: np.random.Generator) -> tuple[list[float], int, np.ndarray, np.ndarray]:
+    """Fresh boundaries, a number of hash bins, ages (boundaries and just below them included)
+    and strings ('' and the famhist words included)."""
+    count = int(rng.integers(2, 6))
+    boundaries = sorted({float(v) for v in np.round(rng.uniform(5, 95, count) * 2) / 2})
+    num_bins = int(rng.integers(6, 40))
+    edges = np.array(boundaries, np.float32)
+    ages = np.concatenate([edges, np.nextafter(edges, np.float32(0)), [-3.0, 0.0, 120.0],
+                           rng.uniform(0, 100, 40)]).astype(np.float32).reshape(-1, 1)
+    words = np.concatenate([["", "Absent", "Present"],
+                            _random_words(rng, len(ages) - 3)]).reshape(-1, 1)
+    return boundaries, num_bins, ages, words
+
+
+def _crossed(answer) -> str:
+    """The answer is cross_layers(boundaries, num_bins) -> (bucket, cross), Keras layers that
+    reproduce the crossed column on fresh boundaries, bins, ages and strings."""
+    import keras
     import tensorflow as tf
 
-    from tflab import estimator
+    from tflab import features
 
-    rng = np.random.default_rng(63)
-    x = rng.uniform(-1, 1, 64).astype(np.float32)
-    y = (2 * x + 1 + rng.normal(0, 0.1, 64)).astype(np.float32)
-
-    def input_fn():
-        return tf.data.Dataset.from_tensor_slices(({"x": x.reshape(-1, 1)}, y)).repeat().batch(16)
-
-    config = estimator.RunConfig(tf_random_seed=0, log_step_count_steps=0,
-                                 save_checkpoints_steps=1000)
-    regressor = estimator.LinearRegressor(
-        [tf.feature_column.numeric_column("x")], model_dir=model_dir, config=config,
-        optimizer=lambda: tf.compat.v1.train.FtrlOptimizer(0.5),
-        loss_reduction=tf.compat.v1.losses.Reduction.SUM_OVER_BATCH_SIZE)  # loss: the batch mean
-    return regressor, input_fn
-
-
-def _loss_recorder():
-    """A hook that records every step's training loss, run after the learner's hook."""
-    import tensorflow as tf
-
-    class LossRecorder(tf.compat.v1.train.SessionRunHook):
-        def __init__(self):
-            self.losses: list[float] = []
-
-        def begin(self):
-            self.loss = tf.compat.v1.losses.get_losses()[-1]
-
-        def before_run(self, run_context):
-            return tf.compat.v1.train.SessionRunArgs(self.loss)
-
-        def after_run(self, run_context, run_values):
-            self.losses.append(float(run_values.results))
-
-    return LossRecorder()
-
-
-def _stop_below(answer) -> str:
-    """The answer is a hook class StopBelow(threshold); judged on real Estimator runs."""
-    import tensorflow as tf
-
-    require_callable(answer, "StopBelow(threshold) (a class) making a SessionRunHook")
-    max_steps = 60
-    for threshold in (0.3, 0.1):
-        hook = call(answer, threshold)
-        if not isinstance(hook, tf.compat.v1.train.SessionRunHook):
-            raise Failed(f"StopBelow({threshold}) should make a tf.compat.v1.train.SessionRunHook,"
-                         f" not {type(hook).__name__}: subclass tf.compat.v1.train.SessionRunHook")
-        recorder = _loss_recorder()
-        with tempfile.TemporaryDirectory() as model_dir, quiet_tensorflow():
-            regressor, input_fn = _regressor(model_dir)
-            call(regressor.train, input_fn, steps=max_steps, hooks=[hook, recorder])
-        losses = recorder.losses
-        stopped = len(losses)
-        below = [step for step, loss in enumerate(losses, 1) if loss < threshold]
-        if below and below[0] == stopped:
+    require_callable(answer, "cross_layers(boundaries, num_bins) returning (bucket, cross)")
+    fc = tf.feature_column
+    rng = np.random.default_rng()  # fresh boundaries, bins and rows on every check
+    for _ in range(3):
+        boundaries, num_bins, ages, words = _cross_case(rng)
+        layers = call(answer, list(boundaries), num_bins)
+        if not (isinstance(layers, (tuple, list)) and len(layers) == 2):
+            raise Failed("cross_layers should return a pair of layers (bucket, cross), not "
+                         f"{type(layers).__name__}"[:300])
+        bucket, cross = layers
+        if isinstance(bucket, keras.layers.HashedCrossing) and not isinstance(
+                cross, keras.layers.HashedCrossing):
+            raise Failed("your pair starts with the HashedCrossing: return (bucket, cross), the "
+                         "layer that turns ages into bucket ids first")
+        _require_preprocessing_layers(bucket, "bucket")
+        _require_preprocessing_layers(cross, "cross")
+        shown = f"with boundaries {boundaries} and num_bins {num_bins}"
+        ids = np.asarray(call(bucket, ages))
+        if ids.ndim == 2 and ids.shape[1] == len(boundaries) + 1 > 1:
+            raise Failed(f"{shown} your bucket layer gives one-hot rows (shape {ids.shape}): "
+                         "HashedCrossing crosses one value per row, so give it the bucket ids "
+                         "(Discretization without output_mode='one_hot')")
+        try:
+            got = np.asarray(call(cross, (tf.convert_to_tensor(ids), tf.constant(words))))
+        except Failed as err:
+            reason = str(err).rstrip(".")
+            raise Failed(f"{shown}, cross((bucket ids, strings)) failed: {reason}. The cross "
+                         "takes that pair of inputs and hashes each row's two values together"
+                         ) from None
+        with quiet_tensorflow():  # the column, computed once your layers have run
+            age_buckets = fc.bucketized_column(fc.numeric_column("age"), boundaries)
+            column = fc.indicator_column(fc.crossed_column([age_buckets, "famhist"],
+                                                           hash_bucket_size=num_bins))
+            want = features.feature_column_output(column, {"age": ages, "famhist": words})
+        if got.shape == want.shape and np.array_equal(got.astype(np.float64), want):
             continue
-        if not below or below[0] > stopped:
-            raise Failed(f"with threshold {threshold} your hook stopped training after step "
-                         f"{stopped}, whose loss {losses[-1]:.3f} is not below {threshold}")
-        first = below[0]
-        if stopped == max_steps:
-            raise Failed(f"with threshold {threshold} step {first} had loss {losses[first - 1]:.3f}"
-                         f", but training ran all {max_steps} steps: call "
-                         "run_context.request_stop() in after_run")
-        late = stopped - first
-        raise Failed(f"with threshold {threshold} step {first} had loss {losses[first - 1]:.3f}, "
-                     f"but training went on to step {stopped} ({late} step{'s' * (late > 1)} "
-                     "late): request the stop in after_run of the step whose loss is below")
-    return ("stopped right after the first step whose loss was below the threshold, for "
-            "thresholds 0.3 and 0.1.")
+        right_ids = np.searchsorted(np.array(boundaries, np.float32), ages, side="right")
+        if ids.shape in (right_ids.shape, right_ids.shape[:1]):
+            flat = ids.reshape(-1)
+            if not np.array_equal(flat.astype(np.float64), right_ids.reshape(-1)):
+                i = int(np.flatnonzero(flat.astype(np.float64) != right_ids.reshape(-1))[0])
+                raise Failed(f"{shown} your bucket layer gives {flat[i].item()!r} for age "
+                             f"{ages[i, 0]:g}; bucketized_column puts it in bucket "
+                             f"{right_ids[i, 0]} (ids 0 to {len(boundaries)}, an age equal to a "
+                             "boundary in the bucket above it): use the boundaries given")
+        if got.ndim != 2 or got.shape[0] != len(ages):
+            raise Failed(f"{shown} your layers give shape {got.shape} for {len(ages)} rows; the "
+                         f"feature column gives {want.shape}, one 0/1 slot per hash bin")
+        if got.shape[1] != num_bins:
+            why = (" (one number per row: the bin's index; ask HashedCrossing for "
+                   "output_mode='one_hot')" if got.shape[1] == 1 else
+                   f": the column has hash_bucket_size={num_bins} slots; use num_bins")
+            raise Failed(f"{shown} your layers give {got.shape[1]} value"
+                         f"{'s' * (got.shape[1] != 1)} per row{why}")
+        wrong = np.flatnonzero(np.any(got.astype(np.float64) != want, axis=1))
+        i = int(wrong[0])
+        ones = np.flatnonzero(got[i] == 1)
+        yours = (f"in slot {ones[0]}" if len(ones) == 1 and np.sum(got[i] != 0) == 1 else
+                 f"the row {np.round(got[i].astype(float), 3).tolist()}")
+        raise Failed(f"{shown}, {len(wrong)} of {len(ages)} rows differ; for age "
+                     f"{ages[i, 0]:g} and famhist {words[i, 0]!r} the crossed column puts a 1 "
+                     f"in slot {int(np.argmax(want[i]))}, your layers {yours}")
+    return ("the same crossed buckets as the feature column for three sets of boundaries and "
+            "bins you had not seen, ages on the boundaries and '' included.")
 
 
 EXERCISES = [
@@ -208,33 +254,26 @@ answer = keras.layers.Discretization(bin_boundaries=[18.0, 35.0, 50.0, 65.0],
              """import keras
 
 answer = keras.layers.Hashing(num_bins=20, output_mode="one_hot")"""),
-    Exercise("06", 3, "Write a hook class StopBelow(threshold), a subclass of "
-             "tf.compat.v1.train.SessionRunHook, that stops Estimator training right after the "
-             "first step whose loss is below threshold.", _stop_below,
-             ["Section 3's LossRecorder shows the pattern: find the loss in begin() "
-              "(tf.compat.v1.losses.get_losses()[-1]), ask for it in before_run with "
-              "tf.compat.v1.train.SessionRunArgs, and read run_values.results in after_run.",
-              "In after_run: if run_values.results < self.threshold: run_context.request_stop(). "
-              "The session stops after the step that asked."],
-             """import tensorflow as tf
+    Exercise("06", 3, "Write cross_layers(boundaries, num_bins): return a pair (bucket, cross) of "
+             "Keras's own preprocessing layers such that cross((bucket(ages), words)), for ages "
+             "(float32, shape (N, 1)) and strings words (shape (N, 1)), gives exactly what "
+             "tf.feature_column.indicator_column(crossed_column([bucketized_column("
+             "numeric_column('age'), boundaries), 'famhist'], hash_bucket_size=num_bins)) gives "
+             "for the features {'age': ages, 'famhist': words}.", _crossed,
+             ["Section 2's crossed_pair shows the pattern: the cross hashes each age's bucket "
+              "*id* together with the string. Which layer gives the ids, and which one crosses "
+              "and hashes?",
+              "bucket = keras.layers.Discretization(bin_boundaries=boundaries) (ids: leave "
+              "output_mode alone); cross = keras.layers.HashedCrossing(num_bins=num_bins, "
+              "output_mode='one_hot')."],
+             """import keras
 
+def cross_layers(boundaries, num_bins):
+    bucket = keras.layers.Discretization(bin_boundaries=boundaries)  # bucket ids
+    cross = keras.layers.HashedCrossing(num_bins=num_bins, output_mode="one_hot")
+    return bucket, cross
 
-class StopBelow(tf.compat.v1.train.SessionRunHook):
-    def __init__(self, threshold):
-        self.threshold = threshold
-
-    def begin(self):
-        self.loss = tf.compat.v1.losses.get_losses()[-1]
-
-    def before_run(self, run_context):
-        return tf.compat.v1.train.SessionRunArgs(self.loss)
-
-    def after_run(self, run_context, run_values):
-        if run_values.results < self.threshold:
-            run_context.request_stop()
-
-
-answer = StopBelow"""),
+answer = cross_layers"""),
 ]
 
 
