@@ -4,7 +4,7 @@ Prints one table: the notes' heart ``model_fn``, ``--steps`` steps of 32 (defaul
 trained by a hand-written ``MonitoredTrainingSession`` loop over the same graph, by
 ``tflab.estimator``, and by the eager re-implementation tflab had before issue 15 (frozen in
 ``benchmarks/old_estimator_shim.py``); then the canned ``LinearRegressor`` on fire/theft,
-2000 steps of 128. Each time includes building the graph. The model_fn is notebook 06's
+2000 steps of 128. Each time includes building the graph. The model_fn is notebook 06b's
 (read from its cell, the lesson's one copy). Targets: tflab.estimator at most 2x
 the hand-written loop and at least 10x faster than the old shim; LinearRegressor <= 3 s.
 
@@ -29,14 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import old_estimator_shim  # noqa: E402  (tflab.estimator at commit 20066bc, frozen)
 
-NOTEBOOK = ROOT / "notebooks" / "06_estimators_and_feature_columns.ipynb"
+NOTEBOOK = ROOT / "notebooks" / "06b_estimators.ipynb"
 v1 = tf.compat.v1
 fc = tf.feature_column
 NUMERIC = ["sbp", "tobacco", "ldl", "adiposity", "typea", "obesity", "alcohol", "age"]
 
 
 def _notes_model_fn():
-    """The notes' model_fn, from notebook 06's cell."""
+    """The notes' model_fn, from notebook 06b's cell."""
     namespace = {"tf": tf, "estimator": estimator}
     exec(notebook_definitions(NOTEBOOK, "my_model_fn"), namespace)
     return namespace["my_model_fn"]
@@ -52,7 +52,7 @@ def _standardise(column: np.ndarray):
 
 
 def heart_setup():
-    """Feature columns, params and input_fn of notebook 06 (all 462 patients)."""
+    """Feature columns, params and input_fn of notebook 06b (all 462 patients)."""
     heart = data.heart()
     features = {k: heart[k].astype(np.float32).reshape(-1, 1) for k in NUMERIC}
     features["famhist"] = heart["famhist"].reshape(-1, 1)
@@ -62,7 +62,7 @@ def heart_setup():
     params = {"feature_columns": columns, "hidden_units": [10, 10], "n_classes": 2}
 
     def input_fn():
-        ds = tf.data.Dataset.from_tensor_slices((features, heart["chd"]))
+        ds = tf.data.Dataset.from_tensor_slices((features, heart["chd"].reshape(-1, 1)))
         return ds.shuffle(462, seed=42).repeat().batch(32)
 
     return params, input_fn, heart
@@ -111,6 +111,7 @@ def with_old_shim(params, input_fn, steps: int) -> float:
         logits = shim.dense(net, params["n_classes"])
         if mode == shim.ModeKeys.PREDICT:
             return shim.EstimatorSpec(mode, predictions={"class_ids": tf.argmax(logits, 1)})
+        labels = tf.squeeze(labels, 1)  # heart_setup's labels are [batch_size, 1]
         loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
                                                                              logits=logits))
         return shim.EstimatorSpec(mode, loss=loss, train_op=keras.optimizers.Adagrad(0.05))

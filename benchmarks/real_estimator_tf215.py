@@ -1,4 +1,4 @@
-"""Notebook 06's Estimator code through the real tf.estimator (TensorFlow 2.15.1), for comparison.
+"""Notebook 06b's Estimator code through the real tf.estimator (TensorFlow 2.15.1), for comparison.
 
 TensorFlow 2.16 removed tf.estimator, so this script does NOT run in the course environment
 (and no test imports it). Run it in a throw-away environment:
@@ -7,9 +7,10 @@ TensorFlow 2.16 removed tf.estimator, so this script does NOT run in the course 
     /tmp/tf215/bin/pip install tensorflow==2.15.1 xlrd    # brings tensorflow-estimator 2.15
     TFLAB_DATA_DIR=/work/shared/data /tmp/tf215/bin/python benchmarks/real_estimator_tf215.py
 
-It reads ``my_model_fn`` from notebook 06 (``tflab.source.notebook_definitions``) and runs it
+It reads ``my_model_fn`` (the notes' model_fn) from notebook 06b
+(``tflab.source.notebook_definitions``) and runs it
 with ``estimator`` standing for ``tf.estimator`` and ``estimator.dense`` for
-``tf.compat.v1.layers.dense`` (which TF 2.15 still had), on notebook 06's data, feature
+``tf.compat.v1.layers.dense`` (which TF 2.15 still had), on notebook 06b's data, feature
 columns, input_fn, seeds and steps. Each of ``--runs`` fresh processes (default 3) prints one
 line: the heart model's test accuracy at graph seed 42 and at seeds 0-4 (1000 steps of 32 on
 the first 370 patients, tested on the last 92), the first initial kernel value of a seeded
@@ -29,7 +30,7 @@ import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "notebooks" / "06_estimators_and_feature_columns.ipynb"
+NOTEBOOK = ROOT / "notebooks" / "06b_estimators.ipynb"
 SEED, TRAIN_ROWS = 42, 370
 NUMERIC = ["sbp", "tobacco", "ldl", "adiposity", "typea", "obesity", "alcohol", "age"]
 
@@ -66,7 +67,8 @@ def one_run() -> dict:
 
     def input_fn(split, labels, epochs=1, shuffle=False, batch_size=32):
         def fn():
-            ds = tf.data.Dataset.from_tensor_slices((dict(split), labels))
+            # labels as [batch_size, 1], as the notes' model_fn reads them
+            ds = tf.data.Dataset.from_tensor_slices((dict(split), labels.reshape(-1, 1)))
             if shuffle:
                 ds = ds.shuffle(len(labels), seed=SEED)
             return ds.repeat(epochs).batch(batch_size)
@@ -77,7 +79,7 @@ def one_run() -> dict:
         model = tf.estimator.Estimator(my_model_fn, model_dir=tempfile.mkdtemp(),
                                        config=config, params=params)
         model.train(input_fn(train, y_train, epochs=100, shuffle=True), steps=1000)
-        return round(float(model.evaluate(input_fn(test, y_test))["accuracy"]), 4)
+        return round(float(model.evaluate(input_fn(test, y_test))["my_accuracy"]), 4)
 
     with tf.Graph().as_default():  # does a graph seed fix the legacy layer's initial weights?
         tf.compat.v1.set_random_seed(SEED)

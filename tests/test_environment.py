@@ -421,7 +421,7 @@ def test_make_test_runs_the_notebooks_in_two_ordered_chains():
              "notebooks/04_mnist_train_and_save.ipynb::Cell 0",
              "notebooks/05_mnist_load_and_score.ipynb::Cell 12"]
     assert {xdist_scope(c) for c in cells} == {"notebooks 00-05"}
-    later = ["notebooks/06_estimators_and_feature_columns.ipynb::Cell 2",
+    later = ["notebooks/06b_estimators.ipynb::Cell 2",
              "notebooks/08b_fast_style_transfer.ipynb::Cell 0",
              "notebooks/09_distributed_training.ipynb::Cell 5"]
     assert {xdist_scope(c) for c in later} == {"notebooks 06-09"}

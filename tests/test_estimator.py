@@ -21,18 +21,31 @@ from tflab.source import notebook_definitions
 fc = tf.feature_column
 v1 = tf.compat.v1
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / \
-    "06_estimators_and_feature_columns.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "06b_estimators.ipynb"
 
 
-def notes_namespace(clock=time) -> dict:
-    """The course notes' model_fn and hook, run from notebook 06's cells (the lesson's one
+def notes_namespace(clock=time, train_time=1.0) -> dict:
+    """The course notes' model_fn and hook, run from notebook 06b's cells (the lesson's one
     copy: tf.compat.v1. prefixes, tf.estimator -> estimator, tf.layers.dense ->
-    estimator.dense). ``clock`` stands for the hook's ``time`` module."""
-    namespace: dict = {"tf": tf, "estimator": est, "time": clock}
+    estimator.dense). ``clock`` stands for the hook's ``time`` module; ``train_time`` is the
+    global ``TRAIN_TIME`` the notes' hook reads."""
+    namespace: dict = {"tf": tf, "estimator": est, "time": clock, "TRAIN_TIME": train_time}
     code = notebook_definitions(NOTEBOOK, "my_model_fn", "TimeBasedStopHook")
     exec(compile(code, str(NOTEBOOK), "exec"), namespace)
     return namespace
+
+
+def with_probabilities(model_fn):
+    """``model_fn`` predicting probabilities and logits too (the notes' predicts only
+    class_ids): its logits are the input of the argmax that makes class_ids."""
+    def fn(features, labels, mode, params):
+        spec = model_fn(features, labels, mode, params)
+        if mode != ModeKeys.PREDICT:
+            return spec
+        logits = spec.predictions["class_ids"].op.inputs[0]
+        return spec._replace(predictions={**spec.predictions, "logits": logits,
+                                          "probabilities": tf.nn.softmax(logits)})
+    return fn
 
 
 NUMERIC = ("sbp", "tobacco", "ldl", "age")
@@ -66,7 +79,8 @@ def heart_input_fn(heart, batch_size=32, epochs=1, shuffle=False):
     features = heart_features(heart)
 
     def input_fn():
-        ds = tf.data.Dataset.from_tensor_slices((features, heart["chd"]))
+        labels = heart["chd"].reshape(-1, 1)  # [batch_size, 1], as the notes' model_fn reads
+        ds = tf.data.Dataset.from_tensor_slices((features, labels))
         if shuffle:
             ds = ds.shuffle(500, seed=0)
         return ds.repeat(epochs).batch(batch_size)
@@ -76,7 +90,8 @@ def heart_input_fn(heart, batch_size=32, epochs=1, shuffle=False):
 
 def make(notes, model_dir, hidden=(10, 10), **config):
     config = {"tf_random_seed": 0, "log_step_count_steps": 0, **config}
-    return est.Estimator(notes["my_model_fn"], model_dir=model_dir, config=est.RunConfig(**config),
+    return est.Estimator(with_probabilities(notes["my_model_fn"]), model_dir=model_dir,
+                         config=est.RunConfig(**config),
                          params={"feature_columns": heart_columns(), "hidden_units": list(hidden),
                                  "n_classes": 2})
 
@@ -107,8 +122,9 @@ def test_the_notes_code_runs_as_written(notes, heart, tmp_path, accuracy_bar):
     model = make(notes, tmp_path / "m")
     model.train(heart_input_fn(heart, epochs=30, shuffle=True), steps=300)
     results = model.evaluate(heart_input_fn(heart))
-    assert set(results) == {"loss", "accuracy", "global_step"} and results["global_step"] == 300
-    assert results["accuracy"] >= accuracy_bar  # as good as a trained linear baseline
+    assert set(results) == {"loss", "my_accuracy", "global_step"}
+    assert results["global_step"] == 300
+    assert results["my_accuracy"] >= accuracy_bar  # as good as a trained linear baseline
 
 
 def test_the_accuracy_bar_fails_a_model_that_learned_only_the_class_rate(heart, tmp_path,
@@ -116,6 +132,7 @@ def test_the_accuracy_bar_fails_a_model_that_learned_only_the_class_rate(heart, 
     def majority_model_fn(features, labels, mode):  # logits: a trained bias, no inputs
         bias = v1.get_variable("bias", [2], initializer=v1.zeros_initializer())
         logits = tf.zeros_like(tf.expand_dims(features["age"], 1)) + bias
+        labels = tf.squeeze(labels, 1)  # heart_input_fn's labels are [batch_size, 1]
         loss = v1.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
         if mode == ModeKeys.EVAL:
             return EstimatorSpec(mode, loss=loss, eval_metric_ops={"accuracy": v1.metrics.accuracy(
@@ -133,11 +150,18 @@ def test_the_accuracy_bar_fails_a_model_that_learned_only_the_class_rate(heart, 
 
 def test_the_notes_hook_stops_when_its_clock_passes_the_limit(heart, tmp_path):
     ticks = itertools.count()  # a fake clock: one second per reading
-    notes = notes_namespace(clock=types.SimpleNamespace(time=lambda: float(next(ticks))))
+    notes = notes_namespace(clock=types.SimpleNamespace(time=lambda: float(next(ticks))),
+                            train_time=50.5)
     model = make(notes, tmp_path / "m")
-    model.train(heart_input_fn(heart, epochs=10_000), hooks=[notes["TimeBasedStopHook"](50.5)])
-    # begin() reads 0; after step k the clock reads k: more than 50.5 first at k = 51
+    model.train(heart_input_fn(heart, epochs=10_000), hooks=[notes["TimeBasedStopHook"]()])
+    # begin() reads 0; after step k the clock reads k: at least 50.5 first at k = 51
     assert model.global_step == 51
+    ticks = itertools.count()  # the notes stop at >=: a limit of exactly 50 stops at step 50
+    notes = notes_namespace(clock=types.SimpleNamespace(time=lambda: float(next(ticks))),
+                            train_time=50)
+    model = make(notes, tmp_path / "m50")
+    model.train(heart_input_fn(heart, epochs=10_000), hooks=[notes["TimeBasedStopHook"]()])
+    assert model.global_step == 50
 
 
 def test_train_writes_tf1_checkpoints_and_resumes(notes, heart, trained, tmp_path):
@@ -222,13 +246,13 @@ def test_evaluate_over_uneven_final_batches(heart, trained):
                               trained.predict(heart_input_fn(heart, batch_size=100))])
     labels = heart["chd"]
     accuracy = np.mean(np.argmax(probabilities, 1) == labels)
-    assert results["accuracy"] == pytest.approx(accuracy, abs=1e-6)  # over all 462 rows
+    assert results["my_accuracy"] == pytest.approx(accuracy, abs=1e-6)  # over all 462 rows
     losses = -np.log(probabilities[np.arange(len(labels)), labels])
     batch_means = [losses[i:i + 100].mean() for i in range(0, len(labels), 100)]
     assert results["loss"] == pytest.approx(np.mean(batch_means), rel=1e-5)  # the original's
     assert results["loss"] != pytest.approx(losses.mean(), rel=1e-5)  # ... not per example
     assert results["global_step"] == 300
-    assert trained.evaluate(heart_input_fn(heart, batch_size=100), steps=1)["accuracy"] == \
+    assert trained.evaluate(heart_input_fn(heart, batch_size=100), steps=1)["my_accuracy"] == \
         pytest.approx(np.mean(np.argmax(probabilities[:100], 1) == labels[:100]), abs=1e-6)
 
 
@@ -295,6 +319,7 @@ def test_other_errors_at_session_start_are_not_called_a_checkpoint_mismatch(hear
         logits = est.dense(logits, 2)
         if mode == ModeKeys.PREDICT:
             return EstimatorSpec(mode, predictions={"logits": logits})
+        labels = tf.squeeze(labels, 1)  # heart_input_fn's labels are [batch_size, 1]
         loss = v1.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
         return EstimatorSpec(mode, loss=loss, train_op=v1.train.GradientDescentOptimizer(
             0.1).minimize(loss, global_step=v1.train.get_global_step()))

@@ -16,8 +16,7 @@ import tensorflow as tf
 from tflab import data, features
 from tflab.source import notebook_definitions
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / \
-    "06_estimators_and_feature_columns.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "06_feature_columns.ipynb"
 PAIR_FUNCTIONS = ["numeric_pair", "lipids_pair", "bucketized_pair", "identity_pair",
                   "identity_default_pair", "vocabulary_list_pair", "vocabulary_file_pair",
                   "hash_bucket_pair", "crossed_pair", "multi_valued_pair", "embedding_pair"]

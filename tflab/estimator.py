@@ -10,7 +10,7 @@ As in the original, each call to ``train``, ``evaluate``, ``predict`` or
 ``export_saved_model`` builds a new ``tf.Graph`` (input_fn, then model_fn), and runs it
 in a ``MonitoredSession`` that restores the latest TF1 checkpoint (``model.ckpt-N``) in
 ``model_dir``. One substitution: Keras 3 removed ``tf.layers.dense``; :func:`dense` takes
-its place. New projects should use Keras (lesson 06 shows the migration).
+its place. New projects should use Keras (lesson 06b shows the migration).
 """
 
 from __future__ import annotations
