@@ -61,3 +61,48 @@ def test_colour_distance_wrong_answers():
         return 0.5 * np.abs(c(a) - c(b)).sum()
 
     failed_with(ex, counts, "shares of pixels")
+
+
+def _norm(x, axes, eps=1e-3, ddof=0):
+    return ((x - x.mean(axis=axes, keepdims=True))
+            / np.sqrt(x.var(axis=axes, keepdims=True, ddof=ddof) + eps))
+
+
+def test_instance_norm_reference_in_tensorflow_passes():
+    import tensorflow as tf
+
+    def instance_norm(x):
+        mean, var = tf.nn.moments(tf.constant(x), axes=[1, 2], keepdims=True)
+        return (x - mean) / tf.sqrt(var + 1e-3)
+
+    assert exercises.try_it("08b", 1).judge(instance_norm)[0] == "passed"
+
+
+def test_instance_norm_wrong_answers():
+    import keras
+
+    ex = exercises.try_it("08b", 1)
+    # a constant, and gaming answers: the layer itself, the input unchanged, zeros
+    failed_with(ex, lambda x: 0.0, "the output should have that shape")
+    failed_with(ex, lambda x: keras.layers.GroupNormalization(groups=-1)(x),
+                "calls keras.layers.GroupNormalization")
+    failed_with(ex, lambda x: x, "you return the batch unchanged")
+    failed_with(ex, np.zeros_like, "differs from the reference")
+    # typical mistakes: the wrong axes
+    failed_with(ex, lambda x: _norm(x, (0, 1, 2)), "that is batch normalisation")
+    failed_with(ex, lambda x: _norm(x, (1, 2, 3)), "normalise each channel on its own")
+    failed_with(ex, lambda x: _norm(x, None), "the whole batch at once")
+    # epsilon: left out (in float64 a constant channel is 0 / 0; in float32 it is noise),
+    # outside the square root, or PyTorch's 1e-5
+    with np.errstate(divide="ignore", invalid="ignore"):
+        failed_with(ex, lambda x: _norm(x.astype(np.float64), (1, 2), eps=0.0), "add epsilon")
+        failed_with(ex, lambda x: _norm(x, (1, 2), eps=0.0), "add epsilon")
+    failed_with(ex, lambda x: (x - x.mean(axis=(1, 2), keepdims=True))
+                / (x.std(axis=(1, 2), keepdims=True) + 1e-3), "inside the square root")
+    failed_with(ex, lambda x: _norm(x, (1, 2), eps=1e-5), "not 1e-5")
+    # the variance: unbiased, or not square-rooted; the mean not subtracted
+    failed_with(ex, lambda x: _norm(x, (1, 2), ddof=1), "not H·W − 1")
+    failed_with(ex, lambda x: (x - x.mean(axis=(1, 2), keepdims=True))
+                / (x.var(axis=(1, 2), keepdims=True) + 1e-3), "not by the variance")
+    failed_with(ex, lambda x: x / np.sqrt(x.var(axis=(1, 2), keepdims=True) + 1e-3),
+                "subtract each channel's mean first")

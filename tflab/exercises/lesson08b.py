@@ -1,5 +1,5 @@
 """Exercises of lesson 08b, fast style transfer: the network's bounded output, and a judge that
-uses no network (the colour histogram distance)."""
+uses no network (the colour histogram distance); Try it 08b.1, instance normalisation."""
 
 from __future__ import annotations
 
@@ -112,8 +112,10 @@ answer = stylise"""),
              "return half the summed absolute difference of the two images' shares: section 3's "
              "colour histogram distance, written without multiscale.histogram_distance.",
              _colour_distance,
-             ["A pixel's cell: np.minimum((image * 8).astype(int), 7) per channel, then "
-              "r * 64 + g * 8 + b. np.bincount(cells.ravel(), minlength=512) counts them.",
+             ["Section 3's cell counts one channel; for three at once, either "
+              "np.histogramdd(image.reshape(-1, 3), bins=8, range=[(0, 1)] * 3), or a pixel's "
+              "cell r * 64 + g * 8 + b from the bins np.minimum((image * 8).astype(int), 7) and "
+              "np.bincount(cells.ravel(), minlength=512) to count them.",
               "Divide each count vector by its image's number of pixels, then "
               "0.5 * np.abs(p - q).sum()."],
              """import numpy as np
@@ -126,4 +128,118 @@ def colour_distance(a, b):
     return 0.5 * np.abs(shares(a) - shares(b)).sum()
 
 answer = colour_distance"""),
+]
+
+
+def _normalised(x, axes, eps=1e-3, ddof=0):
+    x = x.astype(np.float64)
+    mean = x.mean(axis=axes, keepdims=True)
+    return (x - mean) / np.sqrt(x.var(axis=axes, keepdims=True, ddof=ddof) + eps)
+
+
+def _batches() -> list[np.ndarray]:
+    """Three batches (B, H, W, C) the learner has not seen: channels of different means and
+    spreads, a faint channel (its variance below epsilon) and a constant channel."""
+    rng = np.random.default_rng(8811)
+    batches = []
+    for shape in [(2, 4, 5, 3), (3, 6, 3, 4), (2, 7, 2, 2)]:
+        b, _, _, c = shape
+        spread = rng.uniform(0.5, 4.0, (b, 1, 1, c))
+        spread[0, 0, 0, -1] = 0.01                  # faint: epsilon matters
+        centre = rng.uniform(-3.0, 3.0, (b, 1, 1, c))
+        x = rng.normal(0.0, 1.0, shape) * spread + centre
+        x[-1, :, :, 0] = rng.uniform(-1.0, 1.0)     # constant: 0 / 0 without epsilon
+        batches.append(x.astype(np.float32))
+    return batches
+
+
+def _instance_norm(answer) -> str:
+    import keras
+
+    require_callable(answer, "instance_norm(x) for a batch of feature maps (B, H, W, C)")
+    with calls_of(keras.layers.GroupNormalization.call) as library:
+        results = [call(answer, x.copy()) for x in _batches()]
+    if library:
+        raise Failed("your function calls keras.layers.GroupNormalization, which does the "
+                     "exercise: compute each channel's mean and variance yourself")
+    for x, result in zip(_batches(), results):
+        shape = x.shape
+        try:
+            got = np.asarray(result, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise Failed(f"the output should be an array of numbers, not "
+                         f"{type(result).__name__}") from None
+        if got.shape != shape:
+            raise Failed(f"for a batch of shape {shape} the output should have that shape, "
+                         f"yours has {got.shape}")
+        if not np.all(np.isfinite(got)):
+            raise Failed(f"for a batch of shape {shape} your output has nan or inf where a "
+                         "channel is constant (all its values equal, variance 0): add epsilon, "
+                         "1e-3, to the variance before the square root")
+        want = _normalised(x, (1, 2))
+        if np.allclose(got, want, atol=1e-4):
+            continue
+        x64 = x.astype(np.float64)
+        mean = x64.mean(axis=(1, 2), keepdims=True)
+        var = x64.var(axis=(1, 2), keepdims=True)
+        constant = np.broadcast_to(var < 1e-12, shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            no_epsilon = np.where(constant, got, (x64 - mean) / np.sqrt(var))
+        for wrong, why in [
+                (x64, "you return the batch unchanged"),
+                (no_epsilon, "add epsilon, 1e-3, to the variance before the square root: "
+                             "without it a constant channel (variance 0) divides 0 by 0, and a "
+                             "faint one is blown up to a spread of 1"),
+                (_normalised(x, (0, 1, 2)),
+                 "you normalise each channel over the whole batch (axes 0, 1 and 2): that is "
+                 "batch normalisation; instance normalisation uses each image's own positions "
+                 "(axes 1 and 2)"),
+                (_normalised(x, (1, 2, 3)),
+                 "you normalise all the channels of an image together (axes 1, 2 and 3): "
+                 "normalise each channel on its own (axes 1 and 2)"),
+                (_normalised(x, (0, 1, 2, 3)),
+                 "you normalise the whole batch at once: each channel of each image has its own "
+                 "mean and variance (axes 1 and 2)"),
+                (_normalised(x, (1, 2), ddof=1),
+                 "take the variance over the positions as np.var does (divide by H·W, not "
+                 "H·W − 1)"),
+                ((x64 - mean) / (np.sqrt(var) + 1e-3),
+                 "add epsilon to the variance, inside the square root: "
+                 "(x − mean) / sqrt(variance + 1e-3)"),
+                ((x64 - mean) / (var + 1e-3),
+                 "divide by the square root of variance + epsilon, not by the variance"),
+                (x64 / np.sqrt(var + 1e-3), "subtract each channel's mean first"),
+                (_normalised(x, (1, 2), eps=1e-5),
+                 "epsilon is 1e-3 here (GroupNormalization's default, norm.epsilon), not 1e-5: "
+                 "a faint channel shows the difference")]:
+            if np.allclose(got, wrong, atol=1e-4):
+                raise Failed(f"for a batch of shape {shape}: {why}")
+        worst = float(np.max(np.abs(got - want)))
+        raise Failed(f"for a batch of shape {shape} your output differs from the reference by "
+                     f"up to {worst:.3g}: subtract each channel's mean over the positions of its "
+                     "own image and divide by sqrt(variance + 1e-3)")
+    return ("matches on three batches you have not seen, a faint and a constant channel "
+            "included: what GroupNormalization(groups=-1) does in conv_block before its learned "
+            "scale and offset (which start at 1 and 0).")
+
+
+TRY_ITS = [
+    Exercise("08b", 1, "Write instance_norm(x) for a batch of feature maps x of shape "
+             "(B, H, W, C): from each channel of each image subtract its mean over the positions "
+             "(H and W) and divide by the square root of its variance over them plus epsilon, "
+             "1e-3: what GroupNormalization(groups=-1) does in section 2's conv_block, before its "
+             "learned scale and offset, written without that layer.", _instance_norm,
+             ["The statistics cell above takes the mean over the positions with "
+              ".mean(axis=(1, 2)); keepdims=True keeps a shape (B, 1, 1, C) that broadcasts "
+              "against x. np.var takes the variance the same way.",
+              "mean = x.mean(axis=(1, 2), keepdims=True); var = x.var(axis=(1, 2), "
+              "keepdims=True); return (x - mean) / np.sqrt(var + 1e-3)"],
+             """import numpy as np
+
+def instance_norm(x):
+    mean = x.mean(axis=(1, 2), keepdims=True)
+    var = x.var(axis=(1, 2), keepdims=True)
+    return (x - mean) / np.sqrt(var + 1e-3)
+
+answer = instance_norm""", try_it=True),
 ]
