@@ -50,7 +50,7 @@ def test_reference_passes_and_placeholder_is_not_attempted(exercise, capsys):
 @pytest.mark.parametrize("lesson", [f"{n:02d}" for n in range(10)] + ["02b", "06b", "08b"])
 def test_every_lesson_has_three_to_five_exercises_in_its_notebook(lesson):
     found = exercises.for_lesson(lesson)
-    fewest = 2 if lesson.endswith("b") else 3  # a second session or deep dive: two, after its Try it
+    fewest = 2 if lesson.endswith("b") else 3  # a second session or deep dive: two, and a Try it
     assert fewest <= len(found) <= 5, [e.label for e in found]
     assert [e.number for e in found] == list(range(1, len(found) + 1))
     notebook = next(NOTEBOOKS.glob(f"{lesson}_*.ipynb")).read_text()
@@ -71,7 +71,7 @@ def markdown_and_code(notebook: Path) -> list[tuple[str, str]]:
     return [(cell["cell_type"], "".join(cell["source"])) for cell in cells]
 
 
-TRY_IT_LESSONS = ["00", "01", "02", "02b", "03", "04", "05", "06", "06b", "07", "08", "09"]
+TRY_IT_LESSONS = ["00", "01", "02", "02b", "03", "04", "05", "06", "06b", "07", "08", "08b", "09"]
 
 
 @pytest.mark.parametrize("lesson", TRY_IT_LESSONS)

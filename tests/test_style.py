@@ -16,7 +16,7 @@ from tflab.source import notebook_definitions
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "08_style_transfer.ipynb"
 NOTEBOOK_B = NOTEBOOK.with_name("08b_fast_style_transfer.ipynb")
 NAMES = ("gram_matrix", "style_loss", "content_loss", "variation_loss", "make_loss",
-         "train_step")  # notebook 08's; 08b repeats them in its setup
+         "train_step", "seconds_per_step")  # notebook 08's; 08b repeats them in its setup
 NAMES_B = ("reflect_pad", "conv_block", "transform_net", "fast_train_step")  # notebook 08b's
 
 
