@@ -331,7 +331,8 @@ TRY_ITS = [
     Exercise("06", 1, "Write keras_row(row): given the one-hot row that indicator_column("
              "categorical_column_with_vocabulary_list(key, vocabulary, num_oov_buckets=1)) "
              "gives for a word (a NumPy array), return the row that StringLookup(vocabulary="
-             "vocabulary, num_oov_indices=1, output_mode='one_hot') gives for the same word.",
+             "vocabulary, num_oov_indices=1, output_mode='one_hot') gives for the same word. A "
+             "missing word ('') gives the column a row of zeros.",
              _keras_row,
              ["Section 2's famhist rows show the two conventions: where does each put the "
               "out-of-vocabulary slot, and what does each do with a missing value ('')?",
