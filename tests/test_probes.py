@@ -54,3 +54,23 @@ def test_per_layer_and_activation_plots():
     assert [a.get_title() for a in fig.axes] == ["f(x)", "f'(x)"]
     slope = fig.axes[1].lines[1].get_ydata()  # sigmoid's derivative peaks at 0.25
     assert abs(max(slope) - 0.25) < 1e-3
+
+
+@pytest.mark.parametrize("make", [lambda: keras.initializers.HeNormal(),
+                                  lambda: keras.initializers.HeNormal(seed=7),
+                                  lambda: keras.initializers.TruncatedNormal(stddev=0.1)],
+                         ids=["unseeded", "seeded", "truncated normal"])
+def test_mlp_gives_every_layer_its_own_kernel_from_one_initialiser(make):
+    """A Keras 3 initialiser object returns the same values at every call, seeded or not, so
+    models.mlp copies it for each layer: distinct kernels, the same again after the same seed."""
+    one = make()
+    assert np.array_equal(one((3, 3)), one((3, 3)))  # the trap models.mlp avoids
+
+    def kernels():
+        keras.utils.set_random_seed(0)
+        net = models.mlp(hidden=[100] * 3, kernel_initializer=make())
+        return [layer.kernel.numpy() for layer in net.layers if hasattr(layer, "kernel")]
+
+    first, again = kernels(), kernels()
+    assert not np.array_equal(first[1], first[2]) and not np.array_equal(first[2], first[3])
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))

@@ -56,22 +56,36 @@ def mlp(input_shape: Sequence[int] = (784,), hidden: Sequence[int] = (512,), *,
     """A dense network: flatten the input, ``hidden`` dense layers, then ``outputs`` units.
 
     ``dropout`` (if above 0) follows every hidden layer. Initialiser and regulariser
-    apply to every dense layer.
+    apply to every dense layer; an initialiser object is copied for each layer, with its
+    own seed, because a Keras 3 initialiser returns the same values at every call.
     """
     if not all(int(h) > 0 for h in hidden) or outputs < 1:
         raise ValueError(f"layer sizes must be positive, got hidden={list(hidden)}, "
                          f"outputs={outputs}")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), not {dropout}")
+
+    def initializer(index: int):
+        """Layer ``index``'s own initialiser: a name makes one per layer anyway."""
+        if not isinstance(kernel_initializer, keras.initializers.Initializer):
+            return kernel_initializer
+        config = kernel_initializer.get_config()
+        seed = getattr(kernel_initializer, "seed", None)
+        if "seed" not in config or isinstance(seed, keras.random.SeedGenerator):
+            return kernel_initializer  # not random, or it draws new values at every call
+        if config["seed"] is not None:
+            config["seed"] += index  # seeded: distinct, reproducible kernels
+        return type(kernel_initializer).from_config(config)  # unseeded: seeded by Keras
+
     layers = [keras.Input(shape=tuple(input_shape)), keras.layers.Flatten()]
-    for units in hidden:
+    for index, units in enumerate(hidden):
         layers.append(keras.layers.Dense(int(units), activation=activation,
-                                         kernel_initializer=kernel_initializer,
+                                         kernel_initializer=initializer(index),
                                          kernel_regularizer=kernel_regularizer))
         if dropout:
             layers.append(keras.layers.Dropout(dropout))
     layers.append(keras.layers.Dense(outputs, activation=output_activation,
-                                     kernel_initializer=kernel_initializer,
+                                     kernel_initializer=initializer(len(hidden)),
                                      kernel_regularizer=kernel_regularizer))
     return keras.Sequential(layers, name=name)
 
