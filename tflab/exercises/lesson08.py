@@ -122,7 +122,8 @@ def variation(image):
 answer = variation"""),
     Exercise("08", 3, "Write resize(image, max_side) for one (H, W, 3) image in [0, 1]: scale it "
              "so that its longer side is max_side pixels, keep the aspect ratio (round each side "
-             "to the nearest pixel) and the values in [0, 1].", _resize,
+             "to the nearest pixel) and the values in [0, 1], and return an (H′, W′, 3) array, "
+             "not a batch of one as `style.resize` does.", _resize,
              ["The scale factor is max_side / max(H, W); apply it to both sides.",
               "tf.image.resize(image, (round(h * s), round(w * s)), method='bicubic'), then "
               "tf.clip_by_value(..., 0.0, 1.0)."],
