@@ -9,8 +9,11 @@ never the answer's text.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import random
 import sys
+import threading
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,25 +119,92 @@ def kept_random_state() -> Iterator[None]:
         np.random.set_state(numpy_state)
 
 
+class _ForbiddenCall(Failed):
+    """Raised by a function that :func:`calls_of` has made unusable while an answer runs."""
+
+
+#: a stub's number -> (the calls list of the calls_of that made it, its message)
+_WATCHED: dict[int, tuple[list, str]] = {}
+_WATCH_LOCK = threading.Lock()
+_STUB_NUMBERS = itertools.count(1)
+
+
+def _forbidden_call(key: int) -> None:
+    """What every stub does: note the call (in any thread) and raise the exercise's rule."""
+    calls, message = _WATCHED.get(key, (None, "this function may not be called here"))
+    if calls is not None:
+        calls.append(threading.current_thread().name)
+    raise _ForbiddenCall(message)
+
+
+def _stub_code(function: types.FunctionType, key: int) -> types.CodeType:
+    """A code object that calls :func:`_forbidden_call`; it has as many free variables as
+    ``function`` (so that it can replace ``function.__code__``) and ``function``'s name."""
+    free = function.__code__.co_freevars
+    cells = "".join(f"    {name} = None\n" for name in free) or "    pass\n"
+    uses = ", ".join(free)
+    source = (f"def _outer():\n{cells}"
+              "    def _stub(*args, **kwargs):\n"
+              "        import sys\n"
+              f"        sys.modules['tflab.exercises.core']._forbidden_call({key})\n"
+              + (f"        return ({uses},)\n" if free else "")
+              + "    return _stub\n")
+    namespace: dict = {}
+    exec(compile(source, "<forbidden>", "exec"), namespace)  # noqa: S102 - our own fixed text
+    return namespace["_outer"]().__code__.replace(co_name=function.__code__.co_name)
+
+
+def _default_rule(function: Callable) -> str:
+    module = getattr(function, "__module__", "") or ""
+    name = f"{module.rsplit('.', 1)[-1]}.{function.__qualname__}" if module else function.__name__
+    return (f"your answer calls {name}, which does what this exercise asks you to write: "
+            "write it yourself")
+
+
 @contextlib.contextmanager
-def calls_of(function: Callable) -> Iterator[list]:
-    """Count the calls of the Python ``function`` made while the block runs, under any name.
+def calls_of(function: Callable, rule: str | None = None) -> Iterator[list]:
+    """Make the Python ``function`` unusable while the block runs, in every thread, under any name.
 
-    Yields a list that gets one entry per call: a checker uses it to tell an answer that calls
-    the very library function an exercise asks the learner to write.
+    The function object's code is swapped for a stub that raises :class:`Failed` with ``rule``
+    (default: "your answer calls …, which does what this exercise asks you to write"), so every
+    name it was imported under, every callback holding it and every thread reaches the stub;
+    its original code comes back when the block ends, exceptions included. Yields a list that
+    gets one entry per attempted call. With ``rule`` the block fails with it if the answer
+    called the function (even where the answer caught the error); without, the stub's error
+    is absorbed at the end of the block and the checker reads the list and words its own
+    message (the older interface, kept for the checkers that use it).
     """
-    code, calls = function.__code__, []
-    previous = sys.getprofile()
-
-    def profile(frame, event, arg):
-        if event == "call" and frame.f_code is code:
-            calls.append(frame.f_code.co_name)
-
-    sys.setprofile(profile)
+    function = getattr(function, "__func__", function)  # a bound method: its function
+    if not isinstance(function, types.FunctionType):
+        raise TypeError(f"calls_of watches Python functions, not {type(function).__name__}")
+    message = rule or _default_rule(function)
+    module = sys.modules.get(function.__module__ or "")
+    name = function.__name__
+    on_module = module is not None and getattr(module, name, None) is function
+    key, calls = next(_STUB_NUMBERS), []
+    stub, original = _stub_code(function, key), function.__code__
+    with _WATCH_LOCK:
+        _WATCHED[key] = (calls, message)
+        function.__code__ = stub
+    failed = False
     try:
         yield calls
+    except Exception:
+        if not calls:
+            raise
+        failed = True
+        if rule is not None:
+            raise Failed(message) from None
     finally:
-        sys.setprofile(previous)
+        with _WATCH_LOCK:
+            function.__code__ = original
+            _WATCHED.pop(key, None)
+    if on_module and getattr(module, name, None) is not function:
+        setattr(module, name, function)
+        raise Failed(f"your answer replaced or reloaded {module.__name__}.{name} while it ran: "
+                     "leave the course's modules as they are")
+    if calls and rule is not None and not failed:
+        raise Failed(message)
 
 
 @dataclass

@@ -1,0 +1,98 @@
+"""calls_of makes a forbidden function unusable while an answer runs: in every thread, under any
+name, whatever the answer does to the profiler, and gives it back afterwards."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from tflab import solvers
+from tflab.exercises.core import Failed, calls_of
+from tflab.solvers import epoch_map as imported_by_name
+
+X = np.arange(5.0)
+
+
+def _in_a_thread(function):
+    """Run ``function`` in a new thread; what it returned or the message of what it raised."""
+    out = []
+
+    def run():
+        try:
+            out.append(function())
+        except Failed as err:
+            out.append(f"failed: {err}")
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return out[0]
+
+
+def test_a_forbidden_call_from_a_thread_fails():
+    with calls_of(solvers.epoch_map) as calls:
+        got = _in_a_thread(lambda: solvers.epoch_map(X, X, 0.01))
+    assert got.startswith("failed: your answer calls solvers.epoch_map"), got
+    assert len(calls) == 1
+
+
+def test_a_forbidden_call_after_switching_the_profiler_off_fails():
+    def escape():
+        sys.setprofile(None)
+        return imported_by_name(X, X, 0.01)
+
+    with calls_of(solvers.epoch_map) as calls:
+        with pytest.raises(Failed, match="your answer calls solvers.epoch_map"):
+            escape()
+        assert _in_a_thread(escape).startswith("failed: ")
+    assert len(calls) == 2
+
+
+def test_a_rule_fails_the_block_even_where_the_answer_caught_the_error():
+    with pytest.raises(Failed, match="^no epoch maps here$"):
+        with calls_of(solvers.epoch_map, rule="no epoch maps here"):
+            try:
+                solvers.epoch_map(X, X, 0.01)
+            except Exception:  # the answer hides the stub's error
+                pass
+
+
+def test_the_function_comes_back_after_an_exception():
+    with pytest.raises(ZeroDivisionError):
+        with calls_of(solvers.epoch_map):
+            raise ZeroDivisionError
+    M, c = solvers.epoch_map(X, X, 0.01)
+    assert M.shape == (2, 2)
+    assert imported_by_name(X, X, 0.01)[0].shape == (2, 2)
+
+
+def test_a_reload_of_the_module_fails():
+    import importlib
+
+    original = solvers.epoch_map
+    try:
+        with pytest.raises(Failed, match="replaced or reloaded tflab.solvers.epoch_map"):
+            with calls_of(solvers.epoch_map):
+                solvers.epoch_map = lambda *args: None  # what a reload does to the name
+    finally:
+        solvers.epoch_map = original
+    assert importlib.import_module("tflab.solvers").epoch_map is original
+
+
+def test_a_function_with_a_closure_can_be_forbidden():
+    def make():
+        value = 3
+
+        def inner():
+            return value
+
+        return inner
+
+    inner = make()
+    with calls_of(inner) as calls:
+        with pytest.raises(Failed, match="your answer calls"):
+            inner()
+    assert calls and inner() == 3
