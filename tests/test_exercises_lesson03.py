@@ -114,6 +114,46 @@ def test_leak_wrong_answers():
         sess = tf.compat.v1.Session(graph=other)
         return lambda values: sess.run(y, {x: values})
 
+    def carries_numpy_beside_x(graph, w, b):  # gaming: x is fed, but y is NumPy's, carried in z
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float64, [None], name="x")
+            z = tf.compat.v1.placeholder(tf.float64, [None], name="z")
+            y = tf.identity(z) + 0 * x
+        graph.finalize()
+        sess = tf.compat.v1.Session(graph=graph)
+        return lambda values: sess.run(y, {x: values, z: w * np.asarray(values) + b})
+
+    def default_carries_numpy(graph, w, b):  # gaming: the same through a placeholder_with_default
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float64, [None], name="x")
+            z = tf.compat.v1.placeholder_with_default(tf.zeros([5], tf.float64), [None])
+            y = z + 0 * x
+        graph.finalize()
+        sess = tf.compat.v1.Session(graph=graph)
+        return lambda values: sess.run(y, {x: values, z: w * np.asarray(values) + b})
+
+    def stored_in_a_variable(graph, w, b):  # gaming: NumPy's y assigned to a variable first
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float64, [None], name="x")
+            z = tf.compat.v1.placeholder(tf.float64, [5])
+            store = tf.compat.v1.Variable(tf.zeros([5], tf.float64))
+            assign = store.assign(z)
+            y = store + 0 * x
+            init = tf.compat.v1.global_variables_initializer()
+        graph.finalize()
+        sess = tf.compat.v1.Session(graph=graph)
+        sess.run(init)
+
+        def predict(values):
+            sess.run(assign, {z: w * np.asarray(values) + b})
+            return sess.run(y, {x: values})
+
+        return predict
+
+    outside = "what it returns was computed outside the graph"
+    failed_with(ex, carries_numpy_beside_x, outside + ": run on x alone, your sess.run fails")
+    failed_with(ex, default_carries_numpy, outside + ": fed other values for x")
+    failed_with(ex, stored_in_a_variable, outside + ": fed other values for x")
     failed_with(ex, leaky, "the graph grew from")
     failed_with(ex, not_finalized, "not finalized")
     failed_with(ex, numpy_and_a_constant, "without running the graph it was given")
@@ -169,3 +209,31 @@ def test_traced_once_wrong_answers():
         return tf.constant(1.0)
 
     failed_with(ex, constant, "returned 1;")
+
+
+def test_traced_once_counts_the_traces_itself():
+    ex = exercises.try_it("03", 1)
+
+    @tf.function
+    def lies_about_its_count(x):  # gaming: a real tf.function that retraces, reporting none
+        return 2 * x + 1
+
+    lies_about_its_count.experimental_get_tracing_count = lambda: 0
+    failed_with(ex, lies_about_its_count, "traced it 8 times")
+
+    function_class = type(tf.function(abs))
+
+    class PythonInside(function_class):  # gaming: computes in Python, never traces, no count
+        def __call__(self, x):
+            return 2.0 * x + 1.0
+
+        def experimental_get_tracing_count(self):
+            return 0
+
+    failed_with(ex, PythonInside(lambda x: 2 * x + 1, "scale"), "traced it 8 times")
+
+    class Traced(function_class):  # gaming: a retracing function that reports one trace
+        def experimental_get_tracing_count(self):
+            return 1
+
+    failed_with(ex, Traced(lambda x: 2 * x + 1, "scale"), "traced it 8 times")

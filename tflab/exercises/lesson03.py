@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -51,8 +52,8 @@ def _build_graph(answer) -> str:
 def _watching_sessions(graph, runs: list) -> Iterator[None]:
     """While the learner's predictor runs, record every session run on ``graph``.
 
-    ``runs`` gets one ``(session, feed_dict, result)`` per ``Session.run`` on ``graph``
-    (``Tensor.eval`` and ``Operation.run`` go through it too).
+    ``runs`` gets one ``(session, fetches, feed_dict, result)`` per ``Session.run`` on
+    ``graph`` (``Tensor.eval`` and ``Operation.run`` go through it too).
     """
     import tensorflow as tf
 
@@ -63,7 +64,7 @@ def _watching_sessions(graph, runs: list) -> Iterator[None]:
         def run(self, fetches, feed_dict=None, *args, **kwargs):
             result = original(self, fetches, feed_dict, *args, **kwargs)
             if self.graph is graph:
-                runs.append((self, feed_dict, result))
+                runs.append((self, fetches, feed_dict, result))
             return result
         return run
 
@@ -103,6 +104,37 @@ def _produced(result, got: np.ndarray) -> bool:
     return False
 
 
+def _computed_by_the_graph(producing: list, values: np.ndarray, rng, runs: list) -> None:
+    """Run again what predict ran, feeding only other values in place of ``values``.
+
+    y = w·x + b computed in NumPy and handed to the graph (another placeholder, or x itself)
+    cannot follow values that only the graph sees: the result must be w·x + b for them too.
+    """
+    fresh = rng.normal(size=values.shape)
+    want = 1.5 * fresh - 2.0
+    problem = ("predict ran the graph with values for x, but what it returns was computed "
+               "outside the graph")
+    for session, fetches, feed, _ in producing:
+        if not _fed(feed, values):
+            continue
+        if getattr(session, "_closed", False):  # a session per call: the sessions check fails it
+            return
+        only_x = {key: fresh for key, fed in feed.items() if _fed({key: fed}, values)}
+        before = len(runs)
+        try:
+            again = type(session).run(session, fetches, only_x)
+        except Exception as err:  # it needs a feed besides x: the answer came in from outside
+            del runs[before:]
+            raise Failed(f"{problem}: run on x alone, your sess.run fails ({type(err).__name__}: "
+                         f"{first_line(err, 120)}). Build y = x * w + b in the graph and feed "
+                         "only x") from None
+        del runs[before:]
+        if _produced(again, want):
+            return
+    raise Failed(f"{problem}: fed other values for x, the run you made did not give w·x + b "
+                 "for them. Build y = x * w + b from the placeholder, and feed only x")
+
+
 def _no_leak(answer) -> str:
     import tensorflow as tf
 
@@ -131,14 +163,16 @@ def _no_leak(answer) -> str:
                 raise Failed("predict returned the right values without running the graph it "
                              "was given in a session: build y = w·x + b inside "
                              "`with graph.as_default():` and return sess.run(y, {x: values})")
-            if not any(_fed(feed, values) for _, feed, _ in calls):
+            if not any(_fed(feed, values) for _, _, feed, _ in calls):
                 raise Failed("predict ran the graph but did not feed it the values it was "
                              "given: feed them to the placeholder, sess.run(y, {x: values})")
-            if not any(_produced(result, got) for _, _, result in calls):
+            producing = [run for run in calls if _produced(run[3], got)]
+            if not producing:
                 raise Failed("what predict returns is not what its session run computed: "
                              "return the result of sess.run(y, {x: values})")
+            _computed_by_the_graph(producing, values, rng, runs)
             sizes.append(len(graph.get_operations()))
-    sessions = {id(session) for session, _, _ in runs}  # runs keeps them alive: ids distinct
+    sessions = {id(session) for session, _, _, _ in runs}  # runs keeps them alive: ids distinct
     if sizes[-1] > sizes[0]:
         raise Failed(f"the graph grew from {sizes[0]} to {sizes[-1]} operations over 30 calls: "
                      "build the ops once, outside predict")
@@ -237,23 +271,43 @@ answer = faster"""),
 ]
 
 
+def _scaled(function, value: float) -> None:
+    got = number(call(function, value), f"scale({value})")
+    if abs(got - (2 * value + 1)) > 1e-5 * max(1.0, abs(2 * value + 1)):
+        raise Failed(f"scale({value}) returned {got:g}; 2·{value} + 1 is {2 * value + 1:g}")
+
+
 def _traced_once(answer) -> str:
     import tensorflow as tf
 
     require_callable(answer, "scale(x), a tf.function")
-    if not isinstance(answer, tf.types.experimental.PolymorphicFunction):
+    function_class = type(tf.function(abs))  # the class tf.function returns
+    if not isinstance(answer, function_class):
         call(answer, 1.0)  # an unfinished plain function (it returns ___) is "not attempted"
         raise Failed("the answer should be a tf.function (decorate it with @tf.function), so that "
                      f"its traces can be counted, not {type(answer).__name__}")
-    tracing_count = answer.experimental_get_tracing_count
     # fresh values on every check, so that traces left by earlier calls cannot hide retracing
     values = [float(v) for v in np.random.default_rng().uniform(-50, 50, 8).round(3)]
-    before = tracing_count()
     for value in values:
-        got = number(call(answer, value), f"scale({value})")
-        if abs(got - (2 * value + 1)) > 1e-5 * max(1.0, abs(2 * value + 1)):
-            raise Failed(f"scale({value}) returned {got:g}; 2·{value} + 1 is {2 * value + 1:g}")
-    traces = tracing_count() - before
+        _scaled(answer, value)
+    # The traces are counted here, not asked of the answer: a fresh tf.function with the same
+    # Python function and options (input_signature, reduce_retracing, ...) and an empty cache,
+    # whose Python function is wrapped to count the times tracing runs it.
+    traced: list = []
+    python_function = answer.python_function
+
+    @functools.wraps(python_function)
+    def counted(*args, **kwargs):
+        traced.append(args)
+        return python_function(*args, **kwargs)
+
+    fresh = function_class._clone(answer, counted)
+    for value in values:
+        _scaled(fresh, value)
+    traces = len(traced)
+    if not traces:
+        raise Failed("scale returned the right values without its Python function ever being "
+                     "traced: write the body inside the @tf.function-decorated function")
     if traces > 1:
         raise Failed(f"{len(values)} calls with different Python floats traced it {traces} times: "
                      "each new Python value is a new signature. Give it an input_signature")
