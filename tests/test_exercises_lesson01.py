@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import numpy as np
 import tensorflow as tf
 from exercise_checks import failed_with
@@ -45,6 +48,21 @@ def test_gradient_wrong_answers():
     failed_with(ex, lambda w, b, x, y: (0.0, 0.0), "the gradient is")  # gaming: a constant
 
 
+def test_gradient_reads_want_from_the_checker():
+    failed_with(exercises.get("01", 2), lambda w, b, x, y: _caller_value("want", (0.0, 0.0)),
+                "the gradient is")
+
+
+def test_gradient_by_epoch_map():
+    def by_epoch_map(w, b, x, y):
+        M, c = solvers.epoch_map(x, y, 1.0, batch_size=None)
+        p = np.array([w, b])
+        return tuple(p - (M @ p + c))
+
+    failed_with(exercises.get("01", 2), by_epoch_map,
+                "your function calls solvers.epoch_map, the course's own descent step")
+
+
 def test_tf_least_squares_wrong_answers():
     ex = exercises.get("01", 3)
     failed_with(ex, lambda x, y: tuple(np.polyfit(x, y, 1)), "use TensorFlow ops only")
@@ -71,13 +89,45 @@ def test_tf_least_squares_wrong_answers():
                 "the least-squares line is")
 
 
+def test_tf_least_squares_calls_the_course_graph():
+    from tflab import graphs
+
+    made_before = graphs.least_squares_function()  # in a cell above: the factory ran already
+    failed_with(exercises.get("01", 3), lambda x, y: made_before(x, y),
+                "calls graphs.least_squares_function")
+    failed_with(exercises.get("01", 3), lambda x, y: graphs.least_squares_function()(x, y),
+                "calls graphs.least_squares_function")
+
+
 def descend(x, y, learning_rate, epochs):
-    """Full-batch gradient descent on the mean squared error from w = b = 0, in NumPy."""
+    """Full-batch gradient descent on the mean squared error from w = b = 0, with a tape."""
+    w, b = tf.Variable(0.0, dtype=tf.float64), tf.Variable(0.0, dtype=tf.float64)
+    for _ in range(epochs):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(w * x + b - y))
+        dw, db = tape.gradient(loss, [w, b])
+        w.assign_sub(learning_rate * dw)
+        b.assign_sub(learning_rate * db)
+    return float(w), float(b)
+
+
+def numpy_descent(x, y, learning_rate, epochs):
+    """The same in NumPy, without a tape."""
     w = b = 0.0
     for _ in range(epochs):
         r = w * x + b - y
         w, b = w - learning_rate * 2 * np.mean(r * x), b - learning_rate * 2 * np.mean(r)
     return w, b
+
+
+def _caller_value(name, default=None):
+    """A cheat's helper: ``name`` from the first frame up the stack that holds it."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if name in frame.f_locals:
+            return frame.f_locals[name]
+        frame = frame.f_back
+    return default
 
 
 def test_tape_descent_wrong_answers():
@@ -110,6 +160,75 @@ def test_tape_descent_wrong_answers():
     failed_with(ex, twenty_epochs, "after 7 full-batch steps at rate 0.01")
     failed_with(ex, library, "calls solvers.gradient_descent, which does the exercise")
     failed_with(ex, library_by_name, "calls solvers.gradient_descent, which does the exercise")
+    assert ex.judge(descend)[0] == "passed"
+
+
+def test_tape_descent_numpy_loop_without_a_tape():
+    failed_with(exercises.get("01", 4), numpy_descent,
+                "your loop never asked GradientTape for a gradient")
+
+
+def test_tape_descent_token_tape_call_then_numpy():
+    def token(x, y, learning_rate, epochs):  # asks the tape once, then steps with NumPy
+        w = tf.Variable(0.0, dtype=tf.float64)
+        with tf.GradientTape() as tape:
+            loss = w * w
+        tape.gradient(loss, w)
+        return numpy_descent(x, y, learning_rate, epochs)
+
+    failed_with(exercises.get("01", 4), token, "does not step with it")
+
+
+def test_tape_descent_library_in_a_thread():
+    def threaded(x, y, learning_rate, epochs):
+        out = []
+
+        def run():
+            try:
+                out.append(solvers.gradient_descent(x, y, learning_rate=learning_rate,
+                                                    epochs=epochs, batch_size=None,
+                                                    dtype="float64").fit)
+            except Exception:
+                out.append(None)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+        descend(x, y, learning_rate, 1)  # a tape for show
+        fit = out[0]
+        return (fit.coef, fit.intercept) if fit else numpy_descent(x, y, learning_rate, epochs)
+
+    failed_with(exercises.get("01", 4), threaded, "train calls solvers.gradient_descent")
+
+
+def test_tape_descent_library_after_the_profiler_is_off():
+    def unprofiled(x, y, learning_rate, epochs):
+        sys.setprofile(None)
+        fit = solvers.gradient_descent(x, y, learning_rate=learning_rate, epochs=epochs,
+                                       batch_size=None, dtype="float64").fit
+        return fit.coef, fit.intercept
+
+    failed_with(exercises.get("01", 4), unprofiled, "train calls solvers.gradient_descent")
+
+
+def test_tape_descent_epoch_map():
+    def by_epoch_map(x, y, learning_rate, epochs):
+        M, c = solvers.epoch_map(x, y, learning_rate, batch_size=None)
+        p = np.zeros(2)
+        for _ in range(epochs):
+            p = M @ p + c
+        return tuple(p)
+
+    failed_with(exercises.get("01", 4), by_epoch_map, "train calls solvers.epoch_map")
+
+
+def test_tape_descent_reads_want_from_the_checker():
+    def frame_reader(x, y, learning_rate, epochs):
+        descend(x, y, learning_rate, 1)
+        want = _caller_value("want")
+        return (want.coef, want.intercept) if want is not None else (0.0, 0.0)
+
+    failed_with(exercises.get("01", 4), frame_reader, "gradient descent is at")
 
 
 def test_calls_of_puts_the_profiler_back():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 
 from tflab.exercises.core import (
@@ -49,13 +52,21 @@ def _exact_fire(answer) -> str:
             f"{int(few.sum())} areas with few fires, thefts rise {exact.coef:.1f} per fire.")
 
 
+_EPOCH_MAP_RULE = ("your function calls solvers.epoch_map, the course's own descent step, which "
+                   "does the exercise for you: write the formula yourself")
+
+
 def _gradient(answer) -> str:
+    from tflab import solvers
+
     require_callable(answer, "mse_gradient(w, b, x, y) returning (dw, db)")
     for seed, (w, b) in [(1, (0.5, -1.0)), (2, (3.0, 2.0))]:
         x, y = _toy(seed)
+        with calls_of(solvers.epoch_map, rule=_EPOCH_MAP_RULE):
+            got = pair(call(answer, w, b, x.copy(), y.copy()), "dw", "db")
+        # the reference only now, once the answer has returned: it cannot be read while it runs
         residual = w * x + b - y
         want = (2 * np.mean(residual * x), 2 * np.mean(residual))
-        got = pair(call(answer, w, b, x.copy(), y.copy()), "dw", "db")
         if np.allclose(got, want, rtol=1e-4):
             continue
         if np.allclose(got, [-v for v in want], rtol=1e-4):
@@ -71,27 +82,53 @@ def _gradient(answer) -> str:
     return "right at two points of two data sets you had not seen."
 
 
+_LIBRARY_LINE = ("your function calls graphs.least_squares_function, the course's own graph of "
+                 "this formula, which does the exercise for you: write it with tf.reduce_mean "
+                 "and tf.reduce_sum yourself")
+
+
 def _tf_least_squares(answer) -> str:
     import tensorflow as tf
+
+    from tflab import graphs
 
     require_callable(answer, "tf_least_squares(x, y) returning (slope, intercept) as tensors")
     for seed in (3, 4):
         x, y = _toy(seed, 40)
-        want = np.polyfit(x, y, 1)
-        call(answer, tf.constant(x), tf.constant(y))  # eagerly first: is it attempted at all?
-        graph_fn = tf.function(answer)
-        try:
-            result = graph_fn(tf.constant(x), tf.constant(y))
-        except Exception as err:
-            raise Failed(f"inside tf.function your function raised {type(err).__name__}: "
-                         f"{first_line(err)} — use TensorFlow ops only (tf.reduce_mean, "
-                         "...), not NumPy, so that it can run as a graph") from None
-        _no_python_inside(graph_fn.get_concrete_function(tf.constant(x), tf.constant(y)).graph)
-        got = pair(result, "slope", "intercept")
+        with calls_of(graphs.least_squares_function, rule=_LIBRARY_LINE):
+            # eagerly first: is it attempted at all?
+            call(answer, tf.constant(x), tf.constant(y))
+            graph_fn = tf.function(answer)
+            try:
+                result = graph_fn(tf.constant(x), tf.constant(y))
+            except Failed:
+                raise
+            except Exception as err:
+                raise Failed(f"inside tf.function your function raised {type(err).__name__}: "
+                             f"{first_line(err)} — use TensorFlow ops only (tf.reduce_mean, "
+                             "...), not NumPy, so that it can run as a graph") from None
+            graph = graph_fn.get_concrete_function(tf.constant(x), tf.constant(y)).graph
+            got = pair(result, "slope", "intercept")
+        _no_python_inside(graph)
+        _no_library_graph_inside(graph)
+        want = np.polyfit(x, y, 1)  # only now, once the answer has returned
         if not np.allclose(got, want, rtol=1e-6, atol=1e-6):
             raise Failed(f"the least-squares line is ({want[0]:.5f}, {want[1]:.5f}); "
                          f"yours is ({got[0]:.5f}, {got[1]:.5f})")
     return "exact on two data sets you had not seen, and it runs as a graph."
+
+
+def _no_library_graph_inside(graph) -> None:
+    """Fail if the traced ``graph`` calls graphs.least_squares_function's tf.function (made
+    before the check, so that calls_of never saw the factory run)."""
+    import re
+
+    for op in graph.get_operations():
+        if op.type in ("PartitionedCall", "StatefulPartitionedCall"):
+            if re.fullmatch(r"__inference_least_squares_\d+", op.get_attr("f").name.decode()
+                            if isinstance(op.get_attr("f").name, bytes)
+                            else op.get_attr("f").name):
+                raise Failed(_LIBRARY_LINE)
 
 
 _PYTHON_OPS = {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
@@ -106,20 +143,57 @@ def _no_python_inside(graph) -> None:
                      "(tf.reduce_mean, ...)")
 
 
+_DESCENT_RULE = ("train calls solvers.gradient_descent, which does the exercise for you: write "
+                 "the loop with tf.GradientTape yourself")
+_EPOCH_RULE = ("train calls solvers.epoch_map, the course's own descent step, which does the "
+               "exercise for you: write the loop with tf.GradientTape yourself")
+
+
+@contextlib.contextmanager
+def _tape_gradients(scale: float = 1.0) -> Iterator[list]:
+    """Count the calls of GradientTape.gradient while the block runs (any tape, any thread) and
+    multiply what they return by ``scale``: an answer that steps with the tape's gradients
+    follows the scale, one that computes its own ignores it."""
+    import tensorflow as tf
+
+    owner = tf.GradientTape
+    original, calls = owner.__dict__["gradient"], []
+
+    def gradient(self, *args, **kwargs):
+        calls.append(1)
+        result = original(self, *args, **kwargs)
+        if scale == 1.0:
+            return result
+        return tf.nest.map_structure(lambda g: None if g is None else g * scale, result)
+
+    owner.gradient = gradient
+    try:
+        yield calls
+    finally:
+        owner.gradient = original
+
+
+def _run_train(answer, x, y, rate, epochs, scale=1.0) -> tuple[tuple[float, float], int]:
+    """The answer's (w, b), read while the course's descent is forbidden, and how many
+    gradients it asked GradientTape for."""
+    from tflab import solvers
+
+    with calls_of(solvers.gradient_descent, rule=_DESCENT_RULE), \
+            calls_of(solvers.epoch_map, rule=_EPOCH_RULE), _tape_gradients(scale) as tape:
+        got = pair(call(answer, x.copy(), y.copy(), rate, epochs), "w", "b")
+    return got, len(tape)
+
+
 def _tape_descent(answer) -> str:
     from tflab import solvers
 
     require_callable(answer, "train(x, y, learning_rate, epochs) returning (w, b)")
     x, y = _toy(5, 30)
     for rate, epochs in [(0.05, 20), (0.01, 7)]:
+        got, gradients = _run_train(answer, x, y, rate, epochs)
+        # the reference only now, once the answer has returned: it cannot be read while it runs
         want = solvers.gradient_descent(x, y, learning_rate=rate, epochs=epochs,
                                         batch_size=None, dtype="float64").fit
-        with calls_of(solvers.gradient_descent) as library:
-            result = call(answer, x.copy(), y.copy(), rate, epochs)
-        if library:
-            raise Failed("train calls solvers.gradient_descent, which does the exercise for you: "
-                         "write the loop with tf.GradientTape yourself")
-        got = pair(result, "w", "b")
         if not np.allclose(got, (want.coef, want.intercept), rtol=1e-4, atol=1e-6):
             exact = solvers.exact_least_squares(x, y)
             close = np.allclose(got, (exact.coef, exact.intercept), rtol=1e-4)
@@ -128,7 +202,20 @@ def _tape_descent(answer) -> str:
                          f"({got[0]:.5f}, {got[1]:.5f})" +
                          (" — the exact answer: run exactly `epochs` steps of descent, "
                           "not a closed form" if close else ""))
-    return "matches full-batch gradient descent step for step."
+        if gradients == 0:
+            raise Failed("your loop never asked GradientTape for a gradient: compute the loss "
+                         "under `with tf.GradientTape() as tape:` and step with "
+                         "tape.gradient(loss, [w, b])")
+    # the tape's gradients doubled: a loop that steps with them moves as at twice the rate
+    rate, epochs = 0.01, 7
+    got, _ = _run_train(answer, x, y, rate, epochs, scale=2.0)
+    want = solvers.gradient_descent(x, y, learning_rate=2 * rate, epochs=epochs,
+                                    batch_size=None, dtype="float64").fit
+    if not np.allclose(got, (want.coef, want.intercept), rtol=1e-4, atol=1e-6):
+        raise Failed("your loop asks GradientTape for a gradient but does not step with it: "
+                     "update w and b with what tape.gradient returns, not with a gradient "
+                     "computed another way")
+    return "matches full-batch gradient descent step for step, with the tape's gradients."
 
 
 EXERCISES = [
@@ -202,8 +289,8 @@ def _one_epoch(answer) -> str:
     require_callable(answer, "one_epoch(w, b, x, y, learning_rate) returning (w, b)")
     for seed, start, rate in ((11, (0.0, 0.0), 0.01), (12, (1.5, -2.0), 0.003)):
         x, y = _toy(seed, 30)
-        want = np.array(_epoch(*start, x, y, rate))
         got = np.array(pair(call(answer, *start, x.copy(), y.copy(), rate), "w", "b"))
+        want = np.array(_epoch(*start, x, y, rate))  # only now, once the answer has returned
         if np.allclose(got, want, rtol=1e-5, atol=1e-6):
             continue
         residual = y - (start[0] * x + start[1])
