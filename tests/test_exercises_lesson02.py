@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import numpy as np
 from exercise_checks import failed_with
 
@@ -87,3 +90,63 @@ def test_growth_factor_wrong_answers():
     failed_with(ex, lambda x, rate: "fast", "the growth factor")
     status, message = ex.judge(lambda x, rate: (rate * eig(x)[1] - 1) ** 2)
     assert status == "passed", message
+
+
+def _caller_value(name, default):
+    """A cheat's helper: ``name`` from the first frame up the stack that holds it."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if name in frame.f_locals:
+            return frame.f_locals[name]
+        frame = frame.f_back
+    return default
+
+
+_BY_THE_COURSE = "your function calls solvers.hessian_eigenvalues, the course's own eigenvalues"
+
+
+def test_growth_factor_by_hessian_eigenvalues():
+    failed_with(exercises.get("02", 3),
+                lambda x, rate: (1 - rate * solvers.hessian_eigenvalues(x)[-1]) ** 2,
+                _BY_THE_COURSE)
+
+
+def test_growth_factor_hessian_eigenvalues_in_a_thread():
+    def threaded(x, rate):
+        out = []
+
+        def run():
+            try:
+                out.append(solvers.hessian_eigenvalues(x)[-1])
+            except Exception:
+                out.append(1.0)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+        return (1 - rate * out[0]) ** 2
+
+    failed_with(exercises.get("02", 3), threaded, _BY_THE_COURSE)
+
+
+def test_growth_factor_reads_want_from_the_checker():
+    failed_with(exercises.get("02", 3), lambda x, rate: _caller_value("want", 1.0),
+                "the loss grows by")
+
+
+def test_condition_number_by_hessian_eigenvalues():
+    def by_the_course(x):
+        eig = solvers.hessian_eigenvalues(x)
+        return eig[-1] / eig[0]
+
+    failed_with(exercises.get("02", 2), by_the_course, _BY_THE_COURSE)
+    failed_with(exercises.get("02", 2), lambda x: _caller_value("want", 1.0),
+                "the condition number is")
+
+
+def test_stable_rate_and_efold_by_hessian_eigenvalues():
+    failed_with(exercises.get("02", 1), lambda x: 2 / solvers.hessian_eigenvalues(x)[-1],
+                _BY_THE_COURSE)
+    failed_with(exercises.try_it("02", 1),
+                lambda x, rate: -1 / np.log(1 - rate * solvers.hessian_eigenvalues(x)[0]),
+                _BY_THE_COURSE)
