@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import types
 
 import numpy as np
@@ -90,10 +91,10 @@ def test_batches_wrong_answers():
         model = types.SimpleNamespace(predict=predict)
         return scoring.score_batched(model, images, batch_size)
 
-    for answer, message in [(library, "calls scoring.score_batched, the function this exercise"),
+    for answer, message in [(library, "calls scoring.score_batched or score_threads"),
                             (fixed_batches,
                              "predict got 10 images at once; at most batch_size (5)"),
-                            (no_predict, "the rows are not the scores of the images"),
+                            (no_predict, "you never called predict"),
                             (one_at_a_time, "you called predict 23 times"),
                             (drops_remainder, "the last, partial batch of 3 is missing"),
                             (all_at_once, "predict got 23 images at once"),
@@ -217,3 +218,76 @@ def test_model_input_try_it_pictures_wrap_as_the_guide_would():
     assert all(p.dtype == np.uint8 and p.max() == 255 and p[0, 0] == 0 for p in pictures)
     for picture in pictures:  # the checker's model of the guide's resize is the real thing
         np.testing.assert_array_equal(lesson05._wrapped(picture), _seed_preprocess(picture) / 255)
+
+
+def _checker_local(name):
+    """What a cheating answer finds in the checker's frames: the first local called ``name``."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if name in frame.f_locals:
+            return frame.f_locals[name]
+        frame = frame.f_back
+    return None
+
+
+def test_preprocess_cannot_read_or_change_the_reference():
+    """Issue 32's corpus: the reference is computed after the answer returns, from a picture
+    drawn afresh, not from the file the answer was handed."""
+    ex = exercises.get("05", 1)
+
+    def reads_want(path):
+        want = _checker_local("want")
+        return np.zeros(784, np.float32) if want is None else want
+
+    def blanks_the_file(path):  # new cheat: paint the file white, then white is "right"
+        image = Image.open(path)
+        Image.new(image.mode, image.size, "white").save(path)
+        return np.zeros(784, np.float32)
+
+    for cheat in (reads_want, blanks_the_file):
+        failed_with(ex, cheat, "your pixels differ from the reference")
+
+
+def test_batches_rejects_score_threads_and_changed_inputs():
+    """Issue 32's corpus: score_threads does 05.2 too; what the answer is handed may be
+    changed, the reference is drawn afresh."""
+    ex = exercises.get("05", 2)
+
+    def threads(predict, images, batch_size):
+        return scoring.score_threads(types.SimpleNamespace(predict=predict), images,
+                                     threads=4, batch_size=batch_size)
+
+    failed_with(ex, threads, "calls scoring.score_batched or score_threads")
+
+    def zeroes_the_weights(predict, images, batch_size):  # new cheat: then zeros are right
+        predict.weights[...] = 0
+        return np.concatenate([predict(images[i:i + batch_size])
+                               for i in range(0, len(images), batch_size)])
+
+    def few_images(predict, images, batch_size):  # new cheat: scores with the weights itself
+        for i in range(0, len(images), batch_size):
+            predict(images[i:i + 1])  # as many calls as asked, of small batches
+        return images @ predict.weights
+
+    def own_scores(predict, images, batch_size):  # new cheat: calls predict, ignores its scores
+        for i in range(0, len(images), batch_size):
+            predict(images[i:i + batch_size])
+        return images @ predict.weights
+
+    def out_of_order(predict, images, batch_size):  # a mistake: the batches reversed
+        starts = range(0, len(images), batch_size)
+        return np.concatenate([predict(images[i:i + batch_size]) for i in reversed(starts)])
+
+    failed_with(ex, zeroes_the_weights, "the rows are not the scores of the images")
+    failed_with(ex, few_images, "predict was not given every image exactly once")
+    failed_with(ex, own_scores, "the rows are not the scores of the images")
+    failed_with(ex, out_of_order, "the rows are not the scores of the images")
+
+    def threaded(predict, images, batch_size):  # threads calling predict are fine
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(4) as pool:
+            return np.concatenate(list(pool.map(
+                predict, [images[i:i + batch_size] for i in range(0, len(images), batch_size)])))
+
+    assert ex.judge(threaded)[0] == "passed"

@@ -93,3 +93,80 @@ def test_relative_distance_try_it_wrong_answers():
     # the TensorFlow spelling of section 3 passes
     assert ex.judge(lambda x, t: tf.reduce_mean(tf.square(x - t)) / tf.reduce_mean(tf.square(t))
                     )[0] == "passed"
+
+
+def _checker_local(*names):
+    """What a cheating answer finds in the checker's frames: the first local called ``names``."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if all(name in frame.f_locals for name in names):
+            return [frame.f_locals[name] for name in names]
+        frame = frame.f_back
+    return None
+
+
+def test_gram_rejects_the_course_function_and_changed_features():
+    """Issue 32's corpus: multiscale._gram does 08.1; the answer is judged on a copy."""
+    from tflab import multiscale
+
+    ex = exercises.get("08", 1)
+    failed_with(ex, lambda f: multiscale._gram(tf.constant(f)).numpy(),
+                "calls the course's own Gram matrix (multiscale._gram)")
+    gram = multiscale._gram
+    failed_with(ex, lambda f: np.asarray(gram(tf.constant(f, tf.float64))),
+                "calls the course's own Gram matrix")
+
+    def zeroes_its_input(f):  # new cheat: make the features zero, so zeros are right
+        f[...] = 0
+        return np.zeros((f.shape[0], f.shape[3], f.shape[3]))
+
+    failed_with(ex, zeroes_its_input, "the values differ")
+
+
+def test_variation_cannot_read_the_reference():
+    """Issue 32's corpus: the reference is computed only after the answer returns."""
+    ex = exercises.get("08", 2)
+
+    def reads_want(image):
+        found = _checker_local("want")
+        return found[0] if found else 0.25
+
+    def reads_differences(image):  # new cheat: the checker's partial sums
+        found = _checker_local("down", "across")
+        return (found[0] + found[1]) / image.size if found else 0.25
+
+    failed_with(ex, reads_want, "the variation is")
+    failed_with(ex, reads_differences, "the variation is")
+
+
+def test_resize_rejects_the_loader_and_made_up_pixels():
+    """Issue 32's corpus: data._to_float_rgb resizes to a longer side; pixels of the right
+    shape and brightness that are not the picture fail too."""
+    from PIL import Image
+
+    from tflab import data
+
+    ex = exercises.get("08", 3)
+
+    def loader(im, side):
+        return data._to_float_rgb(Image.fromarray(np.round(im * 255).astype(np.uint8)), side)
+
+    failed_with(ex, loader, "calls the course's image loader (data._to_float_rgb)")
+
+    def size_of(im, side):
+        h, w = im.shape[:2]
+        return round(h * side / max(h, w)), round(w * side / max(h, w))
+
+    def grey(im, side):  # new cheat: the right shape, the picture's mean brightness
+        return np.full((*size_of(im, side), 3), float(im.mean()), np.float32)
+
+    def blanks_its_input(im, side):  # new cheat: make the input grey, return grey
+        im[...] = 0.5
+        return np.full((*size_of(im, side), 3), 0.5, np.float32)
+
+    for cheat in (grey, blanks_its_input):
+        failed_with(ex, cheat, "return the image itself, resized")
+    # any smoothing filter is fine
+    for method in ("bilinear", "area", "lanczos3"):
+        assert ex.judge(lambda im, side, m=method: np.clip(
+            tf.image.resize(im, size_of(im, side), method=m).numpy(), 0, 1))[0] == "passed"

@@ -124,3 +124,25 @@ def test_ps_bytes_counts_pieces_as_tensorflow_does():
         for shape in shapes:
             want = min(partitioner(tf.TensorShape(shape), tf.float32)[0], shape[0])
             assert lesson09._pieces(shape, min_bytes, max_shards) == want, shape
+
+
+def test_checksum_rejects_the_course_function():
+    """Issue 32's corpus: files.folder_sha256 is the function 09.3 asks for."""
+    from tflab import files
+    from tflab.files import folder_sha256
+
+    ex = exercises.get("09", 3)
+    for gaming in (files.folder_sha256, folder_sha256,
+                   lambda path: files.folder_sha256(Path(path)).upper().lower()):
+        failed_with(ex, gaming, "calls the course's files.folder_sha256, the function this")
+
+    def hashed_archive(path):  # new cheat: a tar of the folder, hashed (the tar holds mtimes)
+        import io
+        import tarfile
+
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            tar.add(path, arcname=".")
+        return hashlib.sha256(buffer.getvalue()).hexdigest()
+
+    failed_with(ex, hashed_archive, "two folders with identical files gave different")

@@ -52,18 +52,21 @@ def _preprocess(answer) -> str:
     from tflab import imaging
 
     require_callable(answer, "preprocess(path) returning 784 float32 pixels")
-    rng = np.random.default_rng(505)
     with tempfile.TemporaryDirectory() as tmp:
         for i, (width, height, mode, ink, paper) in enumerate(_PICTURES):
             what = f"the {width}×{height} {mode} picture"
-            path = _draw_digit(Path(tmp) / f"digit{i}.png", rng, width, height, mode, ink, paper)
-            want = imaging.preprocess_image(path)
+            path = _draw_digit(Path(tmp) / f"digit{i}.png", np.random.default_rng(505 + i),
+                               width, height, mode, ink, paper)
             with calls_of(imaging.preprocess_image) as calls:
                 got = call(answer, path)
             if calls:
                 raise Failed("your preprocess calls imaging.preprocess_image, the function this "
                              "exercise asks you to write: do its steps yourself (grey, invert, "
                              "pad to a square, resize, scale), as section 5 shows them")
+            # The reference only now, from the picture drawn afresh in memory: while the answer
+            # ran it did not exist, and whatever the answer did to the file does not count.
+            want = imaging.preprocess_image(_digit_picture(np.random.default_rng(505 + i),
+                                                            width, height, mode, ink, paper))
             if hasattr(got, "numpy") and not isinstance(got, np.ndarray):
                 got = got.numpy()  # a tf.Tensor is fine too
             if not isinstance(got, np.ndarray):
@@ -178,32 +181,61 @@ def _model_input(answer) -> str:
 
 
 class _CountingPredict:
-    """A stand-in for ``model.predict`` that records the size of every batch it is given."""
+    """A stand-in for ``model.predict`` that records every batch it is given and the scores it
+    returned; each call adds its own random offset, so only its own output is right."""
 
     def __init__(self, weights: np.ndarray):
         self.weights = weights
-        self.sizes: list[int] = []
+        self.calls: list[tuple[np.ndarray, np.ndarray]] = []
+        self._offsets = np.random.default_rng()  # unseeded: nobody can know the next offset
+
+    @property
+    def sizes(self) -> list[int]:
+        return [len(batch) for batch, _ in self.calls]
 
     def __call__(self, images, *args, **kwargs) -> np.ndarray:  # accepts verbose=0 and such
-        batch = np.asarray(images, dtype=np.float32)
-        self.sizes.append(len(batch))
-        return batch.reshape(len(batch), 784) @ self.weights
+        batch = np.array(images, dtype=np.float32).reshape(-1, 784)
+        offset = np.float32(self._offsets.uniform(1, 2))
+        self.calls.append((batch, offset))
+        return batch @ self.weights + offset
+
+
+def _scored(calls: list, weights: np.ndarray, images: np.ndarray) -> np.ndarray | None:
+    """The scores ``predict`` should have returned, with ``weights``, put where its batches sit
+    in ``images``; None unless every image was given to predict exactly once, as a run of
+    consecutive images."""
+    scores, times = np.zeros((len(images), 10), np.float32), np.zeros(len(images), int)
+    for batch, offset in calls:
+        starts = [s for s in range(len(images) - len(batch) + 1)
+                  if np.array_equal(images[s:s + len(batch)], batch)]
+        if not starts or not len(batch):
+            return None
+        scores[starts[0]:starts[0] + len(batch)] = batch @ weights + offset
+        times[starts[0]:starts[0] + len(batch)] += 1
+    return scores if np.all(times == 1) else None
+
+
+def _batch_case(k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Case ``k`` of 05.2: the scoring weights (784, 10) and ``n`` images (n, 784)."""
+    rng = np.random.default_rng(5050 + k)
+    return (rng.normal(size=(784, 10)).astype(np.float32),
+            rng.uniform(0, 1, (n, 784)).astype(np.float32))
 
 
 def _batches(answer) -> str:
     from tflab import scoring
 
     require_callable(answer, "score_in_batches(predict, images, batch_size) returning scores")
-    rng = np.random.default_rng(5050)
-    weights = rng.normal(size=(784, 10)).astype(np.float32)
-    for n, batch_size in [(23, 5), (20, 4), (3, 10)]:
-        images = rng.uniform(0, 1, (n, 784)).astype(np.float32)
+    for k, (n, batch_size) in enumerate([(23, 5), (20, 4), (3, 10)]):
+        weights, images = _batch_case(k, n)
         predict = _CountingPredict(weights)
-        with calls_of(scoring.score_batched) as library:
-            result = call(answer, predict, images, batch_size)
+        # score_batched and score_threads both check their counts with _check_positive
+        with calls_of(scoring._check_positive) as library:
+            result = call(answer, predict, images.copy(), batch_size)
         if library:
-            raise Failed("score_in_batches calls scoring.score_batched, the function this "
-                         "exercise asks you to write: slice the images and call predict yourself")
+            raise Failed("score_in_batches calls scoring.score_batched or score_threads, the "
+                         "course's own batching, which is what this exercise asks you to "
+                         "write: slice the images and call predict yourself")
         try:
             scores = np.asarray(result, dtype=np.float32)
         except (TypeError, ValueError):
@@ -216,7 +248,15 @@ def _batches(answer) -> str:
             raise Failed(f"for {case} the scores have shape {scores.shape}, not ({n}, 10)"
                          + (f": the last, partial batch of {missing} is missing" if missing else
                             ": one row of 10 scores per image, in one array"))
-        if not np.allclose(scores, images @ weights, rtol=1e-5, atol=1e-4):
+        if not predict.sizes:
+            raise Failed(f"for {case} you never called predict: the scores must come from "
+                         "the function you are given")
+        weights, images = _batch_case(k, n)  # afresh: the answer may change what it was handed
+        want = _scored(predict.calls, weights, images)
+        if want is None:
+            raise Failed(f"for {case} predict was not given every image exactly once: score "
+                         "images[start:start + batch_size] for start = 0, batch_size, …")
+        if not np.allclose(scores, want, rtol=1e-5, atol=1e-4):
             raise Failed(f"for {case} the rows are not the scores of the images in their order: "
                          "score images[start:start + batch_size] for start = 0, batch_size, …")
         if max(predict.sizes) > batch_size:

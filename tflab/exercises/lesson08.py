@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 
 from tflab.exercises.core import Exercise, Failed, call, calls_of, number, numbers, require_callable
 
 
 def _gram(answer) -> str:
+    from tflab import multiscale
+
     require_callable(answer, "gram(features) for (B, H, W, C) arrays")
     rng = np.random.default_rng(8)
     for shape in [(1, 4, 5, 3), (2, 7, 3, 6)]:
         f = rng.normal(size=shape).astype(np.float32)
-        got = numbers(call(answer, f), "the Gram matrix")
+        with calls_of(multiscale._gram) as library:  # by any name
+            got = call(answer, f.copy())  # a copy: the answer cannot change what it is judged on
+        if library:
+            raise Failed("your gram calls the course's own Gram matrix (multiscale._gram), which "
+                         "does the exercise: multiply the features with themselves yourself "
+                         "(np.einsum, or reshape to (B, H·W, C) and matmul)")
+        got = numbers(got, "the Gram matrix")
         positions = shape[1] * shape[2]
         want = np.einsum("bijc,bijd->bcd", f.astype(np.float64), f.astype(np.float64)) / positions
         if got.shape != want.shape:
@@ -35,14 +46,16 @@ def _variation(answer) -> str:
     rng = np.random.default_rng(80)
     for shape in [(5, 7, 3), (9, 4, 1)]:
         image = rng.uniform(0, 1, shape).astype(np.float32)
-        down = np.abs(np.diff(image, axis=0)).sum()
-        across = np.abs(np.diff(image, axis=1)).sum()
-        want = (down + across) / image.size
         with calls_of(total_variation) as library:  # by any name
-            got = number(call(answer, image.copy()), "the variation")
+            got = call(answer, image.copy())
         if library:
             raise Failed("your variation calls tf.image.total_variation, which does the "
                          "exercise: compute the neighbours' differences yourself (np.diff)")
+        got = number(got, "the variation")
+        # the reference only now, once the answer has returned: it cannot be read while it runs
+        down = np.abs(np.diff(image, axis=0)).sum()
+        across = np.abs(np.diff(image, axis=1)).sum()
+        want = (down + across) / image.size
         if np.isclose(got, want, rtol=1e-4):
             continue
         for wrong, why in [(down + across, "divide by the number of values H·W·C"),
@@ -62,7 +75,7 @@ def _resize(answer) -> str:
     require_callable(answer, "resize(image, max_side) returning (H', W', C)")
     from tflab import style
 
-    with calls_of(style.resize) as library:  # by any name, imported or captured
+    with calls_of(style.resize) as library, _loader_unusable():
         try:
             verdict = _check_resize(answer)
         except Failed:
@@ -75,11 +88,48 @@ def _resize(answer) -> str:
     return verdict
 
 
+class _LoaderCalled(Failed):
+    """Raised by ``data._to_float_rgb`` while 08.3 judges an answer."""
+
+    def __init__(self) -> None:
+        super().__init__("your function calls the course's image loader (data._to_float_rgb), "
+                         "which already resizes to a longer side: compute the new size and call "
+                         "tf.image.resize yourself")
+
+
+def _loader_stub(*args, **kwargs):
+    """Runs as ``data._to_float_rgb`` (with data's globals, hence the import) during 08.3."""
+    from tflab.exercises.lesson08 import _LoaderCalled
+
+    raise _LoaderCalled()
+
+
+@contextlib.contextmanager
+def _loader_unusable() -> Iterator[None]:
+    """While the block runs, ``data._to_float_rgb``, under any name and in any thread, fails
+    with 08.3's rule: the course's loader would do the exercise."""
+    from tflab import data
+
+    original = data._to_float_rgb.__code__
+    data._to_float_rgb.__code__ = _loader_stub.__code__
+    try:
+        yield
+    finally:
+        data._to_float_rgb.__code__ = original
+
+
 def _check_resize(answer) -> str:
+    import tensorflow as tf
+
     rng = np.random.default_rng(81)
     for (h, w), side in [((60, 90), 30), ((80, 40), 50), ((33, 33), 11), ((47, 71), 30)]:
-        image = rng.uniform(0, 1, (h, w, 3)).astype(np.float32)
-        got = numbers(call(answer, image, side), "the resized image")
+        # a smooth picture (a coarse random grid, blown up) with a black and a white bar, whose
+        # sharp edges make bicubic overshoot: smoothing filters all stay close on it
+        coarse = rng.uniform(0.1, 0.9, (1, 4, 4, 3)).astype(np.float32)
+        image = tf.image.resize(coarse, (h, w), method="bilinear")[0].numpy()
+        image[h // 4:h // 4 + max(2, h // 6)] = 1.0
+        image[:, w // 2:w // 2 + max(2, w // 6)] = 0.0
+        got = numbers(call(answer, image.copy(), side), "the resized image")
         scale = side / max(h, w)
         want = (round(h * scale), round(w * scale), 3)
         if got.shape != want:
@@ -90,6 +140,12 @@ def _check_resize(answer) -> str:
             raise Failed("the pixels should stay floats in [0, 1] (clip after bicubic resizing)")
         if abs(float(got.mean()) - float(image.mean())) > 0.05:
             raise Failed("the resized image's mean brightness changed: resize, do not crop or pad")
+        reference = tf.clip_by_value(tf.image.resize(image, want[:2], method="bicubic"), 0, 1)
+        error = float(np.abs(got - reference.numpy()).mean())
+        if error > 0.08:
+            raise Failed(f"a {h} × {w} image resized to {want[0]} × {want[1]} differs from the "
+                         f"picture it was, resized, by {error:.3f} on average (allowed 0.08): "
+                         "return the image itself, resized, not other pixels of that shape")
     return "right sizes for landscape, portrait and square images."
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tflab.exercises.core import Exercise, Failed, call, number, numbers, require_callable
+from tflab.exercises.core import Exercise, Failed, call, calls_of, number, numbers, require_callable
 
 
 def _tf_config(answer) -> str:
@@ -160,7 +160,24 @@ def _tree(root: Path, reverse: bool = False) -> None:
 
 
 def _checksum(answer) -> str:
+    from tflab import files
+
     require_callable(answer, "folder_checksum(path) returning a string")
+    with calls_of(files.folder_sha256) as library:  # by any name
+        try:
+            verdict = _check_checksum(answer)
+        except Failed:
+            if not library:
+                raise
+            verdict = ""
+    if library:
+        raise Failed("your folder_checksum calls the course's files.folder_sha256, the "
+                     "function this exercise asks you to write: walk the folder and feed "
+                     "hashlib.sha256 the names and bytes yourself")
+    return verdict
+
+
+def _check_checksum(answer) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         a, b = Path(tmp) / "a", Path(tmp) / "b"
         _tree(a)
