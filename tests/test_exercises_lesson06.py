@@ -74,14 +74,14 @@ def test_keras_layers_in_a_sequential_pass():
     (keras.layers.CategoryEncoding(5, output_mode="one_hot"), "rows differ"),
     ([18.0, 35.0, 50.0, 65.0], "should be a Keras layer"),
     (runs_the_column(AGE_COLUMN, "age"), "runs the feature column itself"),  # gaming
-    (keras.layers.Lambda(runs_the_column(AGE_COLUMN, "age")), "Lambda is not one of Keras's own"),
-    (ColumnLayer(AGE_COLUMN, "age"), "ColumnLayer is not one of Keras's own layers"),
-    (with_call(keras.layers.Identity(), AGE_COLUMN, "age"), "has its own call function"),
+    (keras.layers.Lambda(runs_the_column(AGE_COLUMN, "age")), "(or holds) Lambda, a layer"),
+    (ColumnLayer(AGE_COLUMN, "age"), "(or holds) ColumnLayer, a layer this exercise"),
+    (with_call(keras.layers.Identity(), AGE_COLUMN, "age"), "(or holds) Identity, a layer"),
     (keras.Sequential([with_call(keras.layers.Identity(), AGE_COLUMN, "age")]),
-     "has its own call function"),  # the same, nested in a Sequential
-    (posing_as_keras(AGE_COLUMN, "age"), "Discretization is not one of Keras's own layers"),
+     "(or holds) Identity, a layer"),  # the same, nested in a Sequential
+    (posing_as_keras(AGE_COLUMN, "age"), "(or holds) Discretization, a layer this"),
     (keras.layers.Lambda(lambda x: tf.one_hot(tf.zeros(tf.shape(x)[0], tf.int32), 5)),
-     "Lambda is not one of Keras's own"),  # a constant of the right shape
+     "(or holds) Lambda, a layer"),  # a constant of the right shape
     (keras.Sequential([keras.layers.Discretization(bin_boundaries=[18.0, 35.0, 50.0, 65.0]),
                        keras.layers.CategoryEncoding(4, output_mode="one_hot")]),
      "gives shape (51, 4)"),  # five bucket ids, four slots
@@ -99,8 +99,8 @@ def test_bucketized_wrong_answers(answer, message):
      "gives shape (65, 3)"),
     (keras.layers.StringLookup(max_tokens=20, output_mode="one_hot"), "raised RuntimeError"),
     (runs_the_column(CITY_COLUMN, "city"), "runs the feature column itself"),  # gaming
-    (ColumnLayer(CITY_COLUMN, "city"), "ColumnLayer is not one of Keras's own layers"),
-    (with_call(keras.layers.Identity(), CITY_COLUMN, "city"), "has its own call function"),
+    (ColumnLayer(CITY_COLUMN, "city"), "(or holds) ColumnLayer, a layer this exercise"),
+    (with_call(keras.layers.Identity(), CITY_COLUMN, "city"), "(or holds) Identity, a layer"),
     (keras.layers.CategoryEncoding(20, output_mode="one_hot"), "raised"),  # strings are no ids
 ])
 def test_hash_bucket_wrong_answers(answer, message):
@@ -263,3 +263,51 @@ def test_keras_row_wrong_answers():
     status, message = ex.judge(lambda row: np.eye(len(row))[
         0 if not row.any() else (int(np.argmax(row)) + 1) % len(row)])
     assert status == "passed", message
+
+
+class ColumnRunningCell:
+    """Gaming: a plain cell (not a Keras layer) whose step runs the feature column."""
+
+    state_size = 1
+
+    def __init__(self, column, key):
+        self.run = runs_the_column(column, key)
+
+    def call(self, inputs, states):
+        return self.run(inputs), states
+
+
+def posing_lambda(column, key):
+    """Gaming: a Lambda subclass running the column, its module renamed to Keras's."""
+    return PosingLambda(runs_the_column(column, key))
+
+
+@pytest.mark.parametrize("number, column, key", [(1, AGE_COLUMN, "age"),
+                                                 (2, CITY_COLUMN, "city")])
+def test_encoding_layers_must_be_keras_preprocessing_layers(number, column, key):
+    """Issue 32's corpus for 06.1 and 06.2: layers that pose as Keras's and run the column."""
+    ex = exercises.get("06", number)
+    failed_with(ex, posing_lambda(column, key), "(or holds) PosingLambda, a layer")
+    failed_with(ex, keras.layers.RNN(ColumnRunningCell(column, key)), "(or holds) RNN, a layer")
+    # new cheats: a Lambda inside a Sequential; a layer that is no preprocessing layer beside one
+    failed_with(ex, keras.Sequential([keras.layers.Lambda(runs_the_column(column, key))]),
+                "(or holds) Lambda, a layer")
+    failed_with(ex, keras.Sequential([keras.layers.Identity(),
+                                      keras.layers.Discretization(bin_boundaries=[1.0])]),
+                "(or holds) Identity, a layer")
+
+
+@pytest.mark.parametrize("number, kind, answer", [
+    (1, keras.layers.Discretization,
+     lambda: keras.layers.Discretization(bin_boundaries=[18.0, 35.0, 50.0, 65.0],
+                                         output_mode="one_hot")),
+    (2, keras.layers.Hashing, lambda: keras.layers.Hashing(num_bins=20, output_mode="one_hot"))])
+def test_encoding_layers_with_a_patched_keras_class_fail(number, kind, answer):
+    """New cheat: the Keras class's own call replaced by the feature column (then put back)."""
+    column, key = (AGE_COLUMN, "age") if number == 1 else (CITY_COLUMN, "city")
+    original = kind.call
+    kind.call = lambda self, inputs: runs_the_column(column, key)(inputs)
+    try:
+        failed_with(exercises.get("06", number), answer(), "does not run Keras's own call")
+    finally:
+        kind.call = original

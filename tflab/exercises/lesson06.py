@@ -29,43 +29,15 @@ def _same_encoding(got, want: np.ndarray, inputs: np.ndarray, what: str, slots: 
                      f"feature column puts a 1 in slot {np.argmax(want[i])}, your layer {yours}")
 
 
-def _require_keras_layers(answer, example: str) -> None:
-    """Fail unless ``answer`` is built from Keras's own layers only.
-
-    A plain function, a ``Lambda`` or a ``Layer`` subclass of the learner's could run the
-    feature column itself, which is what the exercise asks to replace.
-    """
-    import keras
-
-    if not isinstance(answer, keras.layers.Layer):
-        raise Failed(f"the answer should be a Keras layer, such as {example}, not "
-                     f"{type(answer).__name__}: a function (for instance one that runs the "
-                     "feature column itself) is not its Keras replacement")
-    wrappers = (keras.layers.Lambda, keras.layers.TFSMLayer)  # run any function or SavedModel
-    for layer in answer._flatten_layers(include_self=True, recursive=True):
-        kind = type(layer)
-        code = [getattr(getattr(kind, name), "__module__", "") or ""
-                for name in ("call", "__call__")]
-        if (kind in wrappers or not kind.__module__.startswith("keras.")
-                or not all(module.startswith("keras.") for module in code)):
-            raise Failed(f"{kind.__name__} is not one of Keras's own layers: build the answer "
-                         "from keras.layers preprocessing layers (a Lambda or your own Layer "
-                         "could just wrap the feature column, which is what it replaces)")
-        if "call" in vars(layer):
-            raise Failed(f"your {kind.__name__} layer has its own call function: use Keras's "
-                         "layers as they are (a replaced call could just run the feature "
-                         "column, which is what the answer replaces)")
-
-
 def _bucketized(answer) -> str:
     """The answer is a Keras layer mapping ages (N, 1) to the column's one-hot rows."""
     import tensorflow as tf
 
     from tflab import features
 
-    _require_keras_layers(answer, "keras.layers.Discretization(...)")
+    _require_preprocessing_layers(answer, "answer", "Discretization")
     fc = tf.feature_column
-    rng = np.random.default_rng(606)
+    rng = np.random.default_rng()  # fresh ages on every check
     edges = np.array(BOUNDARIES, np.float32)
     just_below = np.nextafter(edges, np.float32(0))
     ages = np.concatenate([edges, just_below, [-3.0, 0.0, 120.0], rng.uniform(0, 100, 40)])
@@ -91,9 +63,9 @@ def _hash_bucket(answer) -> str:
 
     from tflab import features
 
-    _require_keras_layers(answer, "keras.layers.Hashing(...)")
+    _require_preprocessing_layers(answer, "answer", "Hashing")
     fc = tf.feature_column
-    rng = np.random.default_rng(62)
+    rng = np.random.default_rng()  # fresh strings on every check
     words = np.concatenate([["Paris", "paris", "Lima", "Absent", "Present"],
                             _random_words(rng, 60)]).reshape(-1, 1)
     with quiet_tensorflow():
@@ -105,24 +77,28 @@ def _hash_bucket(answer) -> str:
             "seen.")
 
 
-_CROSS_LAYERS = ("Discretization", "HashedCrossing", "Hashing", "IntegerLookup", "StringLookup",
-                 "CategoryEncoding", "Sequential", "InputLayer")
+_PREPROCESSING_LAYERS = ("Discretization", "HashedCrossing", "Hashing", "IntegerLookup",
+                         "StringLookup", "CategoryEncoding", "Sequential", "InputLayer")
 
 
-def _require_preprocessing_layers(layer, role: str) -> None:
+def _require_preprocessing_layers(layer, role: str, example: str) -> None:
     """Fail unless ``layer`` is one of Keras's own preprocessing layers (or a Sequential of
     them), exactly that class, with Keras's own ``call``: nothing in it can run the feature
-    column (a Lambda, an RNN around a cell, a subclass or a replaced call could)."""
+    column (a Lambda, an RNN around a cell, a subclass or a replaced call could).
+
+    ``role`` names the layer in the messages ("answer", "bucket", "cross"), ``example`` the
+    Keras layer it should be."""
     import inspect
     import os
 
     import keras
 
-    allowed = {getattr(keras.layers, name, None) or getattr(keras, name) for name in _CROSS_LAYERS}
+    allowed = {getattr(keras.layers, name, None) or getattr(keras, name)
+               for name in _PREPROCESSING_LAYERS}
     if not isinstance(layer, keras.layers.Layer):
-        example = "Discretization" if role == "bucket" else "HashedCrossing"
         raise Failed(f"the {role} should be a Keras layer, such as keras.layers.{example}(...), "
-                     f"not {type(layer).__name__}")
+                     f"not {type(layer).__name__}: a function (for instance one that runs the "
+                     "feature column itself) is not its Keras replacement")
     home = os.path.dirname(keras.__file__)
     parts = keras.layers.Layer._flatten_layers(layer, include_self=True, recursive=True)
     for part in parts:  # the class's method: an instance cannot hide what it holds
@@ -179,8 +155,8 @@ def _crossed(answer) -> str:
                 cross, keras.layers.HashedCrossing):
             raise Failed("your pair starts with the HashedCrossing: return (bucket, cross), the "
                          "layer that turns ages into bucket ids first")
-        _require_preprocessing_layers(bucket, "bucket")
-        _require_preprocessing_layers(cross, "cross")
+        _require_preprocessing_layers(bucket, "bucket", "Discretization")
+        _require_preprocessing_layers(cross, "cross", "HashedCrossing")
         shown = f"with boundaries {boundaries} and num_bins {num_bins}"
         ids = np.asarray(call(bucket, ages))
         if ids.ndim == 2 and ids.shape[1] == len(boundaries) + 1 > 1:
