@@ -153,8 +153,82 @@ def test_safe_save_wrong_answers():
         failed_with(ex, answer, message)
 
 
-def test_safe_save_accepts_the_library_function():
-    assert exercises.get("04", 2).judge(saving.save_keras)[0] == "passed"
+def test_safe_save_refuses_the_library_function_it_asks_for():
+    ex = exercises.get("04", 2)
+    refused = "saving.save_keras is what this exercise asks you to write"
+    failed_with(ex, saving.save_keras, refused)
+    failed_with(ex, lambda model, path: saving.save_keras(model, path), refused)
+    before = saving.save_keras.__code__
+    ex.judge(saving.save_keras)
+    assert saving.save_keras.__code__ is before  # put back after the check
+
+
+def _backup_and_restore(model, path):  # honest mistake: a crash while saving loses the model
+    backup = path.with_name("backup-" + path.name)
+    if path.exists():
+        os.replace(path, backup)
+    try:
+        model.save(path)
+    except BaseException:
+        if backup.exists():
+            os.replace(backup, path)
+        raise
+    backup.unlink(missing_ok=True)
+
+
+def test_safe_save_is_crashed_part_way():
+    import shutil
+    import sys
+    import threading
+
+    ex = exercises.get("04", 2)
+    missing = "there was no model at path at all: a crash at that moment loses the model"
+    partial = "the file at path was neither the old model nor the new one but a partly written"
+
+    def copy_over(model, path):  # the finished file copied onto path: not one step
+        tmp = path.with_name("tmp-" + path.name)
+        try:
+            model.save(tmp)
+            shutil.copyfile(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def remove_then_rename(model, path):  # a moment with no file between the two
+        tmp = path.with_name("tmp-" + path.name)
+        try:
+            model.save(tmp)
+            if path.exists():
+                os.remove(path)
+            os.rename(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def unwatched(model, path):  # gaming: switches off the checker's watch first
+        sys.setprofile(None)
+        _backup_and_restore(model, path)
+
+    def in_a_thread(model, path):  # gaming: the non-atomic save runs in another thread
+        errors = []
+
+        def run():
+            try:
+                _backup_and_restore(model, path)
+            except BaseException as err:
+                errors.append(err)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+        if errors:
+            raise errors[0]
+
+    failed_with(ex, _backup_and_restore, "killed part-way through a save (just after its 2nd "
+                                         "file operation, os.replace), " + missing)
+    failed_with(ex, copy_over, partial)
+    failed_with(ex, remove_then_rename, "os.remove), " + missing)
+    failed_with(ex, unwatched, "your function switched off sys.setprofile")
+    failed_with(ex, in_a_thread, missing)
 
 
 def test_tf1_by_name_wrong_answers():
@@ -191,7 +265,42 @@ def test_tf1_by_name_wrong_answers():
 
         return np.full((len(images), 10), 0.1, np.float32)
 
-    for answer, message in [(uniform, "differ from the saved model's by up to"),
+    def rebuilt_in_python(prefix, images):  # honest mistake: the lesson's graph, not the file's
+        from tflab import models
+
+        graph, t = models.tf1_classifier(hidden=16)
+        with graph.as_default(), v1.Session(graph=graph) as sess:
+            v1.train.Saver().restore(sess, prefix)
+            return sess.run(t["output"], {t["input"]: images})
+
+    def reads_the_callers_frame(prefix, images):  # gaming: looks for the expected values
+        import inspect
+
+        for frame in inspect.stack():
+            for name in ("saved", "want", "expected"):
+                if name in frame.frame.f_locals:
+                    return frame.frame.f_locals[name]
+        return uniform(prefix, images)
+
+    def shapes_from_checkpoint(prefix, images):  # gaming: right variables, wrong network
+        import numpy as np
+
+        values = {name: tf.train.load_variable(prefix, name)
+                  for name, _ in tf.train.list_variables(prefix)}
+        h = images
+        for i in range(3):
+            h = h @ values[f"layer{i}/kernel"] + values[f"layer{i}/bias"]
+            h = np.maximum(h, 0) if i < 2 else h  # relu, as the lesson's network
+        e = np.exp(h - h.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    lessons = "is not the lesson's tf1_classifier (a network you have not seen"
+    for answer, message in [(rebuilt_in_python, "raised NotFoundError restoring the weights: "
+                                                "the graph saved at prefix " + lessons),
+                            (reads_the_callers_frame, "differ from the saved model's by up to"),
+                            (shapes_from_checkpoint, "If you built the network in Python, note "
+                                                     "that the graph saved at prefix " + lessons),
+                            (uniform, "differ from the saved model's by up to"),
                             (eager, "raised RuntimeError"),
                             (initialised, "probabilities of the initial weights"),
                             (dropout_on, "keep_prob at 1.0"),

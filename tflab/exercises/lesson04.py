@@ -3,7 +3,15 @@ a serving signature, a safe save, TF1 names."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import sys
 import tempfile
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -117,7 +125,144 @@ def _leftovers(folder: Path, target: Path, when: str) -> None:
                      "(it is renamed onto path on success; delete it on failure)")
 
 
+class _Written:
+    """A model whose save writes the bytes of a real .keras file in four pieces, in plain
+    Python (a forked child may not use TensorFlow)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def save(self, filepath, *args, **kwargs) -> None:
+        if not str(filepath).endswith(".keras"):
+            raise ValueError(f"Invalid filepath extension for saving: {filepath}")
+        step = len(self._data) // 4 + 1
+        with open(filepath, "wb") as file:
+            for start in range(0, len(self._data), step):
+                file.write(self._data[start:start + step])
+                file.flush()  # in the system's hands: a kill now leaves a partial file
+
+
+def _file_operation(function) -> str | None:
+    """``function``'s name if calling it may change files (os functions, open, a file's
+    methods), else None."""
+    module = getattr(function, "__module__", None)
+    name = getattr(function, "__name__", "?")
+    if module in ("posix", "nt"):
+        return f"os.{name}"
+    if module in ("io", "_io"):
+        return name
+    owner = getattr(function, "__self__", None)
+    if owner is not None and type(owner).__module__ in ("io", "_io"):
+        return f"a file's {name}"
+    return None
+
+
+def _run_killed(answer, model, target: Path, kill_at: int) -> tuple[list[str], bool, bool]:
+    """Run ``answer(model, target)`` in a forked child, killed with SIGKILL just after its
+    ``kill_at``-th file operation (0: never). Returns the operations it made, whether the watch
+    stayed on and whether it was killed."""
+    read, write = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork of a threaded process
+        pid = os.fork()
+    if pid == 0:  # the child: plain Python file operations only, then _exit
+        try:
+            os.close(read)
+            seen: list[str] = []
+
+            def watch(frame, event, arg):
+                if event in ("c_return", "c_exception"):
+                    name = _file_operation(arg)
+                    if name is not None:
+                        seen.append(name)
+                        if len(seen) == kill_at:
+                            os.kill(os.getpid(), signal.SIGKILL)
+
+            threading.setprofile(watch)
+            sys.setprofile(watch)
+            try:
+                answer(model, target)
+            except BaseException:  # noqa: S110 - the files left behind are what is judged
+                pass
+            on = sys.getprofile() is watch
+            sys.setprofile(None)
+            os.write(write, ("1" if on else "0").encode() + "\n".join(seen).encode())
+            os.close(write)
+        finally:
+            os._exit(0)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    with os.fdopen(read, "rb") as pipe:
+        text = pipe.read().decode()
+    killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    return ([name for name in text[1:].split("\n") if name], text[:1] == "1", killed)
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def _crashed(answer, folder: Path, target: Path, old: bytes, new: bytes) -> int:
+    """Kill the learner's save of a new model over ``old`` just after each of its file
+    operations; the old or the new model must be at ``target`` every time. Returns the number
+    of kills."""
+    def reset() -> None:
+        for leftover in folder.iterdir():
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
+        target.write_bytes(old)
+
+    reset()
+    operations, on, _ = _run_killed(answer, _Written(new), target, 0)
+    if not on:
+        raise Failed("your function switched off sys.setprofile, the checker's watch on its file "
+                     "operations: leave it alone, so that the save can be crashed part-way")
+    points = range(1, len(operations) + 1)
+    if len(points) > 200:
+        points = sorted(set(np.linspace(1, len(operations), 200).round().astype(int).tolist()))
+    for kill_at in points:
+        reset()
+        _run_killed(answer, _Written(new), target, kill_at)
+        after = (f"killed part-way through a save (just after its {_ordinal(kill_at)} file "
+                 f"operation, {operations[kill_at - 1]})")
+        if not target.is_file():
+            raise Failed(f"{after}, there was no model at path at all: a crash at that moment "
+                         "loses the model. Save to a temporary file in the same folder and "
+                         "os.replace it onto path: one step, never a moment without a model")
+        if target.read_bytes() not in (old, new):
+            raise Failed(f"{after}, the file at path was neither the old model nor the new "
+                         "one but a partly written file: never write into path itself; save to "
+                         "a temporary file in the same folder and os.replace it onto path")
+    reset()
+    return len(points)
+
+
+def _refuse_save_keras(model, path):
+    raise RuntimeError("tflab's saving.save_keras is what this exercise asks you to write; "
+                       "write save_safely with model.save and os.replace instead of calling it")
+
+
+@contextmanager
+def _without_save_keras() -> Iterator[None]:
+    """While the answer runs, saving.save_keras raises, wherever it is called from."""
+    from tflab import saving
+
+    code = saving.save_keras.__code__
+    saving.save_keras.__code__ = _refuse_save_keras.__code__
+    try:
+        yield
+    finally:
+        saving.save_keras.__code__ = code
+
+
 def _safe_save(answer) -> str:
+    with _without_save_keras():
+        return _judge_safe_save(answer)
+
+
+def _judge_safe_save(answer) -> str:
     require_callable(answer, "save_safely(model, path)")
     rng = np.random.default_rng(4040)
     images = rng.normal(size=(5, 4)).astype(np.float32)
@@ -128,6 +273,7 @@ def _safe_save(answer) -> str:
         call(answer, first, target)
         _same_model(target, first, images, "after the first save")
         _leftovers(folder, target, "after the first save")
+        first_file = target.read_bytes()
         call(answer, second, target)
         _same_model(target, second, images, "after saving a second model over the first")
         _leftovers(folder, target, "after the second save")
@@ -146,38 +292,86 @@ def _safe_save(answer) -> str:
                          "model.save to a temporary .keras file in the same folder, and "
                          "os.replace it onto path only after the save succeeded")
         _leftovers(folder, target, "after a failed save")
-    return "two saves replaced the file, and a save that failed half-way left the good one intact."
+        kills = _crashed(answer, folder, target, good, first_file) if hasattr(os, "fork") else 0
+    crashes = (f", and {kills} saves killed at every step left the old or the new model"
+               if kills else "")
+    return ("two saves replaced the file, a save that failed half-way left the good one "
+            f"intact{crashes}.")
 
 
-def _tf1_model(folder: Path, rng: np.random.Generator
-               ) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
-    """A small TF1 graph with random weights, saved with Saver: (prefix, images, and the
-    probabilities for the images with the saved weights and with the initial ones)."""
+def _tf1_graph(hidden: int, seed: int):
+    """The checker's TF1 classifier: the tensor names of models.tf1_classifier ('input',
+    'keep_prob', 'output') around a network the lesson never builds (two tanh layers of
+    ``hidden`` and ``hidden // 2`` units, other variable names), so that only the saved meta
+    graph, not Python code, gives it back. Returns (graph, input, output, init, saved weights
+    as assign ops)."""
     import tensorflow as tf
 
-    from tflab import models
-
     v1 = tf.compat.v1
-    images = rng.uniform(0, 1, (6, 784)).astype(np.float32)
-    graph, t = models.tf1_classifier(hidden=16)
-    with v1.Session(graph=graph) as sess:
-        sess.run(t["init"])
-        initial = sess.run(t["output"], {t["input"]: images})
-        with graph.as_default():
-            sess.run([v.assign(rng.normal(0, 0.2, v.shape).astype(np.float32))
-                      for v in v1.trainable_variables()])
-            prefix = v1.train.Saver().save(sess, str(folder / "tf1" / "mnist"))
-        saved = sess.run(t["output"], {t["input"]: images})
-    return prefix, images, saved, initial
+    rng = np.random.default_rng(seed)
+    sizes = [784, hidden, hidden // 2, 10]
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, [None, 784], name="input")
+        keep_prob = v1.placeholder_with_default(1.0, [], name="keep_prob")
+        h, assigns = x, []
+        for i, shape in enumerate(zip(sizes, sizes[1:])):
+            with v1.variable_scope(f"layer{i}"):
+                kernel = v1.get_variable("kernel", initializer=rng.normal(
+                    0, 0.1, shape).astype(np.float32))
+                bias = v1.get_variable("bias", initializer=np.zeros(shape[1], np.float32))
+            assigns += [kernel.assign(rng.normal(0, 0.3, shape).astype(np.float32)),
+                        bias.assign(rng.normal(0, 0.3, shape[1]).astype(np.float32))]
+            h = tf.matmul(h, kernel) + bias
+            if i < len(sizes) - 2:
+                h = tf.nn.dropout(tf.tanh(h), rate=1.0 - keep_prob)
+        output = tf.nn.softmax(h, name="output")
+        init = v1.global_variables_initializer()
+    return graph, x, output, init, assigns
+
+
+def _tf1_outputs(hidden: int, seed: int, images: np.ndarray, folder: Path | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The checker's network's probabilities for ``images`` with its initial and its trained
+    weights; with ``folder``, the trained network is also saved there with Saver."""
+    import tensorflow as tf
+
+    graph, x, output, init, assigns = _tf1_graph(hidden, seed)
+    with tf.compat.v1.Session(graph=graph) as sess:
+        sess.run(init)
+        initial = sess.run(output, {x: images})
+        sess.run(assigns)
+        if folder is not None:
+            with graph.as_default():
+                tf.compat.v1.train.Saver().save(sess, str(folder / "tf1" / "mnist"))
+        return initial, sess.run(output, {x: images})
+
+
+_NOT_THE_LESSONS = ("the graph saved at prefix is not the lesson's tf1_classifier (a network you "
+                    "have not seen, with the same tensor names): load it from the files with "
+                    "tf.compat.v1.train.import_meta_graph(prefix + '.meta') instead of "
+                    "building it in Python")
 
 
 def _tf1_by_name(answer) -> str:
     require_callable(answer, "predict_by_name(prefix, images) returning the probabilities")
-    rng = np.random.default_rng(4041)
+    draw = np.random.default_rng()  # a network of another size on every check
+    hidden, seed = int(draw.integers(20, 40)), int(draw.integers(2**31))
+    images = np.random.default_rng(4041).uniform(0, 1, (6, 784)).astype(np.float32)
     with tempfile.TemporaryDirectory() as tmp:
-        prefix, images, saved, initial = _tf1_model(Path(tmp), rng)
-        got = call(answer, prefix, images.copy())
+        _tf1_outputs(hidden, seed, images, Path(tmp))
+        prefix = str(Path(tmp) / "tf1" / "mnist")
+        try:
+            got = call(answer, prefix, images.copy())
+        except Failed as err:
+            text = str(err)
+            if any(sign in text for sign in ("not found in checkpoint", "NotFoundError",
+                                             "shapes of both tensors", "Assign requires")):
+                raise Failed(f"{text.split(':')[0]} restoring the weights: "
+                             f"{_NOT_THE_LESSONS}") from None
+            raise
     got = numbers(got, "what predict_by_name returns")
+    initial, saved = _tf1_outputs(hidden, seed, images)  # computed after the answer returned
     if got.shape != saved.shape:
         raise Failed(f"for 6 images the result should have shape (6, 10), the values of "
                      f"'output:0'; yours has shape {got.shape}")
@@ -188,7 +382,8 @@ def _tf1_by_name(answer) -> str:
     if error > 1e-5:
         raise Failed(f"your probabilities differ from the saved model's by up to {error:.3g}: "
                      "restore the weights, and leave keep_prob at 1.0 (its default) so that "
-                     "dropout is off")
+                     "dropout is off. If you built the network in Python, note that "
+                     + _NOT_THE_LESSONS)
     return "the graph and weights came back from the files, found by their names alone."
 
 
@@ -308,7 +503,8 @@ answer = save_safely"""),
     Exercise("04", 3, "Write predict_by_name(prefix, images): import the TF1 graph that "
              "tf.compat.v1.train.Saver saved at prefix (as in section 5), restore its weights, "
              "and return the tensor 'output:0' (the probabilities, shape (N, 10)) for the "
-             "float32 images (N, 784), dropout off.", _tf1_by_name,
+             "float32 images (N, 784), dropout off. The network saved there is not section "
+             "5's: only its tensor names are the same.", _tf1_by_name,
              ["Do it in a fresh graph (`with tf.Graph().as_default():`) and a v1.Session: "
               "import_meta_graph does not work in eager mode.",
               "saver = tf.compat.v1.train.import_meta_graph(prefix + '.meta'); "
