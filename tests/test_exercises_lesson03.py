@@ -237,3 +237,9 @@ def test_traced_once_counts_the_traces_itself():
             return 1
 
     failed_with(ex, Traced(lambda x: 2 * x + 1, "scale"), "traced it 8 times")
+
+    @tf.function(reduce_retracing=True)
+    def reduced(x):  # near miss: reduce_retracing does not generalise Python floats
+        return 2 * x + 1
+
+    failed_with(ex, reduced, "traced it 8 times")
