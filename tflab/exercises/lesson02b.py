@@ -15,61 +15,131 @@ from tflab.exercises.core import (
     require_callable,
 )
 
+#: The gradient oracle of 02b.3, run in a child process: it holds the targets y (drawn there for
+#: the unseen data sets, so that they never exist in the checker's process), counts the
+#: gradient evaluations and gives the exact line only once, to the checker's verdict request.
+_ORACLE = r"""
+import json, sys
+import numpy as np
 
-class _CountedGradient:
-    """gradient(w, b, inputs): (dL/dw, dL/db) of L = mean((w·inputs + b − y)²) for targets ``y``
-    the learner does not see; ``calls`` counts the evaluations, each one parameter update."""
+x = y = None
+calls, judged = 0, False
+for line in sys.stdin:
+    msg = json.loads(line)
+    if "x" in msg and (x is None or judged):  # a new data set only once the last was judged
+        x = np.array(msg["x"], dtype=np.float64)
+        y = (np.array(msg["y"], dtype=np.float64) if msg["y"] is not None else
+             3.0 * x - 7.0 + np.random.default_rng().normal(0, 2, len(x)))
+        calls, judged = 0, False
+        reply = {}
+    elif "grad" in msg and not judged:
+        calls += 1
+        w, b, u = msg["grad"]
+        u = np.array(u, dtype=np.float64)
+        design = np.stack([x, np.ones_like(x)], axis=1)
+        if u.shape != x.shape:
+            reply = {"error": f"gradient(w, b, inputs) needs one input per example ({len(x)}); "
+                              f"it got {u.size}"}
+        else:
+            scale, shift = np.linalg.lstsq(design, u, rcond=None)[0]
+            if np.max(np.abs(scale * x + shift - u)) > 1e-9 * (1 + np.max(np.abs(u))):
+                reply = {"error": "gradient(w, b, inputs) takes x or a rescaled copy a·x + c as "
+                                  "inputs, nothing else"}
+            else:
+                residual = w * u + b - y
+                reply = {"g": [float(2 * np.mean(residual * u)), float(2 * np.mean(residual))]}
+    elif "judge" in msg and not judged:
+        judged = True
+        coef, intercept = np.polyfit(x, y, 1)
+        reply = {"calls": calls, "exact": [float(coef), float(intercept)]}
+    else:
+        reply = {"tampered": True}
+    sys.stdout.write(json.dumps(reply) + "\n")
+    sys.stdout.flush()
+"""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.x, self.y, self.calls = x, y, 0
 
-    def __call__(self, w, b, inputs) -> tuple[float, float]:
-        self.calls += 1
-        w, b = number(w, "w given to gradient"), number(b, "b given to gradient")
-        u = numbers(inputs, "inputs given to gradient").ravel()
-        if u.shape != self.x.shape:
-            raise Failed(f"gradient(w, b, inputs) needs one input per example ({len(self.x)}); "
-                         f"it got {u.size}")
-        design = np.stack([self.x, np.ones_like(self.x)], axis=1)
-        scale, shift = np.linalg.lstsq(design, u, rcond=None)[0]
-        if np.max(np.abs(scale * self.x + shift - u)) > 1e-9 * (1 + np.max(np.abs(u))):
-            raise Failed("gradient(w, b, inputs) takes x or a rescaled copy a·x + c as inputs, "
-                         "nothing else")
-        residual = w * u + b - self.y
-        return float(2 * np.mean(residual * u)), float(2 * np.mean(residual))
+class _Oracle:
+    """The child process that holds y; ``gradient`` is the only thing the answer is handed."""
+
+    def __init__(self) -> None:
+        import subprocess
+        import sys
+
+        self._process = subprocess.Popen([sys.executable, "-c", _ORACLE], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, text=True)
+
+    def ask(self, message: dict) -> dict:
+        import json
+
+        self._process.stdin.write(json.dumps(message) + "\n")
+        self._process.stdin.flush()
+        reply = json.loads(self._process.stdout.readline() or '{"tampered": true}')
+        if reply.get("tampered"):
+            raise Failed("your fit talked to the checker's gradient process directly: only call "
+                         "gradient(w, b, inputs)")
+        return reply
+
+    def close(self) -> None:
+        self._process.kill()
+        self._process.wait()
+
+    def gradient_function(self, case: int):
+        ask, calls = self.ask, []
+
+        def gradient(w, b, inputs):
+            """(dL/dw, dL/db) of L = mean((w·inputs + b − y)²) for targets you do not see; each
+            call counts as one parameter update."""
+            calls.append(1)
+            if len(calls) > 100:  # no need to wait for the end of a slow descent
+                raise Failed(f"on data set {case} fit made more than 100 calls of gradient, "
+                             "that is updates (needs ≤ 100)")
+            w, b = number(w, "w given to gradient"), number(b, "b given to gradient")
+            u = numbers(inputs, "inputs given to gradient").ravel()
+            reply = ask({"grad": [w, b, u.tolist()]})
+            if "error" in reply:
+                raise Failed(reply["error"])
+            return tuple(reply["g"])
+
+        return gradient
 
 
 def _fast_fit(answer) -> str:
     """The answer is fit(x, gradient) -> (slope, intercept); the checker counts the gradient
-    evaluations itself, on the fire/theft data and on two data sets the learner has not seen."""
-    from tflab import data, solvers
+    evaluations itself, on the fire/theft data and on two data sets the learner has not seen,
+    whose targets exist only in another process."""
+    from tflab import data
 
     require_callable(answer, "fit(x, gradient) returning (slope, intercept)")
     rng = np.random.default_rng(2026)
-    cases = [data.fire_theft(), (rng.uniform(0, 100, 60), None), (rng.normal(50, 5, 30), None)]
-    for i, (x, y) in enumerate(cases):
-        x = np.asarray(x, dtype=np.float64)
-        if y is None:
-            y = 3.0 * x - 7.0 + rng.normal(0, 2, len(x))
-        exact = solvers.exact_least_squares(x, y)
-        gradient = _CountedGradient(x, np.asarray(y, dtype=np.float64))
-        result = call(answer, x.copy(), gradient)
-        try:
-            coef, intercept = result
-        except (TypeError, ValueError):
-            raise Failed("fit should return two numbers: (slope, intercept), "
-                         f"not {result!r}"[:300]) from None
-        coef, intercept = number(coef, "the slope"), number(intercept, "the intercept")
-        if gradient.calls == 0:
-            raise Failed(f"on data set {i + 1} fit never called gradient: find the line by "
-                         "gradient descent, with the gradient you are given")
-        if gradient.calls > 100:
-            raise Failed(f"on data set {i + 1} it took {gradient.calls} calls of gradient, "
-                         "that is updates (needs ≤ 100)")
-        error = max(abs(coef - exact.coef), abs(intercept - exact.intercept))
-        if error > 1e-4:
-            raise Failed(f"on data set {i + 1} your line is {error:.2g} away from the exact "
-                         f"answer (needs ≤ 1e-4) after {gradient.calls} calls of gradient")
+    fire, theft = data.fire_theft()
+    cases = [(fire, theft), (rng.uniform(0, 100, 60), None), (rng.normal(50, 5, 30), None)]
+    oracle = _Oracle()
+    try:
+        for i, (x, y) in enumerate(cases):
+            x = np.asarray(x, dtype=np.float64)
+            oracle.ask({"x": x.tolist(), "y": None if y is None else np.asarray(y).tolist()})
+            result = call(answer, x.copy(), oracle.gradient_function(i + 1))
+            try:
+                coef, intercept = result
+            except (TypeError, ValueError):
+                raise Failed("fit should return two numbers: (slope, intercept), "
+                             f"not {result!r}"[:300]) from None
+            coef, intercept = number(coef, "the slope"), number(intercept, "the intercept")
+            verdict = oracle.ask({"judge": True})  # only now, once the answer has returned
+            calls, exact = verdict["calls"], verdict["exact"]
+            if calls == 0:
+                raise Failed(f"on data set {i + 1} fit never called gradient: find the line by "
+                             "gradient descent, with the gradient you are given")
+            if calls > 100:
+                raise Failed(f"on data set {i + 1} it took {calls} calls of gradient, "
+                             "that is updates (needs ≤ 100)")
+            error = max(abs(coef - exact[0]), abs(intercept - exact[1]))
+            if error > 1e-4:
+                raise Failed(f"on data set {i + 1} your line is {error:.2g} away from the exact "
+                             f"answer (needs ≤ 1e-4) after {calls} calls of gradient")
+    finally:
+        oracle.close()
     return "within 1e-4 of the exact answer in ≤ 100 gradient updates on all three data sets."
 
 
@@ -87,12 +157,11 @@ def _limit_point(answer) -> str:
     for seed, n, share in ((3, 20, 0.3), (4, 35, 0.7), (5, 12, 0.05)):
         x, y = _data(seed, n)
         rate = share * solvers.stability_bound(x, batch_size=1)
-        want = solvers.limit_point(x, y, rate)
-        with calls_of(solvers.limit_point) as limit, calls_of(solvers.epoch_map) as epoch:
+        rule = ("your function calls solvers.limit_point or solvers.epoch_map, which do the "
+                "exercise for you: build M and c yourself")
+        with calls_of(solvers.limit_point, rule=rule), calls_of(solvers.epoch_map, rule=rule):
             got = pair(call(answer, x.copy(), y.copy(), rate), "slope", "intercept")
-        if limit or epoch:
-            raise Failed("your function calls solvers.limit_point or solvers.epoch_map, which "
-                         "do the exercise for you: build M and c yourself")
+        want = solvers.limit_point(x, y, rate)  # only now, once the answer has returned
         if np.allclose(got, (want.coef, want.intercept), rtol=1e-6, atol=1e-8):
             continue
         exact = solvers.exact_least_squares(x, y)
@@ -118,13 +187,12 @@ def _spectral_radius(answer) -> str:
     for seed, n, share in ((6, 25, 0.5), (7, 40, 1.3), (8, 9, 0.1)):
         x = _data(seed, n)[0]
         rate = share * solvers.stability_bound(x, batch_size=1)
-        want = solvers.epoch_spectral_radius(x, rate, batch_size=1)
-        with calls_of(solvers.epoch_spectral_radius) as radius, \
-                calls_of(solvers.epoch_map) as epoch:
+        rule = ("your function calls solvers.epoch_spectral_radius or solvers.epoch_map, which "
+                "do the exercise for you: build M yourself")
+        with calls_of(solvers.epoch_spectral_radius, rule=rule), \
+                calls_of(solvers.epoch_map, rule=rule):
             got = number(call(answer, x.copy(), rate), "the spectral radius")
-        if radius or epoch:
-            raise Failed("your function calls solvers.epoch_spectral_radius or solvers.epoch_map, "
-                         "which do the exercise for you: build M yourself")
+        want = solvers.epoch_spectral_radius(x, rate, batch_size=1)  # only now
         if np.isclose(got, want, rtol=1e-6):
             continue
         if np.isclose(got, solvers.epoch_spectral_radius(x, rate), rtol=1e-6):
@@ -141,9 +209,9 @@ def _two_step_rates(answer) -> str:
     for n, scale in ((30, 40.0), (12, 3.0), (50, 0.5)):
         x = rng.uniform(0, scale, n)
         y = rng.normal(0, 5, n) + 2 * x
-        design = np.column_stack([x, np.ones(n)])
-        best = np.linalg.lstsq(design, y, rcond=None)[0]
         first, second = pair(call(answer, x.copy()), "first rate", "second rate")
+        design = np.column_stack([x, np.ones(n)])  # the reference only now
+        best = np.linalg.lstsq(design, y, rcond=None)[0]
         hessian = 2 * design.T @ design / n
         start = rng.normal(0, 10, 2)
         p = start.copy()
