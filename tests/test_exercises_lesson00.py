@@ -67,3 +67,61 @@ def test_class_shares_wrong_answers():
                 "it should have 10")
     failed_with(ex, lambda labels: np.full(10, 0.1), "the shares are")  # balanced, a constant
     failed_with(ex, lambda labels: np.bincount(labels, minlength=10) / 300, "the shares are")
+
+
+_RULE = "make_pipeline calls data.make_dataset, the course's own pipeline"
+
+
+def test_pipeline_by_make_dataset():
+    failed_with(exercises.get("00", 3), lambda x, y, n: data.make_dataset(x, y, batch_size=n),
+                _RULE)
+
+
+def test_pipeline_by_make_dataset_in_a_generator():
+    def lazily(x, y, n):  # the course's pipeline, called only when the checker reads the data
+        def batches():
+            yield from data.make_dataset(x, y, batch_size=n, seed=None).as_numpy_iterator()
+
+        spec = (tf.TensorSpec([None, 2, 2], tf.float32), tf.TensorSpec([None], tf.int64))
+        return tf.data.Dataset.from_generator(batches, output_signature=spec)
+
+    failed_with(exercises.get("00", 3), lazily, _RULE)
+
+
+def test_pipeline_by_make_dataset_in_a_thread():
+    def threaded(x, y, n):
+        import sys
+        import threading
+
+        out = []
+
+        def run():
+            sys.setprofile(None)
+            try:
+                out.append(data.make_dataset(x, y, batch_size=n))
+            except Exception:
+                out.append(tf.data.Dataset.from_tensor_slices((x, y)).batch(n))
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+        return out[0]
+
+    failed_with(exercises.get("00", 3), threaded, _RULE)
+
+
+def test_one_hot_and_shares_read_want_from_the_checker():
+    import sys
+
+    def caller_value(name, default):
+        frame = sys._getframe(2)
+        while frame is not None:
+            if name in frame.f_locals:
+                return frame.f_locals[name]
+            frame = frame.f_back
+        return default
+
+    failed_with(exercises.get("00", 2), lambda labels: caller_value("want", np.zeros((1, 10))),
+                "should have shape")
+    failed_with(exercises.try_it("00", 1), lambda labels: caller_value("want", np.zeros(10)),
+                "the shares are")

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from tflab.exercises.core import Exercise, Failed, call, number, numbers, require_callable
+from tflab.exercises.core import (
+    Exercise,
+    Failed,
+    call,
+    calls_of,
+    number,
+    numbers,
+    require_callable,
+)
 
 
 def _ink(images: np.ndarray) -> np.ndarray:
@@ -47,7 +55,7 @@ def _one_hot(answer) -> str:
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, 37).astype(np.uint8)
     got = np.asarray(call(answer, labels.copy()))
-    want = np.eye(10, dtype=np.float32)[labels]
+    want = np.eye(10, dtype=np.float32)[labels]  # only now, once the answer has returned
     if got.shape != want.shape:
         raise Failed(f"for {len(labels)} labels the result should have shape {want.shape}; "
                      f"yours has {got.shape}")
@@ -64,7 +72,21 @@ def _one_hot(answer) -> str:
     return "right shape, values and dtype on labels you had not seen."
 
 
+_MAKE_DATASET_RULE = ("make_pipeline calls data.make_dataset, the course's own pipeline, which "
+                      "does the exercise for you: build it yourself from "
+                      "tf.data.Dataset.from_tensor_slices")
+
+
 def _pipeline(answer) -> str:
+    from tflab import data
+
+    # forbidden while the answer builds its pipeline and while the checker reads it (a
+    # generator can call it lazily), in every thread
+    with calls_of(data.make_dataset, rule=_MAKE_DATASET_RULE):
+        return _judge_pipeline(answer)
+
+
+def _judge_pipeline(answer) -> str:
     import tensorflow as tf
 
     require_callable(answer,
@@ -144,8 +166,8 @@ def _class_shares(answer) -> str:
     unbalanced = rng.choice(10, size=300, p=np.r_[0.3, np.full(9, 0.7 / 9)])
     missing = rng.choice([0, 1, 2, 4, 5, 6, 7, 8, 9], size=81)  # no 3s at all
     for labels in (unbalanced, missing, np.array([9, 9, 1])):
-        want = np.bincount(labels, minlength=10) / len(labels)
         got = numbers(call(answer, labels.copy()), "the shares class_shares returns").ravel()
+        want = np.bincount(labels, minlength=10) / len(labels)  # only now
         if got.shape == want.shape and np.allclose(got, want, atol=1e-9):
             continue
         counts = np.bincount(labels, minlength=10)
