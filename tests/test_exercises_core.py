@@ -96,3 +96,16 @@ def test_a_function_with_a_closure_can_be_forbidden():
         with pytest.raises(Failed, match="your answer calls"):
             inner()
     assert calls and inner() == 3
+
+
+def test_the_stub_keeps_the_signature():
+    """Keras reads a layer's call signature: the stub must show the same one."""
+    import inspect
+
+    def f(a, b=2, /, c=3, *args, d, e=5, **kw):
+        return a
+
+    for function in (f, solvers.gradient_descent):
+        before = inspect.signature(function)
+        with calls_of(function):
+            assert inspect.signature(function) == before

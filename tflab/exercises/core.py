@@ -9,6 +9,7 @@ never the answer's text.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import itertools
 import random
 import sys
@@ -137,16 +138,36 @@ def _forbidden_call(key: int) -> None:
     raise _ForbiddenCall(message)
 
 
+def _parameters(code: types.CodeType) -> str:
+    """``code``'s parameter list without defaults (they live on the function object, which
+    keeps them): the stub has ``function``'s signature, so that callers inspecting it (Keras
+    reads a layer's ``call``) see no difference."""
+    names, argcount = code.co_varnames, code.co_argcount
+    kwonly = code.co_kwonlyargcount
+    parts = list(names[:argcount])
+    if code.co_posonlyargcount:
+        parts.insert(code.co_posonlyargcount, "/")
+    rest = argcount + kwonly
+    if code.co_flags & inspect.CO_VARARGS:
+        parts.append("*" + names[rest])
+        rest += 1
+    elif kwonly:
+        parts.append("*")
+    parts.extend(names[argcount:argcount + kwonly])
+    if code.co_flags & inspect.CO_VARKEYWORDS:
+        parts.append("**" + names[rest])
+    return ", ".join(parts)
+
+
 def _stub_code(function: types.FunctionType, key: int) -> types.CodeType:
-    """A code object that calls :func:`_forbidden_call`; it has as many free variables as
-    ``function`` (so that it can replace ``function.__code__``) and ``function``'s name."""
+    """A code object that calls :func:`_forbidden_call`, with ``function``'s parameters, name
+    and as many free variables (so that it can replace ``function.__code__``)."""
     free = function.__code__.co_freevars
     cells = "".join(f"    {name} = None\n" for name in free) or "    pass\n"
     uses = ", ".join(free)
     source = (f"def _outer():\n{cells}"
-              "    def _stub(*args, **kwargs):\n"
-              "        import sys\n"
-              f"        sys.modules['tflab.exercises.core']._forbidden_call({key})\n"
+              f"    def _stub({_parameters(function.__code__)}):\n"
+              f"        __import__('sys').modules['tflab.exercises.core']._forbidden_call({key})\n"
               + (f"        return ({uses},)\n" if free else "")
               + "    return _stub\n")
     namespace: dict = {}
