@@ -113,7 +113,7 @@ class StopsAtTheNextEpoch(keras.callbacks.Callback):
 
 
 class FixedTarget(keras.callbacks.Callback):
-    """Gaming: ignores its target, stops at 0.85 (the first target the checker uses)."""
+    """Gaming: ignores its target, stops at 0.85 (the checker's first target, once)."""
 
     def __init__(self, target):
         super().__init__()
@@ -133,17 +133,112 @@ class OldMetricName(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class LookupTable(keras.callbacks.Callback):
+    """Gaming (issue 32): the epochs at which the checker's old targets were first reached."""
+
+    def __init__(self, target):
+        super().__init__()
+        self.stop_after = {0.85: 7, 0.9: 9}[target]
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 >= self.stop_after:
+            self.model.stop_training = True
+
+
+class LookupOrNine(LookupTable):
+    """Gaming: the same table, epoch 9 for a target it does not know."""
+
+    def __init__(self, target):
+        keras.callbacks.Callback.__init__(self)
+        self.stop_after = {0.85: 7, 0.9: 9}.get(target, 9)
+
+
+class FakesItsLogs(keras.callbacks.Callback):
+    """New cheat: writes a reached val_accuracy into the logs (History records it) and stops."""
+
+    def __init__(self, target):
+        super().__init__()
+        self.target = target
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_accuracy"] = max(logs["val_accuracy"], self.target)
+        self.model.stop_training = True
+
+
+class FakesAndStopsRight(keras.callbacks.Callback):
+    """Stops at the right epoch, then logs a val_accuracy of 1 for it."""
+
+    def __init__(self, target):
+        super().__init__()
+        self.target = target
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs["val_accuracy"] >= self.target:
+            self.model.stop_training = True
+            logs["val_accuracy"] = 1.0
+
+
+class ChangesTheTraining(FakesAndStopsRight):
+    """New cheat: raises the learning rate tenfold after each epoch, to get there sooner."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.optimizer.learning_rate.assign(self.model.optimizer.learning_rate * 10)
+        if logs["val_accuracy"] >= self.target:
+            self.model.stop_training = True
+
+
+class CountsEpochs(keras.callbacks.Callback):
+    """New cheat: stops after as many epochs as the target's first digits say (9 for 0.9)."""
+
+    def __init__(self, target):
+        super().__init__()
+        self.target = target
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 >= int(self.target * 10):
+            self.model.stop_training = True
+
+
+@pytest.fixture
+def seeded_targets(monkeypatch):
+    """The check's fresh data and targets drawn from a seeded generator: targets 0.857,
+    0.8955 and 0.9285, first reached after epochs 6, 8 and 10."""
+    from tflab.exercises import lesson07
+
+    monkeypatch.setattr(lesson07, "_fresh_rng", lambda: np.random.default_rng(1))
+
+
+def test_stop_at_accuracy_targets_are_drawn_at_check_time():
+    ex = exercises.get("07", 3)
+    namespace = {}
+    exec(ex.solution_code, namespace)
+    texts = set()
+    for _ in range(2):
+        status, text = ex.judge(namespace["answer"])
+        assert status == "passed", text
+        texts.add(text)
+    assert len(texts) == 2  # other data, other targets
+    for cheat in (FixedTarget, LookupOrNine, CountsEpochs):
+        assert ex.judge(cheat)[0] == "failed"
+
+
 @pytest.mark.parametrize("answer, message", [
+    (LookupTable, "raised KeyError: 0.857"),
+    (LookupOrNine, "epoch 6 reached val_accuracy 0.859 ≥ 0.857, but training went on to epoch 9"),
+    (FakesItsLogs, "after epoch 1 your fit logged val_accuracy 0.857, the same fit without"),
+    (FakesAndStopsRight, "your fit logged val_accuracy 1.000, the same fit without your callback"),
+    (ChangesTheTraining, "the callback should only watch the logs and stop, not change the"),
+    (CountsEpochs, "epoch 6 reached val_accuracy 0.859 ≥ 0.857, but training went on to epoch 8"),
     (WatchesTrainingAccuracy, "watch logs['val_accuracy'], not logs['accuracy']"),
     (StopsItself, "but training ran all 12 epochs: in on_epoch_end, set self.model.stop_training"),
     (StopsAtTheNextEpoch, "(1 epoch late)"),
     (OldMetricName, "raised KeyError: 'val_acc'"),
-    (FixedTarget, "stopped training after epoch 7, when val_accuracy was only 0.875 (< 0.9)"),
+    (FixedTarget, "stopped training after epoch 6, when val_accuracy was only 0.859 (< 0.8955)"),
     (lambda target: keras.callbacks.EarlyStopping(monitor="val_accuracy", baseline=target),
      "epochs late"),
     (lambda target: np.float64(target), "subclass keras.callbacks.Callback"),
 ])
-def test_stop_at_accuracy_wrong_answers(answer, message):
+def test_stop_at_accuracy_wrong_answers(answer, message, seeded_targets):
     failed_with(exercises.get("07", 3), answer, message)
 
 

@@ -18,7 +18,6 @@ from tflab.exercises.core import (
 INPUTS = 32
 DEPTHS = (16, 32)
 EPOCHS = 12
-TARGETS = (0.85, 0.9)  # first reached after epochs 7 and 9 by the checker's fit
 
 
 def _deep_net(answer) -> str:
@@ -129,53 +128,102 @@ def _blobs(rng: np.random.Generator, n: int, separation: float) -> tuple[np.ndar
 
 def _stop_at_accuracy(answer) -> str:
     """The answer is a callback class StopAtAccuracy(target); judged on real fits' History for
-    two targets (an answer that ignores its target stops at the wrong epoch for one)."""
+    targets drawn at check time from a reference fit on fresh data, each first reached at a
+    different epoch (an answer that ignores its target stops at the wrong epoch for one)."""
     require_callable(answer, "StopAtAccuracy(target) (a class) making a keras callback")
-    passed = [_stopped_at(answer, target) for target in TARGETS]
-    return (f"stopped after epochs {passed[0]} and {passed[1]}, the first whose val_accuracy "
-            f"reached {TARGETS[0]} and {TARGETS[1]}.")
+    seed, curve, targets = _stop_case(_fresh_rng())
+    passed = [_stopped_at(answer, target, seed, curve) for target in targets]
+    epochs = ", ".join(str(epoch) for epoch in passed)
+    shown = ", ".join(f"{target:g}" for target in targets)
+    return (f"stopped after epochs {epochs}, the first whose val_accuracy reached {shown}, "
+            "targets drawn for this check.")
 
 
-def _stopped_at(answer, target: float) -> int:
-    """The epoch after which the learner's callback stopped a fit for ``target``, if right."""
+def _fresh_rng() -> np.random.Generator:
+    """An unseeded generator: 07.3's data and targets differ on every check (tests seed it)."""
+    return np.random.default_rng()
+
+
+def _fit(seed: int, callbacks: list) -> dict:
+    """A small classifier fitted for EPOCHS epochs on data drawn from ``seed``: its History."""
     import keras
     import tensorflow as tf
 
-    callback = call(answer, target)
-    if not isinstance(callback, keras.callbacks.Callback):
-        raise Failed(f"StopAtAccuracy({target}) should make a keras.callbacks.Callback, not "
-                     f"{type(callback).__name__}: subclass keras.callbacks.Callback")
-    keras.utils.set_random_seed(73)
-    rng = np.random.default_rng(73)
+    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
     train = tf.data.Dataset.from_tensor_slices(_blobs(rng, 256, 2.0)).batch(64)
     val = tf.data.Dataset.from_tensor_slices(_blobs(rng, 64, 1.0)).batch(64)  # harder
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
     model.compile(optimizer=keras.optimizers.SGD(0.02), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"], jit_compile=False)
-    history = call(model.fit, train, epochs=EPOCHS, validation_data=val, callbacks=[callback],
-                   shuffle=False, verbose=0).history
+    return call(model.fit, train, epochs=EPOCHS, validation_data=val, callbacks=callbacks,
+                shuffle=False, verbose=0).history
+
+
+def _stop_case(rng: np.random.Generator) -> tuple[int, list[float], list[float]]:
+    """A seed, its reference val_accuracy curve (no callback) and two or three targets, each
+    first reached at a different epoch before the last, drawn between two new bests above
+    chance (0.5)."""
+    for attempt in range(6):
+        seed = int(rng.integers(1, 2**31 - 1)) if attempt < 5 else 73  # 73: rises 6 times
+        curve = [float(v) for v in _fit(seed, [])["val_accuracy"]]
+        best, steps = 0.0, []  # (epoch, previous best, new best) where the best rises
+        for epoch, value in enumerate(curve, 1):
+            if value > best:
+                steps.append((epoch, best, value))
+                best = value
+        steps = [step for step in steps if 2 <= step[0] < EPOCHS and step[1] >= 0.5]
+        if len(steps) >= 2:
+            chosen = sorted(rng.choice(len(steps), min(3, len(steps)), replace=False))
+            targets = []
+            for i in chosen:
+                _, low, high = steps[i]
+                target = round(float(rng.uniform(low, high)), 4)
+                targets.append(target if low < target <= high else high)
+            return seed, curve, targets
+    raise RuntimeError("no fit whose val_accuracy rose at two epochs; rerun the check")
+
+
+def _stopped_at(answer, target: float, seed: int, curve: list[float]) -> int:
+    """The epoch after which the learner's callback stopped a fit for ``target``, if right."""
+    import keras
+
+    callback = call(answer, target)
+    if not isinstance(callback, keras.callbacks.Callback):
+        raise Failed(f"StopAtAccuracy({target}) should make a keras.callbacks.Callback, not "
+                     f"{type(callback).__name__}: subclass keras.callbacks.Callback")
+    history = _fit(seed, [callback])
     val_accuracy, accuracy = history["val_accuracy"], history["accuracy"]
     stopped = len(val_accuracy)
-    reached = [epoch for epoch, v in enumerate(val_accuracy, 1) if v >= target]
+    changed = ("the callback should only watch the logs and stop, not change the training or "
+               "what it logs")
+    if not np.allclose(val_accuracy[:-1], curve[:stopped - 1], atol=1e-6):
+        raise Failed(f"with your callback the fit's val_accuracy was "
+                     f"{np.round(val_accuracy, 3).tolist()}, without it "
+                     f"{np.round(curve[:stopped], 3).tolist()}: {changed}")
+    # judged by the fit without the callback: the answer cannot change what it is judged on
+    reached = [epoch for epoch, v in enumerate(curve, 1) if v >= target]
+    went_on = reached and reached[0] < stopped  # then its last epoch may have been cut short
+    if not went_on and not np.isclose(val_accuracy[-1], curve[stopped - 1], atol=1e-6):
+        raise Failed(f"after epoch {stopped} your fit logged val_accuracy "
+                     f"{val_accuracy[-1]:.3f}, the same fit without your callback "
+                     f"{curve[stopped - 1]:.3f}: {changed}")
     if reached and reached[0] == stopped:
         return stopped
-    if not reached and stopped < EPOCHS:
+    if (not reached or reached[0] > stopped) and stopped < EPOCHS:
         message = (f"your callback stopped training after epoch {stopped}, when val_accuracy was "
-                   f"only {val_accuracy[-1]:.3f} (< {target})")
+                   f"only {curve[stopped - 1]:.3f} (< {target})")
         if accuracy[-1] >= target:
             message += (f"; the training accuracy ({accuracy[-1]:.3f}) had reached it: watch "
                         "logs['val_accuracy'], not logs['accuracy']")
         raise Failed(message)
-    if not reached:
-        raise Failed(f"val_accuracy never reached {target} in {EPOCHS} epochs (best "
-                     f"{max(val_accuracy):.3f}): does your callback change the training?")
     first = reached[0]
     if stopped == EPOCHS:
-        raise Failed(f"epoch {first} reached val_accuracy {val_accuracy[first - 1]:.3f} ≥ "
+        raise Failed(f"epoch {first} reached val_accuracy {curve[first - 1]:.3f} ≥ "
                      f"{target}, but training ran all {EPOCHS} epochs: in on_epoch_end, set "
                      "self.model.stop_training = True")
     late = stopped - first
-    raise Failed(f"epoch {first} reached val_accuracy {val_accuracy[first - 1]:.3f} ≥ {target}, "
+    raise Failed(f"epoch {first} reached val_accuracy {curve[first - 1]:.3f} ≥ {target}, "
                  f"but training went on to epoch {stopped} ({late} epoch{'s' * (late > 1)} "
                  "late): stop in on_epoch_end of the epoch that reaches it")
 
