@@ -91,7 +91,7 @@ def test_batches_wrong_answers():
         model = types.SimpleNamespace(predict=predict)
         return scoring.score_batched(model, images, batch_size)
 
-    for answer, message in [(library, "calls scoring.score_batched or score_threads"),
+    for answer, message in [(library, "calls scoring.score_batched, the course's own batching"),
                             (fixed_batches,
                              "predict got 10 images at once; at most batch_size (5)"),
                             (no_predict, "you never called predict"),
@@ -257,7 +257,7 @@ def test_batches_rejects_score_threads_and_changed_inputs():
         return scoring.score_threads(types.SimpleNamespace(predict=predict), images,
                                      threads=4, batch_size=batch_size)
 
-    failed_with(ex, threads, "calls scoring.score_batched or score_threads")
+    failed_with(ex, threads, "calls scoring.score_threads, the course's own batching")
 
     def zeroes_the_weights(predict, images, batch_size):  # new cheat: then zeros are right
         predict.weights[...] = 0
@@ -291,3 +291,17 @@ def test_batches_rejects_score_threads_and_changed_inputs():
                 predict, [images[i:i + batch_size] for i in range(0, len(images), batch_size)])))
 
     assert ex.judge(threaded)[0] == "passed"
+
+
+def test_preprocess_cannot_replace_the_reference(monkeypatch):
+    """New cheat: the answer swaps imaging.preprocess_image for one that agrees with it."""
+    ex = exercises.get("05", 1)
+    original = imaging.preprocess_image
+
+    def replaces_the_reference(path):
+        imaging.preprocess_image = lambda source: np.zeros(784, np.float32)
+        return np.zeros(784, np.float32)
+
+    monkeypatch.setattr(imaging, "preprocess_image", original)  # put back whatever happens
+    failed_with(ex, replaces_the_reference, "replaced or reloaded tflab.imaging.preprocess_image")
+    assert imaging.preprocess_image is original

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import numpy as np
 
 from tflab.exercises.core import Exercise, Failed, call, calls_of, number, numbers, require_callable
@@ -73,49 +70,23 @@ def _variation(answer) -> str:
 
 def _resize(answer) -> str:
     require_callable(answer, "resize(image, max_side) returning (H', W', C)")
-    from tflab import style
+    from tflab import data, style
 
-    with calls_of(style.resize) as library, _loader_unusable():
+    with calls_of(style.resize) as library, calls_of(data._to_float_rgb) as loader:
         try:
             verdict = _check_resize(answer)
         except Failed:
-            if not library:
+            if not (library or loader):
                 raise
             verdict = ""
     if library:
         raise Failed("your function calls tflab.style.resize, the function this exercise asks "
                      "you to write: compute the new size and call tf.image.resize yourself")
+    if loader:
+        raise Failed("your function calls the course's image loader (data._to_float_rgb), "
+                     "which already resizes to a longer side: compute the new size and call "
+                     "tf.image.resize yourself")
     return verdict
-
-
-class _LoaderCalled(Failed):
-    """Raised by ``data._to_float_rgb`` while 08.3 judges an answer."""
-
-    def __init__(self) -> None:
-        super().__init__("your function calls the course's image loader (data._to_float_rgb), "
-                         "which already resizes to a longer side: compute the new size and call "
-                         "tf.image.resize yourself")
-
-
-def _loader_stub(*args, **kwargs):
-    """Runs as ``data._to_float_rgb`` (with data's globals, hence the import) during 08.3."""
-    from tflab.exercises.lesson08 import _LoaderCalled
-
-    raise _LoaderCalled()
-
-
-@contextlib.contextmanager
-def _loader_unusable() -> Iterator[None]:
-    """While the block runs, ``data._to_float_rgb``, under any name and in any thread, fails
-    with 08.3's rule: the course's loader would do the exercise."""
-    from tflab import data
-
-    original = data._to_float_rgb.__code__
-    data._to_float_rgb.__code__ = _loader_stub.__code__
-    try:
-        yield
-    finally:
-        data._to_float_rgb.__code__ = original
 
 
 def _check_resize(answer) -> str:
