@@ -109,3 +109,13 @@ def test_the_stub_keeps_the_signature():
         before = inspect.signature(function)
         with calls_of(function):
             assert inspect.signature(function) == before
+
+
+def test_a_copy_made_beforehand_is_forbidden_too():
+    import types
+
+    copy = types.FunctionType(solvers.epoch_map.__code__, solvers.epoch_map.__globals__)
+    with calls_of(solvers.epoch_map) as calls:
+        assert _in_a_thread(lambda: copy(X, X, 0.01, 1)).startswith("failed: ")
+    assert len(calls) == 1
+    assert copy(X, X, 0.01, 1)[0].shape == (2, 2)

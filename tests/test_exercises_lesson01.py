@@ -97,6 +97,25 @@ def test_tf_least_squares_calls_the_course_graph():
                 "calls graphs.least_squares_function")
     failed_with(exercises.get("01", 3), lambda x, y: graphs.least_squares_function()(x, y),
                 "calls graphs.least_squares_function")
+    inner = made_before.python_function  # its Python, run inline in the learner's graph
+    failed_with(exercises.get("01", 3), lambda x, y: inner(x, y),
+                "calls graphs.least_squares_function")
+
+
+def test_tape_descent_copy_of_the_library_made_beforehand():
+    import types
+
+    copy = types.FunctionType(solvers.gradient_descent.__code__,
+                              solvers.gradient_descent.__globals__, "gd",
+                              solvers.gradient_descent.__defaults__)
+    copy.__kwdefaults__ = solvers.gradient_descent.__kwdefaults__
+
+    def by_copy(x, y, learning_rate, epochs):
+        fit = copy(x, y, learning_rate=learning_rate, epochs=epochs, batch_size=None,
+                   dtype="float64").fit
+        return fit.coef, fit.intercept
+
+    failed_with(exercises.get("01", 4), by_copy, "train calls solvers.gradient_descent")
 
 
 def descend(x, y, learning_rate, epochs):

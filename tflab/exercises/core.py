@@ -9,6 +9,7 @@ never the answer's text.
 from __future__ import annotations
 
 import contextlib
+import gc
 import inspect
 import itertools
 import random
@@ -186,7 +187,8 @@ def _default_rule(function: Callable) -> str:
 def calls_of(function: Callable, rule: str | None = None) -> Iterator[list]:
     """Make the Python ``function`` unusable while the block runs, in every thread, under any name.
 
-    The function object's code is swapped for a stub that raises :class:`Failed` with ``rule``
+    The function object's code (and that of any copy sharing it) is swapped for a stub that
+    raises :class:`Failed` with ``rule``
     (default: "your answer calls …, which does what this exercise asks you to write"), so every
     name it was imported under, every callback holding it and every thread reaches the stub;
     its original code comes back when the block ends, exceptions included. Yields a list that
@@ -204,9 +206,13 @@ def calls_of(function: Callable, rule: str | None = None) -> Iterator[list]:
     on_module = module is not None and getattr(module, name, None) is function
     key, calls = next(_STUB_NUMBERS), []
     stub, original = _stub_code(function, key), function.__code__
+    # copies made beforehand (types.FunctionType(f.__code__, ...)) share the code: stub them too
+    copies = [item for item in gc.get_referrers(original)
+              if isinstance(item, types.FunctionType) and item.__code__ is original]
     with _WATCH_LOCK:
         _WATCHED[key] = (calls, message)
-        function.__code__ = stub
+        for item in copies:
+            item.__code__ = stub
     failed = False
     try:
         yield calls
@@ -218,7 +224,8 @@ def calls_of(function: Callable, rule: str | None = None) -> Iterator[list]:
             raise Failed(message) from None
     finally:
         with _WATCH_LOCK:
-            function.__code__ = original
+            for item in copies:
+                item.__code__ = original
             _WATCHED.pop(key, None)
     if on_module and getattr(module, name, None) is not function:
         setattr(module, name, function)

@@ -95,7 +95,10 @@ def _tf_least_squares(answer) -> str:
     require_callable(answer, "tf_least_squares(x, y) returning (slope, intercept) as tensors")
     for seed in (3, 4):
         x, y = _toy(seed, 40)
-        with calls_of(graphs.least_squares_function, rule=_LIBRARY_LINE):
+        made_before = _made_by(graphs.least_squares_function)  # its graphs made before
+        with contextlib.ExitStack() as forbidden:
+            for function in [graphs.least_squares_function, *made_before]:
+                forbidden.enter_context(calls_of(function, rule=_LIBRARY_LINE))
             # eagerly first: is it attempted at all?
             call(answer, tf.constant(x), tf.constant(y))
             graph_fn = tf.function(answer)
@@ -116,6 +119,21 @@ def _tf_least_squares(answer) -> str:
             raise Failed(f"the least-squares line is ({want[0]:.5f}, {want[1]:.5f}); "
                          f"yours is ({got[0]:.5f}, {got[1]:.5f})")
     return "exact on two data sets you had not seen, and it runs as a graph."
+
+
+def _made_by(factory) -> list:
+    """One function of each kind ``factory`` defines inside itself and has made so far (the
+    Python function behind each tf.function it returned): calls_of stubs all that share its
+    code, so that ``.python_function`` of a graph built before the check is forbidden too."""
+    import gc
+    import types
+
+    made = []
+    for code in factory.__code__.co_consts:
+        if isinstance(code, types.CodeType):
+            made.extend([item for item in gc.get_referrers(code)
+                         if isinstance(item, types.FunctionType) and item.__code__ is code][:1])
+    return made
 
 
 def _no_library_graph_inside(graph) -> None:
