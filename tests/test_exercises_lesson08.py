@@ -170,3 +170,23 @@ def test_resize_rejects_the_loader_and_made_up_pixels():
     for method in ("bilinear", "area", "lanczos3"):
         assert ex.judge(lambda im, side, m=method: np.clip(
             tf.image.resize(im, size_of(im, side), method=m).numpy(), 0, 1))[0] == "passed"
+
+
+class _LateReader:
+    """New cheat: gives its value only when converted, hoping the reference exists by then."""
+
+    def __init__(self, *names):
+        self.names = names
+
+    def __array__(self, dtype=None, copy=None):
+        found = _checker_local(*self.names)
+        return np.zeros((1, 3, 3)) if found is None else np.asarray(found[0], dtype)
+
+    def __float__(self):
+        found = _checker_local(*self.names)
+        return 0.25 if found is None else float(found[0])
+
+
+def test_answers_converted_late_cannot_read_the_reference():
+    failed_with(exercises.get("08", 1), lambda f: _LateReader("want"), "the values differ")
+    failed_with(exercises.get("08", 2), lambda im: _LateReader("want"), "the variation is")

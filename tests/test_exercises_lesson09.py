@@ -146,3 +146,31 @@ def test_checksum_rejects_the_course_function():
         return hashlib.sha256(buffer.getvalue()).hexdigest()
 
     failed_with(ex, hashed_archive, "two folders with identical files gave different")
+
+
+class _EqualsNothing(str):
+    """New cheat: a digest that is neither equal nor unequal to any other."""
+
+    def __eq__(self, other):
+        return False
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = str.__hash__
+
+
+def test_checksum_answers_cannot_compare_themselves():
+    import types
+
+    from tflab import files
+
+    ex = exercises.get("09", 3)
+    failed_with(ex, lambda path: _EqualsNothing("0" * 64), "did not change the checksum")
+
+    def copied_code(path):  # new cheat: the course's function rebuilt from its code object
+        function = types.FunctionType(files.folder_sha256.__code__,
+                                      files.folder_sha256.__globals__)
+        return function(path)
+
+    failed_with(ex, copied_code, "calls the course's files.folder_sha256")

@@ -63,14 +63,15 @@ def _preprocess(answer) -> str:
                 raise Failed("your preprocess calls imaging.preprocess_image, the function this "
                              "exercise asks you to write: do its steps yourself (grey, invert, "
                              "pad to a square, resize, scale), as section 5 shows them")
-            # The reference only now, from the picture drawn afresh in memory: while the answer
-            # ran it did not exist, and whatever the answer did to the file does not count.
-            want = imaging.preprocess_image(_digit_picture(np.random.default_rng(505 + i),
-                                                            width, height, mode, ink, paper))
             if hasattr(got, "numpy") and not isinstance(got, np.ndarray):
                 got = got.numpy()  # a tf.Tensor is fine too
             if not isinstance(got, np.ndarray):
                 raise Failed(f"preprocess should return a NumPy array, not {type(got).__name__}")
+            got = np.array(got)  # a plain copy: a subclass of the answer's cannot compare itself
+            # The reference only now, from the picture drawn afresh in memory: while the answer
+            # ran it did not exist, and whatever the answer did to the file does not count.
+            want = imaging.preprocess_image(_digit_picture(np.random.default_rng(505 + i),
+                                                            width, height, mode, ink, paper))
             if got.shape != (784,):
                 raise Failed(f"for {what} your array has shape {got.shape}; return the 784 "
                              "pixels as shape (784,) (.reshape(784))")
@@ -135,6 +136,7 @@ def _model_input(answer) -> str:
             got = got.numpy()  # a tf.Tensor is fine too
         if not isinstance(got, np.ndarray):
             raise Failed(f"to_input should return a NumPy array, not {type(got).__name__}")
+        got = np.array(got)  # a plain copy: a subclass of the answer's cannot compare itself
         if got.shape != (1, 784):
             raise Failed(f"for {what} your array has shape {got.shape}; the model takes a batch "
                          "of rows of 784 pixels: return shape (1, 784)"
