@@ -190,3 +190,25 @@ class _LateReader:
 def test_answers_converted_late_cannot_read_the_reference():
     failed_with(exercises.get("08", 1), lambda f: _LateReader("want"), "the values differ")
     failed_with(exercises.get("08", 2), lambda im: _LateReader("want"), "the variation is")
+
+
+def test_08b_stylise_cannot_read_the_reference():
+    """Lesson 08b's 08b.1 (its tests file is not this change's): the reference is computed
+    after the answer returns."""
+    failed_with(exercises.get("08b", 1),
+                lambda photo, change, bound: (_checker_local("want") or [photo])[0],
+                "apply the change")
+
+
+def test_08b_colour_distance_rejects_the_course_count():
+    """08b.2: multiscale._histogram counts the colour cells, most of the exercise."""
+    from tflab import multiscale
+
+    def course_count(a, b):
+        p = multiscale._histogram(tf.constant(a), 8)
+        q = multiscale._histogram(tf.constant(b), 8)
+        return 0.5 * float(np.abs(p - q).sum())
+
+    failed_with(exercises.get("08b", 2), course_count, "calls multiscale._histogram, the course")
+    failed_with(exercises.get("08b", 2), lambda a, b: multiscale.histogram_distance(a, b),
+                "calls multiscale.histogram_distance")
