@@ -150,3 +150,16 @@ def test_stable_rate_and_efold_by_hessian_eigenvalues():
     failed_with(exercises.try_it("02", 1),
                 lambda x, rate: -1 / np.log(1 - rate * solvers.hessian_eigenvalues(x)[0]),
                 _BY_THE_COURSE)
+
+
+def test_growth_factor_by_the_course_hessian_or_epoch():
+    ex = exercises.get("02", 3)
+    failed_with(ex, lambda x, rate: (1 - rate * np.linalg.eigvalsh(solvers._hessian(x))[-1]) ** 2,
+                "your function calls the course's own Hessian")
+    failed_with(ex, lambda x, rate: solvers.epoch_spectral_radius(x, rate) ** 2,
+                "your function calls solvers.epoch_map or solvers.epoch_spectral_radius")
+
+
+def test_stable_rate_by_optimal_rate():  # the course's other rate, through its eigenvalues
+    failed_with(exercises.get("02", 1), lambda x: 2 * solvers.optimal_rate(x),
+                "your function calls solvers.hessian_eigenvalues")

@@ -220,3 +220,11 @@ def test_limit_point_and_radius_read_want_from_the_checker():
 
     failed_with(exercises.try_it("02b", 1), frame_reader, "training ends at")
     failed_with(exercises.get("02b", 1), lambda x, rate: _caller_value("want", 0.5), "ρ =")
+
+
+def test_two_step_rates_by_the_course_eigenvalues():
+    failed_with(exercises.get("02b", 2), lambda x: tuple(1 / solvers.hessian_eigenvalues(x)[::-1]),
+                "your function calls the course's own Hessian or its eigenvalues")
+    failed_with(exercises.get("02b", 2),
+                lambda x: tuple(1 / np.linalg.eigvalsh(solvers._hessian(x))[::-1]),
+                "your function calls the course's own Hessian or its eigenvalues")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from tflab.exercises.core import (
@@ -16,17 +18,29 @@ from tflab.exercises.core import (
 _EIGENVALUES_RULE = ("your function calls solvers.hessian_eigenvalues, the course's own "
                      "eigenvalues of this Hessian, which do the exercise's work for you: build "
                      "the Hessian from x and take np.linalg.eigvalsh of it yourself")
+_HESSIAN_RULE = ("your function calls the course's own Hessian (solvers._hessian, directly or "
+                 "through another solvers function), which does the exercise's work for you: "
+                 "build the Hessian from x and take np.linalg.eigvalsh of it yourself")
 _BOUND_RULE = ("stable_rate calls solvers.stability_bound, which does the exercise for you: "
                "compute the Hessian's largest eigenvalue yourself")
+_EPOCH_RULE = ("your function calls solvers.epoch_map or solvers.epoch_spectral_radius, the "
+               "course's own epoch of descent, which does the exercise's work for you: use the "
+               "Hessian's eigenvalues yourself")
 
 
 def _answer_number(answer, what: str, *args) -> float:
-    """The answer's number for ``args``, read while the course's eigenvalue functions are
-    forbidden; the checker computes what it compares with only after this returns."""
+    """The answer's number for ``args``, read while the course's Hessian, eigenvalue and epoch
+    functions are forbidden; the checker computes what it compares with only after this
+    returns."""
     from tflab import solvers
 
-    with calls_of(solvers.hessian_eigenvalues, rule=_EIGENVALUES_RULE), \
-            calls_of(solvers.stability_bound, rule=_BOUND_RULE):
+    with contextlib.ExitStack() as forbidden:
+        for function, rule in [(solvers.hessian_eigenvalues, _EIGENVALUES_RULE),
+                               (solvers.stability_bound, _BOUND_RULE),
+                               (solvers.epoch_spectral_radius, _EPOCH_RULE),
+                               (solvers.epoch_map, _EPOCH_RULE),
+                               (solvers._hessian, _HESSIAN_RULE)]:
+            forbidden.enter_context(calls_of(function, rule=rule))
         return number(call(answer, *args), what)
 
 

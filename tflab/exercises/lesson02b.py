@@ -204,12 +204,19 @@ def _spectral_radius(answer) -> str:
 
 
 def _two_step_rates(answer) -> str:
+    from tflab import solvers
+
     require_callable(answer, "two_step_rates(x) returning (first rate, second rate)")
     rng = np.random.default_rng(9)
     for n, scale in ((30, 40.0), (12, 3.0), (50, 0.5)):
         x = rng.uniform(0, scale, n)
         y = rng.normal(0, 5, n) + 2 * x
-        first, second = pair(call(answer, x.copy()), "first rate", "second rate")
+        rule = ("your function calls the course's own Hessian or its eigenvalues "
+                "(solvers.hessian_eigenvalues or solvers._hessian), which do the exercise's work "
+                "for you: build the Hessian from x and take np.linalg.eigvalsh of it yourself")
+        with calls_of(solvers.hessian_eigenvalues, rule=rule), calls_of(solvers._hessian,
+                                                                         rule=rule):
+            first, second = pair(call(answer, x.copy()), "first rate", "second rate")
         design = np.column_stack([x, np.ones(n)])  # the reference only now
         best = np.linalg.lstsq(design, y, rcond=None)[0]
         hessian = 2 * design.T @ design / n
