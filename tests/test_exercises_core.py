@@ -119,3 +119,24 @@ def test_a_copy_made_beforehand_is_forbidden_too():
         assert _in_a_thread(lambda: copy(X, X, 0.01, 1)).startswith("failed: ")
     assert len(calls) == 1
     assert copy(X, X, 0.01, 1)[0].shape == (2, 2)
+
+
+def test_an_answer_that_patches_numpy_fails_and_numpy_comes_back():
+    from tflab import exercises
+
+    allclose, bound = np.allclose, solvers.stability_bound
+
+    def patches(x, y, learning_rate, epochs):
+        np.allclose = lambda *args, **kwargs: True  # every comparison after it "passes"
+        return 0.0, 0.0
+
+    def replaces_the_reference(x):  # the checker's fire/theft bound, the answer's own
+        solvers.stability_bound = lambda *args, **kwargs: 1.0
+        return 1.0
+
+    status, text = exercises.get("01", 4).judge(patches)
+    assert status == "failed" and "your answer replaced or reloaded numpy.allclose" in text, text
+    assert np.allclose is allclose
+    status, text = exercises.get("02", 1).judge(replaces_the_reference)
+    assert status == "failed" and "replaced or reloaded tflab.solvers.stability_bound" in text, text
+    assert solvers.stability_bound is bound

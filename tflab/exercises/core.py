@@ -65,14 +65,53 @@ def require_callable(answer: Any, expected: str) -> None:
         raise Failed(f"the answer should be a function {expected}, not {type(answer).__name__}")
 
 
+def _guarded_modules() -> list:
+    """The modules a checker relies on after the answer returns: NumPy, math, builtins and the
+    course's own (tflab.*)."""
+    names = ("numpy", "math", "builtins")
+    return [module for name, module in list(sys.modules.items())
+            if module is not None and (name in names or name.split(".")[0] == "tflab")]
+
+
+def _snapshot() -> list[tuple[Any, dict]]:
+    return [(module, dict(vars(module))) for module in _guarded_modules()]
+
+
+def _restore(snapshot: list[tuple[Any, dict]]) -> list[str]:
+    """Put back every name the answer rebound or deleted in those modules (names it added, as
+    a lazy import does, stay); the names that had changed."""
+    changed = []
+    for module, before in snapshot:
+        now = vars(module)
+        for name, value in before.items():
+            if now.get(name, _MISSING) is not value:
+                changed.append(f"{module.__name__}.{name}")
+                setattr(module, name, value)
+    return changed
+
+
+_MISSING = object()
+
+
 def call(function: Callable, *args, **kwargs) -> Any:
-    """Call the learner's function; its exceptions become :class:`Failed`, ``___`` NotAttempted."""
+    """Call the learner's function; its exceptions become :class:`Failed`, ``___`` NotAttempted.
+
+    Names the function rebinds in NumPy, math, builtins or the course's modules (np.allclose,
+    a course function the checker uses afterwards) are put back when it returns, and the
+    answer fails: a checker compares with what these libraries really do.
+    """
+    snapshot = _snapshot()
     try:
         result = function(*args, **kwargs)
     except (NotAttempted, Failed):
         raise
     except (Exception, SystemExit) as err:  # the learner's bug, reported instead of a traceback
         raise Failed(f"your function raised {type(err).__name__}: {first_line(err)}") from None
+    finally:
+        changed = _restore(snapshot)
+    if changed:
+        raise Failed(f"your answer replaced or reloaded {', '.join(changed[:3])} while it ran: "
+                     "leave NumPy and the course's modules as they are")
     if _holds_placeholder(result):
         raise NotAttempted
     return result
