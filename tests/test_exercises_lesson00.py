@@ -125,3 +125,11 @@ def test_one_hot_and_shares_read_want_from_the_checker():
                 "should have shape")
     failed_with(exercises.try_it("00", 1), lambda labels: caller_value("want", np.zeros(10)),
                 "the shares are")
+
+
+def test_a_width_read_from_the_labels_fails_on_labels_without_a_nine():
+    """One-hot width and class shares taken from labels.max() are right only when a 9 occurs."""
+    failed_with(exercises.get("00", 2), lambda labels: np.eye(labels.max() + 1)[labels],
+                "should have shape")
+    failed_with(exercises.try_it("00", 1), lambda labels: np.bincount(labels) / len(labels),
+                "minlength")

@@ -272,3 +272,14 @@ def no_params(features, labels, mode):
 ])
 def test_linear_model_fn_wrong_answers(answer, message):
     failed_with(exercises.get("06b", 2), answer, message)
+
+
+def test_majority_rate_in_float32_is_right():
+    from tflab import exercises
+
+    def majority_rate(labels):
+        ones = np.float32(np.mean(labels, dtype=np.float32))
+        return max(ones, np.float32(1) - ones)
+
+    status, text = exercises.try_it("06b", 1).judge(majority_rate)
+    assert status == "passed" and "right on five label arrays" in text, text
