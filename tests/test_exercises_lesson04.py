@@ -307,3 +307,22 @@ def test_tf1_by_name_wrong_answers():
                             (classes, "yours has shape (6,)")]:
         failed_with(ex, answer, message)
 
+
+
+def test_exercise_04_3_checks_where_op_determinism_is_on():
+    """The notebooks run with op determinism on (doctor.setup), where a random op without a
+    seed raises: the checker's own network must not need one from the learner."""
+    import subprocess
+    import sys
+
+    code = ("import tensorflow as tf\n"
+            "tf.keras.utils.set_random_seed(42)\n"
+            "tf.config.experimental.enable_op_determinism()\n"
+            "from tflab import exercises\n"
+            "from tflab.exercises import ___\n"
+            "def predict_by_name(prefix, images):\n"
+            "    return ___\n"
+            "print(exercises.get('04', 3).judge(predict_by_name)[0])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, check=True).stdout
+    assert out.strip().splitlines()[-1] == "not attempted", out

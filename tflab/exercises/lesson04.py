@@ -312,6 +312,7 @@ def _tf1_graph(hidden: int, seed: int):
     sizes = [784, hidden, hidden // 2, 10]
     graph = tf.Graph()
     with graph.as_default():
+        v1.set_random_seed(seed)  # dropout's op: needed where op determinism is on (notebooks)
         x = v1.placeholder(tf.float32, [None, 784], name="input")
         keep_prob = v1.placeholder_with_default(1.0, [], name="keep_prob")
         h, assigns = x, []
