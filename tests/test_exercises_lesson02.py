@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 
 import numpy as np
-from exercise_checks import failed_with
+from exercise_checks import caller_value, failed_with
 
 from tflab import data, exercises, solvers
 
@@ -92,15 +91,6 @@ def test_growth_factor_wrong_answers():
     assert status == "passed", message
 
 
-def _caller_value(name, default):
-    """A cheat's helper: ``name`` from the first frame up the stack that holds it."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        if name in frame.f_locals:
-            return frame.f_locals[name]
-        frame = frame.f_back
-    return default
-
 
 _BY_THE_COURSE = "your function calls solvers.hessian_eigenvalues, the course's own eigenvalues"
 
@@ -130,7 +120,7 @@ def test_growth_factor_hessian_eigenvalues_in_a_thread():
 
 
 def test_growth_factor_reads_want_from_the_checker():
-    failed_with(exercises.get("02", 3), lambda x, rate: _caller_value("want", 1.0),
+    failed_with(exercises.get("02", 3), lambda x, rate: caller_value("want", 1.0),
                 "the loss grows by")
 
 
@@ -140,7 +130,7 @@ def test_condition_number_by_hessian_eigenvalues():
         return eig[-1] / eig[0]
 
     failed_with(exercises.get("02", 2), by_the_course, _BY_THE_COURSE)
-    failed_with(exercises.get("02", 2), lambda x: _caller_value("want", 1.0),
+    failed_with(exercises.get("02", 2), lambda x: caller_value("want", 1.0),
                 "the condition number is")
 
 
