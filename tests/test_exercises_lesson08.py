@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import tensorflow as tf
-from exercise_checks import failed_with
+from exercise_checks import caller_value, failed_with
 
 from tflab import exercises
 
@@ -14,10 +14,15 @@ from tflab import exercises
 def test_gram_wrong_answers():
     ex = exercises.get("08", 1)
     failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f),
-                "divide by the number of positions")
+                "your values are 20 × the reference: you did not divide by H·W")
     failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f)[0], "should have shape")
     failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f) / f[0].size,
-                "did you divide by the number of positions")  # divides by H·W·C
+                "you divided by H·W·C, the number of values of one example")
+    failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f) / (f.shape[1] * f.shape[2]) ** 2,
+                "you divided by H·W twice")
+    failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f) / f[..., 0].size,
+                "for features of shape (2, 7, 3, 6) your values are 0.5 × the reference: you "
+                "divided by B·H·W")
     # gaming: ignores the features, an identity matrix of the right shape
     failed_with(ex, lambda f: np.broadcast_to(np.eye(f.shape[3]), (f.shape[0], f.shape[3],
                                                                    f.shape[3])), "values differ")
@@ -25,6 +30,32 @@ def test_gram_wrong_answers():
     failed_with(ex, lambda f: np.repeat(np.einsum("ijc,ijd->cd", f[0], f[0])[None] /
                                         (f.shape[1] * f.shape[2]), f.shape[0], axis=0),
                 "values differ")
+
+
+def test_gram_says_divide_by_positions_only_when_that_is_the_mistake():
+    """Review finding (issue 32): 'did you divide by H·W?' came with every wrong value; now
+    only a wrong divisor names one, other mistakes say what they are or what was expected."""
+    ex = exercises.get("08", 1)
+
+    def channels_first(f):  # reshape to (B, C, H·W) without a transpose: mixes the axes
+        b, h, w, c = f.shape
+        g = f.reshape(b, c, h * w)
+        return g @ g.transpose(0, 2, 1) / (h * w)
+
+    def centred(f):  # a covariance: the mean of each channel subtracted first
+        g = f - f.mean(axis=(1, 2), keepdims=True)
+        return np.einsum("bijc,bijd->bcd", g, g) / (f.shape[1] * f.shape[2])
+
+    def whole_batch(f):  # one Gram matrix over the batch, repeated for each example
+        b, h, w, _ = f.shape
+        return np.repeat(np.einsum("bijc,bijd->cd", f, f)[None] / (b * h * w), b, axis=0)
+
+    for answer, message in [(channels_first, "which mixes positions and channels"),
+                            (centred, "the values differ from the reference by up to"),
+                            (whole_batch, "you averaged over the whole batch")]:
+        failed_with(ex, answer, message)
+        assert "H·W?" not in ex.judge(answer)[1]
+        assert "did you divide" not in ex.judge(answer)[1]
 
 
 def test_variation_wrong_answers():
@@ -42,7 +73,11 @@ def test_variation_wrong_answers():
                 "calls tf.image.total_variation")
     failed_with(ex, lambda im: float(total_variation(tf.constant(im))) / im.size,
                 "calls tf.image.total_variation")
-    # TensorFlow's own ops are fine when they do the work themselves
+    # TensorFlow's own ops are fine when they do the work themselves, image_gradients (which
+    # takes the differences, as np.diff does, and leaves summing them to the answer) included
+    assert ex.judge(lambda im: float(tf.add_n([tf.reduce_sum(tf.abs(d)) for d in
+                                               tf.image.image_gradients(tf.constant(im)[None])])
+                                     ) / im.size)[0] == "passed"
     assert ex.judge(lambda im: float(tf.reduce_sum(tf.abs(im[1:] - im[:-1]))
                                      + tf.reduce_sum(tf.abs(im[:, 1:] - im[:, :-1]))) / im.size
                     )[0] == "passed"
@@ -122,6 +157,12 @@ def test_gram_rejects_the_course_function_and_changed_features():
 
     failed_with(ex, zeroes_its_input, "the values differ")
 
+    def zeroes_the_checkers_features(f):  # new cheat: the checker's own array, through its frame
+        caller_value("f")[...] = 0
+        return np.zeros((f.shape[0], f.shape[3], f.shape[3]))
+
+    failed_with(ex, zeroes_the_checkers_features, "the values differ")
+
 
 def test_variation_cannot_read_the_reference():
     """Issue 32's corpus: the reference is computed only after the answer returns."""
@@ -137,6 +178,12 @@ def test_variation_cannot_read_the_reference():
 
     failed_with(ex, reads_want, "the variation is")
     failed_with(ex, reads_differences, "the variation is")
+
+    def flattens_the_checkers_image(image):  # new cheat: a flat image has no variation
+        caller_value("image")[...] = 0.5
+        return 0.0
+
+    failed_with(ex, flattens_the_checkers_image, "the variation is")
 
 
 def test_resize_rejects_the_loader_and_made_up_pixels():

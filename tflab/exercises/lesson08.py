@@ -7,30 +7,74 @@ import numpy as np
 from tflab.exercises.core import Exercise, Failed, call, calls_of, number, numbers, require_callable
 
 
+def _features() -> list[np.ndarray]:
+    """08.1's feature maps, drawn afresh on every call: one example, then a batch of two."""
+    rng = np.random.default_rng(8)
+    return [rng.normal(size=shape).astype(np.float32) for shape in [(1, 4, 5, 3), (2, 7, 3, 6)]]
+
+
 def _gram(answer) -> str:
     from tflab import multiscale
 
     require_callable(answer, "gram(features) for (B, H, W, C) arrays")
-    rng = np.random.default_rng(8)
-    for shape in [(1, 4, 5, 3), (2, 7, 3, 6)]:
-        f = rng.normal(size=shape).astype(np.float32)
+    for index, f in enumerate(_features()):
+        shape = f.shape
         with calls_of(multiscale._gram) as library:  # by any name
-            got = call(answer, f.copy())  # a copy: the answer cannot change what it is judged on
+            got = call(answer, f)
         if library:
             raise Failed("your gram calls the course's own Gram matrix (multiscale._gram), which "
                          "does the exercise: multiply the features with themselves yourself "
                          "(np.einsum, or reshape to (B, H·W, C) and matmul)")
         got = numbers(got, "the Gram matrix")
-        positions = shape[1] * shape[2]
-        want = np.einsum("bijc,bijd->bcd", f.astype(np.float64), f.astype(np.float64)) / positions
+        # the reference only now, from features drawn again: what the answer could reach while
+        # it ran (the features it was handed, this frame) cannot change it
+        f = _features()[index].astype(np.float64)
+        want = np.einsum("bijc,bijd->bcd", f, f) / (shape[1] * shape[2])
         if got.shape != want.shape:
             raise Failed(f"for features of shape {shape} the Gram matrix should have shape "
                          f"{want.shape}, yours has {got.shape}")
-        if not np.allclose(got, want, rtol=1e-4, atol=1e-4):
-            ratio = float(np.median(got / np.where(want == 0, 1, want)))
-            raise Failed(f"the values differ (yours are about {ratio:.3g} × the reference): "
-                         "did you divide by the number of positions H·W?")
+        if np.allclose(got, want, rtol=1e-4, atol=1e-4):
+            continue
+        raise Failed(_gram_mistake(f, got, want))
     return "matches the reference on inputs you have not seen."
+
+
+def _gram_mistake(f: np.ndarray, got: np.ndarray, want: np.ndarray) -> str:
+    """What is wrong with a Gram matrix ``got`` of the right shape: a known mistake where it
+    is one (a wrong divisor, a reshape that mixes positions and channels), else by how much."""
+    b, h, w, c = f.shape
+    shape = f.shape
+    mixed = f.reshape(b, c, h * w)  # reshape straight to channels first: positions and channels
+    for factor, why in [  # got == want × factor
+            (h * w, "you did not divide by H·W, the number of positions: the Gram matrix is "
+                    "an average over the positions, so that images of any size compare"),
+            (1 / (h * w), "you divided by H·W twice: divide the sums over positions by H·W once"),
+            (1 / c, "you divided by H·W·C, the number of values of one example: divide by "
+                    "H·W, the number of positions, only"),
+            (1 / b, "you divided by B·H·W: each example of the batch has its own Gram matrix, "
+                    "an average over its own H·W positions")]:
+        if np.allclose(got, want * factor, rtol=1e-4, atol=1e-6):
+            return (f"for features of shape {shape} your values are {factor:.3g} × the "
+                    f"reference: {why}")
+    for wrong, why in [
+            (mixed @ mixed.transpose(0, 2, 1) / (h * w),
+             "you reshaped (B, H, W, C) straight to (B, C, H·W), which mixes positions and "
+             "channels (reshape keeps the order of the values): reshape to (B, H·W, C), or "
+             "transpose before reshaping"),
+            (np.einsum("bijc,bijd->cd", f, f)[None].repeat(b, axis=0) / (b * h * w),
+             "you averaged over the whole batch: each example has its own Gram matrix")]:
+        if np.allclose(got, wrong, rtol=1e-4, atol=1e-4):
+            return f"for features of shape {shape}: {why}"
+    worst = float(np.max(np.abs(got - want)))
+    return (f"for features of shape {shape} the values differ from the reference by up to "
+            f"{worst:.3g}: entry (b, c, d) is the sum over the positions (i, j) of "
+            "f[b, i, j, c] · f[b, i, j, d], divided by H·W")
+
+
+def _images() -> list[np.ndarray]:
+    """08.2's images, drawn afresh on every call: three channels, then one."""
+    rng = np.random.default_rng(80)
+    return [rng.uniform(0, 1, shape).astype(np.float32) for shape in [(5, 7, 3), (9, 4, 1)]]
 
 
 def _variation(answer) -> str:
@@ -40,16 +84,17 @@ def _variation(answer) -> str:
 
     total_variation = inspect.unwrap(tf.image.total_variation)  # past TensorFlow's wrappers
     require_callable(answer, "variation(image) for one (H, W, C) image")
-    rng = np.random.default_rng(80)
-    for shape in [(5, 7, 3), (9, 4, 1)]:
-        image = rng.uniform(0, 1, shape).astype(np.float32)
+    for index, image in enumerate(_images()):
+        shape = image.shape
         with calls_of(total_variation) as library:  # by any name
-            got = call(answer, image.copy())
+            got = call(answer, image)
         if library:
             raise Failed("your variation calls tf.image.total_variation, which does the "
                          "exercise: compute the neighbours' differences yourself (np.diff)")
         got = number(got, "the variation")
-        # the reference only now, once the answer has returned: it cannot be read while it runs
+        # the reference only now, once the answer has returned, from the image drawn again:
+        # it cannot be read, nor changed through the image the answer was handed, while it runs
+        image = _images()[index]
         down = np.abs(np.diff(image, axis=0)).sum()
         across = np.abs(np.diff(image, axis=1)).sum()
         want = (down + across) / image.size
@@ -136,7 +181,9 @@ answer = gram"""),
              "differences between vertically and horizontally neighbouring pixels, divided by "
              "H·W·C: what `variation_loss` of section 3 gets from `tf.image.total_variation`, "
              "for one image, written without that function.", _variation,
-             ["np.diff(image, axis=0) gives the differences down the rows.",
+             ["np.diff(image, axis=0) gives the differences down the rows (TensorFlow's "
+              "tf.image.image_gradients gives both kinds for a batch, padded with zeros: "
+              "fine too, as any way of taking the differences is).",
               "(np.abs(np.diff(image, axis=0)).sum() + np.abs(np.diff(image, axis=1)).sum()) "
               "/ image.size"],
              """import numpy as np
