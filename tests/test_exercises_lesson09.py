@@ -71,6 +71,43 @@ def test_checksum_wrong_answers():
     failed_with(ex, absolute_names, "two folders with identical files gave different checksums")
 
 
+def _digest(path, *, name=lambda file, root: file.relative_to(root).as_posix(),
+            order=lambda file: file, separator=b"\0", read=lambda file: file.read_bytes()):
+    """The reference written out again, with switches for the typical mistakes."""
+    root, digest = Path(path), hashlib.sha256()
+    for file in sorted((p for p in root.rglob("*") if p.is_file()), key=order):
+        digest.update(name(file, root).encode() + separator)
+        digest.update(read(file))
+    return digest.hexdigest()
+
+
+def test_checksum_mistakes_found_by_the_review():
+    """Issue 32's review: base names only, and names run into contents, passed."""
+    ex = exercises.get("09", 3)
+    assert ex.judge(_digest)[0] == "passed"
+    base_name = dict(name=lambda file, root: file.name)
+    failed_with(ex, lambda path: _digest(path, **base_name),
+                "moving assets/vocab.txt to assets.extra/vocab.txt did not change the checksum: "
+                "hash the name relative to the folder")
+    # base names in base-name order too: any move keeps the hash
+    failed_with(ex, lambda path: _digest(path, order=lambda file: file.name, **base_name),
+                "not only the base name (vocab.txt)")
+    failed_with(ex, lambda path: _digest(path, separator=b""),
+                "renaming fingerprint.pb (contents 'fp') to fingerprint.pbf with contents 'p' did "
+                "not change the checksum: put something between a file's name and its bytes")
+
+
+def test_checksum_reads_every_byte():
+    """New cheat (a mistake): one read of a fixed block per file misses a change at its end."""
+    def first_block(file):
+        with open(file, "rb") as handle:
+            return handle.read(4096)
+
+    failed_with(exercises.get("09", 3), lambda path: _digest(path, read=first_block),
+                "a changed last byte of the variables (10,240 bytes) did not change the checksum: "
+                "hash each file's bytes to its end")
+
+
 def _ps_bytes(shapes, num_ps, min_shard_bytes, max_shards, *, ceil=math.ceil, fixed=False,
               cap_rows=True, extra_last=False, restart=False, value_bytes=4):
     """The reference written out again, with switches for the typical mistakes."""

@@ -148,6 +148,7 @@ def _ps_bytes(answer) -> str:
 
 
 _FILES = {"saved_model.pb": b"graph" * 100, "fingerprint.pb": b"fp",
+          "assets/vocab.txt": b"cat\ndog\n",
           "variables/variables.data-00000-of-00001": bytes(range(256)) * 40,
           "variables/variables.index": b"index"}
 
@@ -202,26 +203,56 @@ def _check_checksum(answer) -> str:
         if checksum(a) != first:
             raise Failed("touching the files (same contents) changed the checksum: hash the "
                          "contents, not the modification times")
+        variables = b / "variables" / "variables.data-00000-of-00001"
         changes = [
-            ("a changed byte in the variables", lambda: _flip(b / "variables" /
-                                                               "variables.data-00000-of-00001")),
-            ("a renamed file", lambda: (b / "fingerprint.pb").rename(b / "fingerprint2.pb")),
-            ("an added file", lambda: _add_file(b / "assets" / "vocab.txt")),
+            ("a changed byte in the variables", lambda: _flip(variables, 1000), ""),
+            ("a changed last byte of the variables (10,240 bytes)", lambda: _flip(variables, -1),
+             ": hash each file's bytes to its end, not only its first block"),
+            ("a renamed file", lambda: (b / "fingerprint.pb").rename(b / "fingerprint2.pb"), ""),
+            ("an added file", lambda: _add_file(b / "assets" / "labels.txt"), ""),
+            # a file's base name stays, its folder changes, and it keeps its place in the
+            # sorted order: only its relative name tells the two folders apart
+            ("moving assets/vocab.txt to assets.extra/vocab.txt",
+             lambda: _move(b, "assets/vocab.txt", "assets.extra/vocab.txt"),
+             ": hash the name relative to the folder (assets/vocab.txt), not only the base "
+             "name (vocab.txt)"),
+            # name and contents run together when nothing separates them
+            ("renaming fingerprint.pb (contents 'fp') to fingerprint.pbf with contents 'p'",
+             lambda: _rename_into(b, "fingerprint.pb", "fingerprint.pbf"),
+             ": put something between a file's name and its bytes that no name contains (a "
+             "zero byte, b'\\0'), or the end of the name and the start of the bytes can "
+             "trade places"),
         ]
-        for what, change in changes:
+        for what, change, why in changes:
             change()
             if checksum(b) == first:
-                raise Failed(f"{what} did not change the checksum: every file's relative name "
-                             "and contents must count")
+                raise Failed(f"{what} did not change the checksum"
+                             + (why or ": every file's relative name and contents must count"))
             _reset(b)
     return ("stable for identical folders and touched files; changed by edits, renames and "
             "additions.")
 
 
-def _flip(path: Path) -> None:
+def _flip(path: Path, at: int) -> None:
     data = bytearray(path.read_bytes())
-    data[1000] ^= 1
+    data[at] ^= 1
     path.write_bytes(bytes(data))
+
+
+def _move(root: Path, old: str, new: str) -> None:
+    (root / new).parent.mkdir(parents=True, exist_ok=True)
+    (root / old).rename(root / new)
+    (root / old).parent.rmdir()  # the folder it leaves is empty: an empty folder holds no file
+
+
+def _rename_into(root: Path, old: str, new: str) -> None:
+    """Rename ``old`` to ``new``, which is ``old`` plus the first bytes of its contents, and
+    drop those bytes from the contents: the same bytes, read in a row."""
+    data = (root / old).read_bytes()
+    moved = len(new) - len(old)
+    assert new.encode() == old.encode() + data[:moved]
+    (root / old).unlink()
+    (root / new).write_bytes(data[moved:])
 
 
 def _add_file(path: Path) -> None:
