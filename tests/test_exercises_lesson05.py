@@ -329,3 +329,99 @@ def test_preprocess_answers_cannot_compare_themselves():
     failed_with(ex, lambda path: np.zeros(784, np.float32).view(_AlwaysClose),
                 "your pixels differ from the reference")
     failed_with(ex, lambda path: _LateReader(), "your pixels differ from the reference")
+
+
+def test_preprocess_forbids_the_grey_and_invert_step_however_it_is_reached():
+    """Issue 32: preprocess_image's four steps called one by one passed while the function
+    itself was forbidden. 05.1 asks for the grey levels and the inversion: ink_pixels is off
+    limits, however it is reached; read_image, pad_to_square and resize_square are allowed."""
+    import threading
+
+    ex = exercises.get("05", 1)
+    rule = "calls imaging.ink_pixels, section 5's grey-and-invert step"
+
+    def four_steps(path):  # the review's answer: preprocess_image's body, inlined
+        ink = imaging.ink_pixels(imaging.read_image(path))
+        return imaging.resize_square(imaging.pad_to_square(ink), 28).reshape(784)
+
+    def in_a_thread(path):  # the step run where a profiler would not see it
+        result = {}
+
+        def work():
+            try:
+                result["ink"] = imaging.ink_pixels(imaging.read_image(path))
+            except Exception:  # the error stays in the thread; the checker saw the call
+                pass
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        worker.join()
+        ink = result.get("ink", 1 - _grey(path))
+        return imaging.resize_square(imaging.pad_to_square(ink), 28).reshape(784)
+
+    copied = types.FunctionType(imaging.ink_pixels.__code__, imaging.ink_pixels.__globals__)
+
+    def a_copy(path):  # new cheat: a copy of the function made before the check
+        ink = copied(imaging.read_image(path))
+        return imaging.resize_square(imaging.pad_to_square(ink), 28).reshape(784)
+
+    for cheat in (four_steps, in_a_thread, a_copy):
+        failed_with(ex, cheat, rule)
+
+    def with_read_image(path):  # the allowed helpers, the grey levels and inversion written
+        grey = np.asarray(imaging.read_image(path).convert("L"), dtype=np.float32) / 255
+        return imaging.resize_square(imaging.pad_to_square(1 - grey), 28).reshape(784)
+
+    assert ex.judge(with_read_image)[0] == "passed"
+    assert "Grey and invert yourself; imaging's read_image" in ex.question
+
+
+class _LazyPixels:
+    """New cheat: hands back an object whose .numpy() calls the library only when asked,
+    after the answer has returned."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def numpy(self):
+        return imaging.preprocess_image(self.path)
+
+
+def test_preprocess_converts_the_answer_while_its_rules_hold():
+    failed_with(exercises.get("05", 1), _LazyPixels,
+                "calls imaging.preprocess_image, the function this exercise asks you to write")
+
+
+def test_batches_padding_the_last_batch_says_so():
+    """Issue 32: padding the last batch up to batch_size (and trimming its scores) was told
+    'not given every image exactly once'; the message now names the padding."""
+    ex = exercises.get("05", 2)
+
+    def padded(predict, images, batch_size):
+        out = []
+        for i in range(0, len(images), batch_size):
+            batch = images[i:i + batch_size]
+            short = batch_size - len(batch)
+            if short:
+                batch = np.concatenate([batch, np.zeros((short, 784), batch.dtype)])
+            out.append(predict(batch)[:batch_size - short])
+        return np.concatenate(out)
+
+    def repeats_the_last(predict, images, batch_size):  # new: pads with copies of the last image
+        out = []
+        for i in range(0, len(images), batch_size):
+            batch = images[i:i + batch_size]
+            short = batch_size - len(batch)
+            batch = np.concatenate([batch, np.repeat(batch[-1:], short, axis=0)])
+            out.append(predict(batch)[:batch_size - short])
+        return np.concatenate(out)
+
+    def sorted_batches(predict, images, batch_size):  # new: each batch's rows reordered
+        return np.concatenate([predict(images[i:i + batch_size][::-1])[::-1]
+                               for i in range(0, len(images), batch_size)])
+
+    failed_with(ex, padded, "predict was given 2 rows not among the images (zeros: did you pad "
+                            "the last batch up to batch_size?)")
+    failed_with(ex, repeats_the_last, "predict was given a batch of 5 images that are not a run "
+                                      "of consecutive images")
+    failed_with(ex, sorted_batches, "not a run of consecutive images")

@@ -21,6 +21,11 @@ _PICTURES = [(28, 28, "L", (0, 0, 0), (255, 255, 255)),
              (150, 100, "RGB", (0, 0, 0), (240, 236, 225)),
              (90, 160, "L", (0, 0, 0), (250, 250, 250))]
 _MEAN_TOLERANCE = 0.012  # bilinear, bicubic, Lanczos and box filters all stay below 0.011
+# 05.1 asks for the grey levels and the inversion: imaging's functions that do them are off
+# limits (reading, padding and resizing with read_image, pad_to_square, resize_square is fine)
+_STEP_RULE = ("your preprocess calls imaging.{name}, {what}: turn the picture into grey levels "
+              "and invert them yourself (Pillow's .convert('L'), then 1 − pixels); "
+              "imaging.read_image, pad_to_square and resize_square may do the other steps")
 
 
 def _draw_digit(path: Path, rng: np.random.Generator, width: int, height: int, mode: str,
@@ -57,14 +62,13 @@ def _preprocess(answer) -> str:
             what = f"the {width}×{height} {mode} picture"
             path = _draw_digit(Path(tmp) / f"digit{i}.png", np.random.default_rng(505 + i),
                                width, height, mode, ink, paper)
-            with calls_of(imaging.preprocess_image) as calls:
+            with calls_of(imaging.preprocess_image, _STEP_RULE.format(
+                    name="preprocess_image", what="the function this exercise asks you to "
+                    "write")), calls_of(imaging.ink_pixels, _STEP_RULE.format(
+                    name="ink_pixels", what="section 5's grey-and-invert step")):
                 got = call(answer, path)
-            if calls:
-                raise Failed("your preprocess calls imaging.preprocess_image, the function this "
-                             "exercise asks you to write: do its steps yourself (grey, invert, "
-                             "pad to a square, resize, scale), as section 5 shows them")
-            if hasattr(got, "numpy") and not isinstance(got, np.ndarray):
-                got = got.numpy()  # a tf.Tensor is fine too
+                if hasattr(got, "numpy") and not isinstance(got, np.ndarray):
+                    got = call(got.numpy)  # a tf.Tensor is fine too (still the answer's code)
             if not isinstance(got, np.ndarray):
                 raise Failed(f"preprocess should return a NumPy array, not {type(got).__name__}")
             got = np.array(got)  # a plain copy: a subclass of the answer's cannot compare itself
@@ -202,19 +206,39 @@ class _CountingPredict:
         return batch @ self.weights + offset
 
 
-def _scored(calls: list, weights: np.ndarray, images: np.ndarray) -> np.ndarray | None:
+def _scored(calls: list, weights: np.ndarray, images: np.ndarray, case: str) -> np.ndarray:
     """The scores ``predict`` should have returned, with ``weights``, put where its batches sit
-    in ``images``; None unless every image was given to predict exactly once, as a run of
-    consecutive images."""
+    in ``images``; Failed, saying what went wrong, unless every image was given to predict
+    exactly once, in runs of consecutive images."""
+    consecutive = ("score images[start:start + batch_size] for start = 0, batch_size, …; the "
+                   "last batch may be smaller")
+    known = {row.tobytes() for row in images}
     scores, times = np.zeros((len(images), 10), np.float32), np.zeros(len(images), int)
     for batch, offset in calls:
+        strangers = [row for row in batch if row.tobytes() not in known]
+        if strangers:
+            zeros = all(not row.any() for row in strangers)
+            rows = f"{len(strangers)} row{'s' * (len(strangers) > 1)}"
+            raise Failed(f"for {case} predict was given {rows} not among the images"
+                         + (" (zeros: did you pad the last batch up to batch_size?)" if zeros
+                            else "")
+                         + ": give predict only the images themselves; the last batch may "
+                         "hold fewer than batch_size")
         starts = [s for s in range(len(images) - len(batch) + 1)
                   if np.array_equal(images[s:s + len(batch)], batch)]
-        if not starts or not len(batch):
-            return None
+        if not len(batch):
+            raise Failed(f"for {case} predict was given an empty batch: " + consecutive)
+        if not starts:
+            raise Failed(f"for {case} predict was given a batch of {len(batch)} images that are "
+                         "not a run of consecutive images: " + consecutive)
         scores[starts[0]:starts[0] + len(batch)] = batch @ weights + offset
         times[starts[0]:starts[0] + len(batch)] += 1
-    return scores if np.all(times == 1) else None
+    if np.any(times != 1):
+        i = int(np.flatnonzero(times != 1)[0])
+        how = "never" if times[i] == 0 else f"{times[i]} times"
+        raise Failed(f"for {case} predict was not given every image exactly once (image {i} "
+                     f"{how}): " + consecutive)
+    return scores
 
 
 def _batch_case(k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -259,10 +283,7 @@ def _batches(answer) -> str:
             raise Failed(f"for {case} you never called predict: the scores must come from "
                          "the function you are given")
         weights, images = _batch_case(k, n)  # afresh: the answer may change what it was handed
-        want = _scored(predict.calls, weights, images)
-        if want is None:
-            raise Failed(f"for {case} predict was not given every image exactly once: score "
-                         "images[start:start + batch_size] for start = 0, batch_size, …")
+        want = _scored(predict.calls, weights, images, case)
         if not np.allclose(scores, want, rtol=1e-5, atol=1e-4):
             raise Failed(f"for {case} the rows are not the scores of the images in their order: "
                          "score images[start:start + batch_size] for start = 0, batch_size, …")
@@ -347,10 +368,10 @@ def _request_body(answer) -> str:
 
 
 EXERCISES = [
-    Exercise("05", 1, "Write preprocess(path) for a PNG of a dark digit on a light background "
-             "(grey or colour, any size, not always square): return its 784 pixels as a float32 "
-             "array of shape (784,), in [0, 1], white digit on black, padded to a square "
-             "(digit centred) and resized to 28×28.", _preprocess,
+    Exercise("05", 1, "Write preprocess(path) for a PNG of a dark digit on light paper (grey "
+             "or colour, any size or shape): return 784 float32 pixels, shape (784,), in [0, 1], "
+             "white on black, centred on a square, resized to 28×28. Grey and invert yourself; "
+             "imaging's read_image, pad_to_square and resize_square may help.", _preprocess,
              ["Pillow does most of it: Image.open(path).convert('L') gives grey levels 0–255; "
               "np.asarray turns it into numbers.",
               "Section 5's steps: invert (1 − grey levels), centre on a black square of "
