@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 import numpy as np
-from exercise_checks import failed_with
+from exercise_checks import caller_value, failed_with
 
 from tflab import exercises
 from tflab.exercises import lesson09
@@ -211,3 +211,81 @@ def test_checksum_answers_cannot_compare_themselves():
         return function(path)
 
     failed_with(ex, copied_code, "calls the course's files.folder_sha256")
+
+
+def test_ps_bytes_cannot_use_the_checkers_count_or_a_table():
+    """New cheats: the checker's own count, and a table of the fixed models' answers."""
+    ex = exercises.get("09", 2)
+    failed_with(ex, lambda *a: lesson09._held(*a),
+                "calls the checker's own count (lesson09._held)")
+
+    def pieces_from_checker(shapes, num_ps, min_bytes, max_shards):
+        held, placed = [0] * num_ps, 0
+        for shape in shapes:
+            pieces = lesson09._pieces(shape, min_bytes, max_shards)
+            for i in range(pieces):
+                rows = shape[0] // pieces + (1 if i < shape[0] % pieces else 0)
+                held[placed % num_ps] += rows * 4 * math.prod(shape[1:])
+                placed += 1
+        return held
+
+    failed_with(ex, pieces_from_checker, "calls the checker's own count (lesson09._pieces)")
+    table = {shapes: _ps_bytes(shapes, *rest) for shapes, *rest in lesson09._MODELS}
+    failed_with(ex, lambda shapes, *_: table[tuple(shapes)], "KeyError")
+    failed_with(ex, lambda shapes, num_ps, *_: table.get(tuple(shapes), [0] * num_ps),
+                "the servers hold")
+
+
+def test_ps_bytes_models_cannot_be_changed_by_the_answer():
+    """New cheat: emptying the checker's list of models while the first one is judged."""
+    ex = exercises.get("09", 2)
+
+    def empties_the_models(*args):
+        try:
+            lesson09._MODELS.clear()
+        except AttributeError:  # a tuple: nothing to clear
+            pass
+        return _ps_bytes(*args)
+
+    assert ex.judge(empties_the_models)[0] == "passed"
+    assert len(lesson09._MODELS) == 4
+
+
+def test_ps_bytes_draws_a_new_model_on_every_check():
+    """The drawn model differs from check to check, and the checker's count of pieces is
+    TensorFlow's on drawn models too."""
+    from random import Random
+
+    import tensorflow as tf
+
+    assert lesson09._drawn_model(Random(1)) != lesson09._drawn_model(Random(2))
+    for seed in range(20):
+        shapes, _, min_bytes, max_shards = lesson09._drawn_model(Random(seed))
+        partitioner = tf.distribute.experimental.partitioners.MinSizePartitioner(
+            min_shard_bytes=min_bytes, max_shards=max_shards)
+        for shape in shapes:
+            want = min(partitioner(tf.TensorShape(shape), tf.float32)[0], shape[0])
+            assert lesson09._pieces(shape, min_bytes, max_shards) == want, (seed, shape)
+
+
+def test_checksum_depends_on_the_files_not_on_the_calls():
+    """New cheat: a digest that changes with the number of calls, the first three equal."""
+    calls = []
+
+    def counts_its_calls(path):
+        calls.append(path)
+        return "0" * 64 if len(calls) <= 3 else f"{len(calls):064d}"
+
+    failed_with(exercises.get("09", 3), counts_its_calls,
+                "the same folder, unchanged, gave another checksum when asked again")
+
+
+def test_replica_loss_reference_cannot_be_changed_through_the_checker():
+    """New cheat: zero the checker's losses through its frame, then return 0."""
+    def zeroes_the_losses(losses, n):
+        found = caller_value("losses")
+        if found is not None:
+            found[...] = 0
+        return 0.0
+
+    failed_with(exercises.try_it("09", 1), zeroes_the_losses, "the mean loss of the global batch")

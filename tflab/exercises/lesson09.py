@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import tempfile
 import time
 from pathlib import Path
@@ -40,14 +41,19 @@ def _tf_config(answer) -> str:
     return "a three-worker and a two-worker cluster, every task right."
 
 
+def _global_batches() -> list[tuple[int, np.ndarray]]:
+    """(replicas, per-example losses of the global batch), drawn afresh on every call."""
+    rng = np.random.default_rng(9)
+    return [(replicas, rng.uniform(0, 3, replicas * per_replica))
+            for replicas, per_replica in [(2, 8), (4, 5)]]
+
+
 def _replica_loss(answer) -> str:
     require_callable(answer, "replica_loss(per_example_losses, global_batch_size)")
-    rng = np.random.default_rng(9)
-    for replicas, per_replica in [(2, 8), (4, 5)]:
-        losses = rng.uniform(0, 3, replicas * per_replica)
+    for index, (replicas, losses) in enumerate(_global_batches()):
         total = sum(number(call(answer, part.copy(), len(losses)), "a loss")
                     for part in np.split(losses, replicas))
-        want = losses.mean()
+        want = _global_batches()[index][1].mean()  # drawn again: the answer cannot change it
         if np.isclose(total, want, rtol=1e-5):
             continue
         ratio = total / want
@@ -62,11 +68,22 @@ def _replica_loss(answer) -> str:
 
 # (shapes, parameter servers, min_shard_bytes, max_shards) that 09.2 is judged on: a table split
 # in two and small variables; three servers and rows that do not divide evenly; more pieces
-# than max_shards allows; a table with fewer rows than MinSizePartitioner would cut.
-_MODELS = [([(30_001, 32), (32, 10), (10,)], 2, 1 << 20, 2),
-           ([(10_001, 16), (16, 16), (1_000, 16), (16,)], 3, 64 << 10, 3),
-           ([(5_000, 8), (8, 4)], 2, 64 << 10, 4),
-           ([(3, 100_000), (100_000,)], 2, 64 << 10, 8)]
+# than max_shards allows; a table with fewer rows than MinSizePartitioner would cut. Tuples:
+# an answer cannot change them while it runs. _drawn_model adds one drawn at check time.
+_MODELS = (((30_001, 32), (32, 10), (10,)), 2, 1 << 20, 2), \
+          (((10_001, 16), (16, 16), (1_000, 16), (16,)), 3, 64 << 10, 3), \
+          (((5_000, 8), (8, 4)), 2, 64 << 10, 4), \
+          (((3, 100_000), (100_000,)), 2, 64 << 10, 8)
+
+
+def _drawn_model(draw: random.Random) -> tuple:
+    """A model no answer can know beforehand: two to four variables (an embedding table large
+    enough to be cut, then small ones), on two to four servers."""
+    shapes = [(draw.randint(2_000, 60_000), draw.choice([8, 16, 32, 64]))]
+    shapes += [tuple(draw.randint(1, 300) for _ in range(draw.randint(1, 2)))
+               for _ in range(draw.randint(1, 3))]
+    return tuple(shapes), draw.randint(2, 4), draw.choice([16, 32, 64, 128]) << 10, \
+        draw.randint(2, 6)
 
 
 def _pieces(shape, min_shard_bytes, max_shards, *, pieces_by=math.ceil, fixed=False,
@@ -117,13 +134,20 @@ _MISTAKES = [
 ]
 
 
+_CHECKERS_COUNT = ("your ps_bytes calls the checker's own count (lesson09.{}), which is what "
+                   "this exercise asks you to write: apply section 6's three rules yourself")
+
+
 def _ps_bytes(answer) -> str:
     require_callable(answer, "ps_bytes(shapes, num_ps, min_shard_bytes, max_shards) returning "
                      "a list of byte counts")
-    for shapes, num_ps, min_bytes, max_shards in _MODELS:
-        setting = (f"shapes {shapes} on {num_ps} parameter servers (min_shard_bytes "
+    models = _MODELS + (_drawn_model(random.SystemRandom()),)
+    for shapes, num_ps, min_bytes, max_shards in models:
+        setting = (f"shapes {list(shapes)} on {num_ps} parameter servers (min_shard_bytes "
                    f"{min_bytes:,}, max_shards {max_shards})")
-        result = call(answer, [tuple(s) for s in shapes], num_ps, min_bytes, max_shards)
+        with calls_of(_held, rule=_CHECKERS_COUNT.format("_held")), \
+                calls_of(_pieces, rule=_CHECKERS_COUNT.format("_pieces")):
+            result = call(answer, [tuple(s) for s in shapes], num_ps, min_bytes, max_shards)
         if isinstance(result, (int, float)) or not hasattr(result, "__len__"):
             raise Failed(f"ps_bytes should return a list with one byte count per parameter "
                          f"server, not {result!r}"[:300])
@@ -143,8 +167,8 @@ def _ps_bytes(answer) -> str:
             if np.array_equal(got, _held(shapes, num_ps, min_bytes, max_shards, **mistake)):
                 raise Failed(f"{message} (for {setting}: {want}, not {got.tolist()})")
         raise Failed(f"for {setting} the servers hold {want} bytes; yours says {got.tolist()}")
-    return (f"right for {len(_MODELS)} models you had not seen: two to three servers, uneven "
-            "rows, small variables left whole.")
+    return (f"right for {len(models)} models you had not seen, one drawn just now: two to "
+            "four servers, uneven rows, small variables left whole.")
 
 
 _FILES = {"saved_model.pb": b"graph" * 100, "fingerprint.pb": b"fp",
@@ -223,7 +247,15 @@ def _check_checksum(answer) -> str:
              "zero byte, b'\\0'), or the end of the name and the start of the bytes can "
              "trade places"),
         ]
+        # before each change, b as it is, asked again one to three times at random: an answer
+        # that counts its calls instead of reading the files cannot tell when to change
+        draw = random.SystemRandom()  # not the learner's generators, nor a seed they can read
         for what, change, why in changes:
+            for _ in range(draw.randint(1, 3)):
+                if checksum(b) != first:
+                    raise Failed("the same folder, unchanged, gave another checksum when asked "
+                                 "again: the checksum must depend on the files' names and "
+                                 "contents only, not on how often or when it is computed")
             change()
             if checksum(b) == first:
                 raise Failed(f"{what} did not change the checksum"
