@@ -43,6 +43,63 @@ def test_build_graph_wrong_answers():
             tf.add(3.0 * x, 2.0, name="y")
         return graph
 
+    def float64_x():  # honest mistake: the question asks for float32
+        graph = tf.Graph()
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float64, [None], name="x")
+            tf.add(3.0 * x, 2.0, name="y")
+        return graph
+
+    def any_rank():  # honest mistake: shape=None takes a matrix too
+        graph = tf.Graph()
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float32, None, name="x")
+            tf.add(3.0 * x, 2.0, name="y")
+        return graph
+
+    def seven_values():  # honest mistake: a fixed length, that of the values fed before
+        graph = tf.Graph()
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float32, [7], name="x")
+            tf.add(3.0 * x, 2.0, name="y")
+        return graph
+
+    def numpy_inside():  # gaming: NumPy computes y inside the graph
+        graph = tf.Graph()
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+            y = tf.numpy_function(lambda v: 3 * v + 2, [x], tf.float32)
+            tf.identity(y, name="y")
+        return graph
+
+    def python_in_a_function():  # gaming: the same, hidden in a tf.function called in the graph
+        graph = tf.Graph()
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+
+            @tf.function
+            def formula(v):
+                return tf.py_function(lambda a: 3 * a + 2, [v], tf.float32)
+
+            tf.identity(formula(x), name="y")
+        return graph
+
+    def the_old_values():  # gaming: the checker's old inputs (seed 3, 7 values), precomputed
+        values = np.random.default_rng(3).normal(size=7).astype(np.float32)
+        graph = tf.Graph()
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+            tf.add(tf.constant(3 * values + 2)[:tf.shape(x)[0]], 0 * x, name="y")
+        return graph
+
+    python = "your graph runs Python inside"
+    failed_with(ex, float64_x, "x is a float64 placeholder; the question asks for float32")
+    failed_with(ex, any_rank, "x's shape is unknown (shape=None")
+    failed_with(ex, seven_values, "x's shape is [7]; give x the shape [None]")
+    failed_with(ex, numpy_inside, python + " (PyFunc")
+    failed_with(ex, python_in_a_function, python + " (EagerPyFunc")
+    status, text = ex.judge(the_old_values)
+    assert status == "failed" and ("y should be" in text or "raised" in text), text
     failed_with(ex, unnamed, "name the placeholder 'x' and the result 'y'")
     failed_with(ex, eager, "should return a tf.Graph")
     failed_with(ex, wrong_formula, "y should be")
@@ -135,9 +192,9 @@ def test_leak_wrong_answers():
     def stored_in_a_variable(graph, w, b):  # gaming: NumPy's y assigned to a variable first
         with graph.as_default():
             x = tf.compat.v1.placeholder(tf.float64, [None], name="x")
-            z = tf.compat.v1.placeholder(tf.float64, [5])
-            store = tf.compat.v1.Variable(tf.zeros([5], tf.float64))
-            assign = store.assign(z)
+            z = tf.compat.v1.placeholder(tf.float64, [None])
+            store = tf.compat.v1.Variable(tf.zeros([5], tf.float64), shape=tf.TensorShape(None))
+            assign = store.assign(z, read_value=False)
             y = store + 0 * x
             init = tf.compat.v1.global_variables_initializer()
         graph.finalize()
@@ -150,8 +207,42 @@ def test_leak_wrong_answers():
 
         return predict
 
+    def fixed_length(graph, w, b):  # honest mistake: the placeholder takes 5 values only
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float64, [5], name="x")
+            y = x * w + b
+        graph.finalize()
+        sess = tf.compat.v1.Session(graph=graph)
+        return lambda values: sess.run(y, {x: values})
+
+    def numpy_inside(graph, w, b):  # gaming: NumPy computes y inside the graph
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float64, [None], name="x")
+            y = tf.numpy_function(lambda v: v * w + b, [x], tf.float64)
+        graph.finalize()
+        sess = tf.compat.v1.Session(graph=graph)
+        return lambda values: sess.run(y, {x: values})
+
+    def python_in_a_function(graph, w, b):  # gaming: the same, inside a tf.function in the graph
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float64, [None], name="x")
+
+            @tf.function
+            def formula(v):
+                return tf.py_function(lambda a: a * w + b, [v], tf.float64)
+
+            y = formula(x)
+        graph.finalize()
+        sess = tf.compat.v1.Session(graph=graph)
+        return lambda values: sess.run(y, {x: values})
+
     outside = "what it returns was computed outside the graph"
-    failed_with(ex, carries_numpy_beside_x, outside + ": run on x alone, your sess.run fails")
+    failed_with(ex, fixed_length, "predict failed on 7 values")
+    failed_with(ex, fixed_length, "a placeholder of fixed length takes only that many. Give x "
+                                  "the shape [None]")
+    failed_with(ex, numpy_inside, "your graph runs Python inside (PyFunc")
+    failed_with(ex, python_in_a_function, "your graph runs Python inside (EagerPyFunc")
+    failed_with(ex, carries_numpy_beside_x, outside + ": fed other values for x")
     failed_with(ex, default_carries_numpy, outside + ": fed other values for x")
     failed_with(ex, stored_in_a_variable, outside + ": fed other values for x")
     failed_with(ex, leaky, "the graph grew from")
@@ -161,6 +252,23 @@ def test_leak_wrong_answers():
     failed_with(ex, feeds_the_answer, "did not feed it the values it was given")
     failed_with(ex, session_per_call, "30 calls opened 30 sessions")
     failed_with(ex, default_graph, "without running the graph it was given")
+
+
+def test_leak_takes_w_and_b_fed_each_run():
+    """Feeding w and b as placeholders of their own builds the graph once too: the check runs
+    again with other values for x only, and keeps what else was fed."""
+    def fed_weights(graph, w, b):
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float64, [None], name="x")
+            w_in = tf.compat.v1.placeholder(tf.float64, [])
+            b_in = tf.compat.v1.placeholder(tf.float64, [])
+            y = x * w_in + b_in
+        graph.finalize()
+        sess = tf.compat.v1.Session(graph=graph)
+        return lambda values: sess.run(y, {x: values, w_in: w, b_in: b})
+
+    status, text = exercises.get("03", 2).judge(fed_weights)
+    assert status == "passed", text
 
 
 def test_leak_check_puts_session_run_back():

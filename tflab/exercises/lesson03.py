@@ -17,6 +17,25 @@ from tflab.exercises.core import (
     numbers,
     require_callable,
 )
+from tflab.exercises.lesson01 import _no_python_inside
+
+
+class _OpTypes:
+    """The op types of a function in a graph's library, in the form _no_python_inside reads."""
+
+    def __init__(self, function) -> None:
+        self._ops = [type("Op", (), {"type": node.op})() for node in function.node_def]
+
+    def get_operations(self) -> list:
+        return self._ops
+
+
+def _no_python_anywhere(graph) -> None:
+    """lesson01's _no_python_inside on ``graph`` and on every function it calls (a tf.function
+    called inside it keeps its ops in the graph's library)."""
+    _no_python_inside(graph)
+    for function in graph.as_graph_def().library.function:
+        _no_python_inside(_OpTypes(function))
 
 
 def _build_graph(answer) -> str:
@@ -32,7 +51,18 @@ def _build_graph(answer) -> str:
         raise Failed(f"{err}; name the placeholder 'x' and the result 'y' (name=...)") from None
     if x.op.type != "Placeholder":
         raise Failed(f"x should be a placeholder (tf.compat.v1.placeholder), not a {x.op.type}")
-    values = np.random.default_rng(3).normal(size=7).astype(np.float32)
+    if x.dtype != tf.float32:
+        raise Failed(f"x is a {x.dtype.name} placeholder; the question asks for float32: "
+                     "tf.compat.v1.placeholder(tf.float32, [None], name='x')")
+    if x.shape.rank != 1 or x.shape[0] is not None:
+        shape = "unknown (shape=None: a matrix would be accepted too)" if x.shape.rank is None \
+            else str(x.shape.as_list())
+        raise Failed(f"x's shape is {shape}; give x the shape [None]: one dimension, of any "
+                     "length")
+    _no_python_anywhere(graph)
+    # values drawn now, of a length drawn now: nothing in the graph can know them beforehand
+    draw = np.random.default_rng()
+    values = draw.normal(size=int(draw.integers(3, 12))).astype(np.float32)
     try:
         with tf.compat.v1.Session(graph=graph) as sess:
             got = np.asarray(sess.run(y, {x: values}))
@@ -40,11 +70,12 @@ def _build_graph(answer) -> str:
         raise Failed(f"running y with x fed raised {type(err).__name__}: "
                      f"{first_line(err)}") from None
     if got.shape != values.shape:
-        raise Failed(f"feeding 7 values of x should give 7 values of y, not shape {got.shape}: "
-                     "give x the shape [None]")
+        raise Failed(f"feeding {len(values)} values of x should give {len(values)} values of y, "
+                     f"not shape {got.shape}: y = 3x + 2 for each x")
     if not np.allclose(got, 3 * values + 2, rtol=1e-5):
-        raise Failed(f"for x = {values[0]:.3f} y should be {3 * values[0] + 2:.3f}, yours is "
-                     f"{got[0]:.3f}")
+        worst = int(np.argmax(np.abs(got - (3 * values + 2))))
+        raise Failed(f"for x = {values[worst]:.3f} y should be {3 * values[worst] + 2:.3f}, "
+                     f"yours is {got[worst]:.3f}")
     return "y = 3x + 2 for any number of x values, and nothing runs until a session does."
 
 
@@ -105,7 +136,7 @@ def _produced(result, got: np.ndarray) -> bool:
 
 
 def _computed_by_the_graph(producing: list, values: np.ndarray, rng, runs: list) -> None:
-    """Run again what predict ran, feeding only other values in place of ``values``.
+    """Run again what predict ran, feeding other values in place of ``values``.
 
     y = w·x + b computed in NumPy and handed to the graph (another placeholder, or x itself)
     cannot follow values that only the graph sees: the result must be w·x + b for them too.
@@ -119,15 +150,16 @@ def _computed_by_the_graph(producing: list, values: np.ndarray, rng, runs: list)
             continue
         if getattr(session, "_closed", False):  # a session per call: the sessions check fails it
             return
-        only_x = {key: fresh for key, fed in feed.items() if _fed({key: fed}, values)}
+        # the same run with other values for x; what else it fed (w and b, say) stays
+        other_x = {key: fresh if _fed({key: fed}, values) else fed for key, fed in feed.items()}
         before = len(runs)
         try:
-            again = type(session).run(session, fetches, only_x)
-        except Exception as err:  # it needs a feed besides x: the answer came in from outside
+            again = type(session).run(session, fetches, other_x)
+        except Exception as err:
             del runs[before:]
-            raise Failed(f"{problem}: run on x alone, your sess.run fails ({type(err).__name__}: "
-                         f"{first_line(err, 120)}). Build y = x * w + b in the graph and feed "
-                         "only x") from None
+            raise Failed(f"{problem}: run again with other values for x, your sess.run fails "
+                         f"({type(err).__name__}: {first_line(err, 120)}). Build y = x * w + b "
+                         "in the graph and feed x") from None
         del runs[before:]
         if _produced(again, want):
             return
@@ -147,9 +179,16 @@ def _no_leak(answer) -> str:
         rng = np.random.default_rng(4)
         sizes = []
         for _ in range(30):
-            values = rng.normal(size=5)
+            values = rng.normal(size=int(rng.integers(2, 9)))  # any number of values
             before = len(runs)
-            got = numbers(call(predict, values), "what predict returns")
+            try:
+                got = numbers(call(predict, values), "what predict returns")
+            except Failed as err:
+                if "Cannot feed value of shape" not in str(err):
+                    raise
+                raise Failed(f"predict failed on {len(values)} values ({str(err)[:200]}): "
+                             "a placeholder of fixed length takes only that many. Give x the "
+                             "shape [None], any number of values") from None
             want = 1.5 * values - 2.0
             if got.shape != want.shape:
                 raise Failed(f"predict of {len(values)} values should return {len(values)} "
@@ -172,6 +211,7 @@ def _no_leak(answer) -> str:
                              "return the result of sess.run(y, {x: values})")
             _computed_by_the_graph(producing, values, rng, runs)
             sizes.append(len(graph.get_operations()))
+    _no_python_anywhere(graph)
     sessions = {id(session) for session, _, _, _ in runs}  # runs keeps them alive: ids distinct
     if sizes[-1] > sizes[0]:
         raise Failed(f"the graph grew from {sizes[0]} to {sizes[-1]} operations over 30 calls: "
@@ -236,9 +276,9 @@ def build():
     return graph
 
 answer = build"""),
-    Exercise("03", 2, "Fix the leak of section 5: write make_predictor(graph, w, b) that builds "
-             "y = w·x + b in `graph` once, finalizes it, and returns predict(values) that runs it "
-             "in one reused session.", _no_leak,
+    Exercise("03", 2, "Fix section 5's leak: write make_predictor(graph, w, b) that builds "
+             "y = w·x + b in `graph` once, finalizes it, and returns predict(values), for values "
+             "of any length, run in one session.", _no_leak,
              ["Everything that adds an op (placeholder, multiply, add) must happen before "
               "predict is defined.", "Open one tf.compat.v1.Session(graph=graph) after "
               "graph.finalize(); predict only calls sess.run."],
