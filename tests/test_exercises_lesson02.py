@@ -70,8 +70,31 @@ def test_epochs_per_efold_wrong_answers():
     failed_with(ex, lambda x, rate: 1 / (rate * eig(x)[0] / 2), "twice the answer")
     failed_with(ex, lambda x, rate: 1 / (rate * 2 * np.mean(x * x)), "epochs; yours says")
     failed_with(ex, lambda x, rate: "slow", "the number of epochs")
-    status, message = ex.judge(lambda x, rate: 1 / (rate * eig(x)[0]))  # the small-step form
-    assert status == "passed", message
+    # the small-step form is 20% off where η·λmin ≈ 0.38 (it passed on the old three cases)
+    failed_with(ex, lambda x, rate: 1 / (rate * eig(x)[0]), "the small-step approximation")
+    failed_with(ex, lambda x, rate: 1 / np.log(1 + rate * eig(x)[0]), "a sign slip")
+    for whole in (np.ceil, np.floor):  # a whole number of epochs reads the question fine
+        status, message = ex.judge(
+            lambda x, rate, whole=whole: whole(-1 / np.log(1 - rate * eig(x)[0])))
+        assert status == "passed" and "four sets" in message, message
+
+
+def test_epochs_per_efold_by_the_checkers_own_hessian():
+    """Review (issue 32): lesson02._hessian, the checker's copy of the Hessian, was not
+    forbidden like solvers._hessian; the checker now uses the course's, forbidden while the
+    answer runs."""
+    from tflab.exercises import lesson02
+
+    def checkers_hessian(x, rate):
+        hessian = getattr(lesson02, "_hessian", solvers._hessian)
+        return -1 / np.log(1 - rate * np.linalg.eigvalsh(hessian(x))[0])
+
+    failed_with(exercises.try_it("02", 1), checkers_hessian,
+                "your function calls the course's own Hessian")
+    failed_with(exercises.get("02", 3),
+                lambda x, rate: (1 - rate * np.linalg.eigvalsh(
+                    getattr(lesson02, "_hessian", solvers._hessian)(x))[-1]) ** 2,
+                "your function calls the course's own Hessian")
 
 
 def test_growth_factor_wrong_answers():
