@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from exercise_checks import failed_with
+from exercise_checks import caller_value, failed_with
 
 from tflab import exercises, multiscale
 
@@ -106,3 +106,52 @@ def test_instance_norm_wrong_answers():
                 / (x.var(axis=(1, 2), keepdims=True) + 1e-3), "not by the variance")
     failed_with(ex, lambda x: x / np.sqrt(x.var(axis=(1, 2), keepdims=True) + 1e-3),
                 "subtract each channel's mean first")
+
+
+def test_stylise_and_colour_distance_references_cannot_be_changed_or_called():
+    """New cheats: the checker's own reference, and its inputs changed through its frame."""
+    from tflab.exercises import lesson08b
+
+    ex = exercises.get("08b", 1)
+    failed_with(ex, lambda photo, change, bound: lesson08b._reference_output(photo, change, bound),
+                "calls the checker's own output (lesson08b._reference_output)")
+
+    def greys_the_checkers_photo(photo, change, bound):  # grey photo, no change: output grey
+        caller_value("photo")[...] = 0.5
+        caller_value("change")[...] = 0.0
+        return np.full_like(photo, 0.5)
+
+    failed_with(ex, greys_the_checkers_photo, "differs from the reference by up to")
+
+    def blackens_the_checkers_images(a, b):  # all black: every distance 0
+        for first, second in caller_value("pairs") or caller_value("cases") or []:
+            first[...], second[...] = 0.0, 0.0
+        return 0.0
+
+    failed_with(exercises.get("08b", 2), blackens_the_checkers_images, "the distance is")
+
+
+def test_instance_norm_rejects_other_normalisation_layers_and_the_checkers_own():
+    """New cheats: LayerNormalization over axes 1 and 2, and BatchNormalization in training
+    on the positions as its batch, are instance normalisation too; so is the checker's
+    _normalised."""
+    import keras
+
+    from tflab.exercises import lesson08b
+
+    ex = exercises.try_it("08b", 1)
+    failed_with(ex, lambda x: keras.layers.LayerNormalization(
+        axis=[1, 2], epsilon=1e-3, center=False, scale=False)(x),
+        "calls keras.layers.LayerNormalization, a normalisation layer")
+
+    def batch_norm_of_positions(x):  # positions as the batch, (image, channel) as channels
+        b, h, w, c = x.shape
+        rows = np.transpose(x, (1, 2, 0, 3)).reshape(h * w, b * c)
+        out = keras.layers.BatchNormalization(epsilon=1e-3, center=False, scale=False)(
+            rows, training=True)
+        return np.transpose(np.asarray(out).reshape(h, w, b, c), (2, 0, 1, 3))
+
+    failed_with(ex, batch_norm_of_positions,
+                "calls keras.layers.BatchNormalization, a normalisation layer")
+    failed_with(ex, lambda x: lesson08b._normalised(x, (1, 2)),
+                "calls the checker's own normalisation (lesson08b._normalised)")

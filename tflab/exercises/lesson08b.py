@@ -3,6 +3,8 @@ uses no network (the colour histogram distance); Try it 08b.1, instance normalis
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from tflab.exercises.core import Exercise, Failed, call, calls_of, number, numbers, require_callable
@@ -17,16 +19,33 @@ def _reference_output(photo, change, bound):
     return _sigmoid(np.log(p / (1 - p)) + bound * np.tanh(change.astype(np.float64) / bound))
 
 
-def _stylise(answer) -> str:
-    require_callable(answer, "stylise(photo, change, bound) for (H, W, 3) arrays")
+def _photos() -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """08b.1's (photo, change, bound), drawn afresh on every call."""
     rng = np.random.default_rng(880)
+    cases = []
     for shape, bound in [((4, 5, 3), 1.5), ((6, 3, 3), 0.5)]:
         photo = rng.uniform(0, 1, shape).astype(np.float32)
         photo[0, 0] = 0.0   # a black pixel and a white one: the logit needs the clip
         photo[-1, -1] = 1.0
-        change = rng.normal(0, 3, shape).astype(np.float32)
-        got = numbers(call(answer, photo.copy(), change.copy(), bound), "the output")
-        want = _reference_output(photo, change, bound)  # only now: the answer cannot read it
+        cases.append((photo, rng.normal(0, 3, shape).astype(np.float32), bound))
+    return cases
+
+
+_CHECKERS_OWN = ("your function calls the checker's own {} (lesson08b.{}), which is what this "
+                 "exercise asks you to write: write it yourself")
+
+
+def _stylise(answer) -> str:
+    require_callable(answer, "stylise(photo, change, bound) for (H, W, 3) arrays")
+    for index, (photo, change, bound) in enumerate(_photos()):
+        shape = photo.shape
+        with calls_of(_reference_output,
+                      rule=_CHECKERS_OWN.format("output", "_reference_output")):
+            got = numbers(call(answer, photo, change, bound), "the output")
+        # the reference only now, from the photo and change drawn again: the answer can neither
+        # read it nor change what it is computed from
+        photo, change, bound = _photos()[index]
+        want = _reference_output(photo, change, bound)
         if got.shape != want.shape:
             raise Failed(f"for a photo of shape {shape} the output should have that shape, "
                          f"yours has {got.shape}")
@@ -61,20 +80,24 @@ def _stylise(answer) -> str:
             "transform_net's last lines.")
 
 
+def _image_pairs() -> list[tuple[np.ndarray, np.ndarray]]:
+    """08b.2's pairs of images, drawn afresh on every call: uniform colours, dark against
+    light, and almost white against pure white."""
+    rng = np.random.default_rng(881)
+    pairs = [(rng.uniform(0, 1, (6, 8, 3)), rng.uniform(0, 1, (5, 5, 3))),
+             (rng.beta(2, 5, (7, 4, 3)), rng.beta(5, 2, (9, 9, 3))),
+             (np.full((3, 3, 3), 0.99), np.ones((2, 4, 3)))]
+    return [(a.astype(np.float32), b.astype(np.float32)) for a, b in pairs]
+
+
 def _colour_distance(answer) -> str:
     from tflab import multiscale
 
     require_callable(answer, "colour_distance(a, b) for two (H, W, 3) images in [0, 1]")
-    rng = np.random.default_rng(881)
-    cases = [(rng.uniform(0, 1, (6, 8, 3)), rng.uniform(0, 1, (5, 5, 3))),
-             (rng.beta(2, 5, (7, 4, 3)), rng.beta(5, 2, (9, 9, 3))),
-             (np.full((3, 3, 3), 0.99), np.ones((2, 4, 3)))]
-    cases = [(a.astype(np.float32), b.astype(np.float32)) for a, b in cases]
     with calls_of(multiscale.histogram_distance) as library, \
             calls_of(multiscale._histogram) as counts:
         try:
-            results = [number(call(answer, a.copy(), b.copy()), "the distance")
-                       for a, b in cases]
+            results = [number(call(answer, a, b), "the distance") for a, b in _image_pairs()]
         except Failed:
             if not (library or counts):
                 raise
@@ -85,7 +108,9 @@ def _colour_distance(answer) -> str:
         raise Failed("your function calls multiscale._histogram, the course's own count of the "
                      "colour cells, which is most of this exercise: count them yourself "
                      "(np.bincount or np.histogramdd)")
-    for (a, b), got in zip(cases, results):
+    # the references only now, from the images drawn again: what the answer was handed, or
+    # found in this frame while it ran, cannot change them
+    for (a, b), got in zip(_image_pairs(), results):
         want = multiscale.histogram_distance(a, b)
         if np.isclose(got, want, atol=1e-6):
             continue
@@ -167,11 +192,17 @@ def _instance_norm(answer) -> str:
     import keras
 
     require_callable(answer, "instance_norm(x) for a batch of feature maps (B, H, W, C)")
-    with calls_of(keras.layers.GroupNormalization.call) as library:
-        results = [call(answer, x.copy()) for x in _batches()]
-    if library:
-        raise Failed("your function calls keras.layers.GroupNormalization, which does the "
-                     "exercise: compute each channel's mean and variance yourself")
+    with contextlib.ExitStack() as forbidden:
+        # GroupNormalization(groups=-1), LayerNormalization(axis=[1, 2]), and
+        # BatchNormalization in training on the positions as its batch, all do the exercise
+        for layer in (keras.layers.GroupNormalization, keras.layers.LayerNormalization,
+                      keras.layers.BatchNormalization):
+            forbidden.enter_context(calls_of(layer.call, rule=(
+                f"your function calls keras.layers.{layer.__name__}, a normalisation layer, "
+                "which does the exercise: compute each channel's mean and variance yourself")))
+        forbidden.enter_context(calls_of(_normalised, rule=_CHECKERS_OWN.format(
+            "normalisation", "_normalised")))
+        results = [call(answer, x) for x in _batches()]
     for x, result in zip(_batches(), results):
         shape = x.shape
         try:
@@ -238,7 +269,8 @@ TRY_ITS = [
              "(B, H, W, C): from each channel of each image subtract its mean over the positions "
              "(H and W) and divide by the square root of its variance over them plus epsilon, "
              "1e-3: what GroupNormalization(groups=-1) does in section 2's conv_block, before its "
-             "learned scale and offset, written without that layer.", _instance_norm,
+             "learned scale and offset, written without that layer or another Keras "
+             "normalisation layer.", _instance_norm,
              ["The statistics cell above takes the mean over the positions with "
               ".mean(axis=(1, 2)); keepdims=True keeps a shape (B, 1, 1, C) that broadcasts "
               "against x. np.var takes the variance the same way.",
