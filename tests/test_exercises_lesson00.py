@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -56,6 +58,67 @@ def test_one_hot_wrong_answers():
 ])
 def test_pipeline_wrong_answers(make, message):
     failed_with(exercises.get("00", 3), make, message)
+
+
+def _in_order(orders):
+    """A pipeline that yields the examples in ``orders(n, epoch)``, a new order each epoch."""
+    def make(x, y, n):
+        epoch = itertools.count()
+
+        def indices():
+            yield from orders(len(x), next(epoch))
+
+        ds = tf.data.Dataset.from_generator(indices, output_signature=tf.TensorSpec([], tf.int64))
+        return ds.map(lambda i: (tf.gather(x, i), tf.gather(y, i))).batch(n)
+
+    return make
+
+
+def _swapped_neighbours(n, seed):
+    """0 … n-1 with each pair (2k, 2k + 1) swapped or not at random."""
+    order = np.arange(n)
+    pairs = order[: n - n % 2].reshape(-1, 2)
+    flip = np.random.default_rng(seed).random(len(pairs)) < 0.5
+    pairs[flip] = pairs[flip, ::-1]
+    return order
+
+
+_BUFFER = "shuffle()'s buffer holds only about"
+_BLOCKS = "your batches are blocks of the original order"
+
+
+@pytest.mark.parametrize("make, message", [
+    # issue 32: shuffling after batch() only reorders whole batches
+    (lambda x, y, n: tf.data.Dataset.from_tensor_slices((x, y)).batch(n).shuffle(100), _BLOCKS),
+    (lambda x, y, n: tf.data.Dataset.from_tensor_slices((x, y)).batch(n).shuffle(20).unbatch()
+     .batch(n), _BLOCKS),
+    # issue 32: a buffer far smaller than the data set keeps examples near their place
+    (lambda x, y, n: tf.data.Dataset.from_tensor_slices((x, y)).shuffle(2).batch(n),
+     f"{_BUFFER} 2 examples"),
+    (lambda x, y, n: tf.data.Dataset.from_tensor_slices((x, y)).shuffle(50).batch(n),
+     f"{_BUFFER} 50 examples"),
+    (lambda x, y, n: tf.data.Dataset.from_tensor_slices((x, y)).shuffle(2).batch(n).shuffle(20),
+     _BLOCKS),
+    # the last example first, then neighbours swapped at random: one moves far, the rest barely
+    (_in_order(lambda n, epoch: [n - 1, *_swapped_neighbours(n - 1, epoch)]),
+     "your examples barely move"),
+    # a fixed pattern that changes every epoch: reversed and rotated
+    (_in_order(lambda n, epoch: np.roll(np.arange(n)[::-1], 7 * epoch + 3)), _BLOCKS),
+    # a stride through the data, from a new start every epoch: no neighbours share a batch
+    (_in_order(lambda n, epoch: (37 * np.arange(n) + 11 * epoch + 5) % n),
+     "your order follows a fixed pattern"),
+])
+def test_pipeline_orders_no_shuffle_of_the_whole_data_set_gives(make, message):
+    failed_with(exercises.get("00", 3), make, message)
+
+
+def test_pipeline_right_answers():
+    ex = exercises.get("00", 3)
+    for buffer in (103, 1000):  # the data set's size or more, seeded or not
+        assert ex.judge(lambda x, y, n, b=buffer: tf.data.Dataset.from_tensor_slices((x, y))
+                        .shuffle(b).batch(n))[0] == "passed"
+    assert ex.judge(_in_order(lambda n, epoch: np.random.default_rng(epoch).permutation(n))
+                    )[0] == "passed"  # a random order drawn another way
 
 
 def test_class_shares_wrong_answers():

@@ -97,10 +97,12 @@ def _judge_pipeline(answer) -> str:
     ds = call(answer, images, labels, batch_size)
     if not isinstance(ds, tf.data.Dataset):
         raise Failed(f"make_pipeline should return a tf.data.Dataset, not {type(ds).__name__}")
-    epochs = []
-    for _ in range(2):
+    epochs, batches = [], []
+    for _ in range(4):  # several epochs: the order is judged on all of them
         seen, sizes = [], []
         for batch in ds:
+            if len(seen) > n:  # a repeat()ed data set never ends
+                break
             if not (isinstance(batch, tuple) and len(batch) == 2):
                 raise Failed("each element should be an (images, labels) pair")
             x, y = (np.asarray(t) for t in batch)
@@ -109,6 +111,7 @@ def _judge_pipeline(answer) -> str:
             sizes.append(len(y))
             seen.extend(y.tolist())
         epochs.append(seen)
+        batches.append(sizes)
         if sorted(seen) != list(range(n)):
             raise Failed(f"one epoch yielded {len(seen)} examples, {len(set(seen))} distinct; "
                          f"it should yield each of the {n} examples exactly once "
@@ -120,7 +123,62 @@ def _judge_pipeline(answer) -> str:
         raise Failed("the examples come out in their original order: shuffle them")
     if epochs[0] == epochs[1]:
         raise Failed("both epochs came out in the same order: reshuffle every epoch")
+    _judge_mixing(epochs, batches)
     return "every example once per epoch, batches of 10, reshuffled every epoch."
+
+
+def _judge_mixing(epochs: list[list[int]], batches: list[list[int]]) -> None:
+    """Fail an order that a shuffle of the whole data set would (practically) never give.
+
+    ``epochs`` holds each epoch's labels, in the order they came out (the data held labels
+    0 … n-1 in that order), ``batches`` each epoch's batch sizes. Three statistics over the
+    epochs, each one a uniformly random order gives with a chance far below 1e-9:
+
+    - how many places an example comes out *earlier* than its place in the data, at most: a
+      shuffle buffer of B examples never moves one forward by B places or more, and a full
+      shuffle moves one forward by more than n/2 places in almost every epoch;
+    - how far an example lands from its place in the data: about n/3 places for a full
+      shuffle, one or two for shuffle(2);
+    - how many neighbours in the data (labels i, i + 1) share a batch: about 9 of 102 for
+      a full shuffle, 92 when whole batches are shuffled (batch() before shuffle());
+    - how often the commonest step from where i lands to where i + 1 lands occurs: a few
+      times for a random order, nearly always for a fixed pattern (a reversal, a stride).
+    """
+    n = len(epochs[0])
+    moved, together, stride, chance, reach = [], [], [], [], []
+    for seen, sizes in zip(epochs, batches):
+        place = np.empty(n, dtype=np.int64)
+        place[np.asarray(seen)] = np.arange(n)
+        moved.append(np.mean(np.abs(place - np.arange(n))))
+        reach.append(int(np.max(np.arange(n) - place)))
+        batch = np.repeat(np.arange(len(sizes)), sizes)[place]
+        together.append(np.sum(batch[:-1] == batch[1:]))
+        stride.append(np.bincount(np.diff(place) % n).max())
+        chance.append(sum(s * (s - 1) for s in sizes) / n)  # pairs sharing a batch by chance
+    moved, together, chance = (float(np.mean(v)) for v in (moved, together, chance))
+    if max(reach) < n // 2:
+        places = f"{max(reach)} place{'s' * (max(reach) != 1)}"
+        raise Failed(f"no example ever comes out more than {places} earlier than its place in "
+                     f"the data, in {len(epochs)} epochs; a shuffle of all {n} lets "
+                     "the last one come first. shuffle()'s buffer holds only about "
+                     f"{max(reach) + 1} examples, too few to mix the data set: make it as large "
+                     "as the data set, shuffle(len(images))")
+    full = (n * n - 1) / (3 * n)  # the mean displacement of a uniformly random order
+    if moved < 0.65 * full:
+        raise Failed(f"your examples barely move: on average each comes out {moved:.1f} places "
+                     f"from its place in the data, where a shuffle of all {n} moves it about "
+                     f"{full:.0f}. shuffle()'s buffer is too small to mix the data set: make it "
+                     "as large as the data set, shuffle(len(images))")
+    if together > 4 * chance + 5:
+        raise Failed(f"examples that are neighbours in the data come out in the same batch "
+                     f"({together:.0f} of {n - 1} neighbouring pairs share a batch; a shuffle "
+                     f"of the examples leaves about {chance:.0f}): your batches are blocks of "
+                     "the original order. Shuffle the examples before batch(): shuffle() after "
+                     "batch() only reorders whole batches")
+    if min(stride) >= n // 4:
+        raise Failed("your order follows a fixed pattern: where example i + 1 comes out is "
+                     f"the same step away from example i for {min(stride)} or more of the {n - 1} "
+                     "neighbouring pairs in every epoch. Draw a random order with shuffle()")
 
 
 EXERCISES = [
