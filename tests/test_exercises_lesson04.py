@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from exercise_checks import failed_with
 
 from tflab import exercises, saving
@@ -231,7 +232,29 @@ def test_safe_save_is_crashed_part_way():
     failed_with(ex, in_a_thread, missing)
 
 
-def test_tf1_by_name_wrong_answers():
+@pytest.fixture
+def seeded_networks(monkeypatch):
+    """04.3's networks drawn from a seeded generator (unseeded in a real check): a tanh network
+    of two hidden layers, like the one the checker used to save, then a relu one."""
+    import numpy as np
+
+    from tflab.exercises import lesson04
+
+    monkeypatch.setattr(lesson04, "_fresh_rng", lambda: np.random.default_rng(30))
+    return lesson04._tf1_networks(np.random.default_rng(30))
+
+
+def test_tf1_networks_are_drawn_at_check_time(seeded_networks):
+    import numpy as np
+
+    from tflab.exercises import lesson04
+
+    assert len({activation for _, activation, _ in seeded_networks}) == 2
+    draws = [lesson04._tf1_networks(np.random.default_rng()) for _ in range(2)]
+    assert draws[0] != draws[1]
+
+
+def test_tf1_by_name_wrong_answers(seeded_networks):
     ex = exercises.get("04", 3)
     import tensorflow as tf
 
@@ -294,12 +317,59 @@ def test_tf1_by_name_wrong_answers():
         e = np.exp(h - h.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 
+    def numpy_from_checkpoint(prefix, images):  # gaming: NumPy forward pass, every layer saved
+        import numpy as np
+
+        reader = tf.train.load_checkpoint(prefix)
+        depth = len([name for name in reader.get_variable_to_shape_map() if "kernel" in name])
+        h = images
+        for i in range(depth):
+            h = h @ reader.get_tensor(f"layer{i}/kernel") + reader.get_tensor(f"layer{i}/bias")
+            h = np.tanh(h) if i < depth - 1 else h  # the activation of the old checker
+        e = np.exp(h - h.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def rebuilt_from_checkpoint(prefix, images):  # honest mistake: a network rebuilt in Python
+        graph = tf.Graph()  # with the checkpoint's names and shapes, restored with a Saver
+        shapes = dict(tf.train.list_variables(prefix))
+        depth = len([name for name in shapes if "kernel" in name])
+        with graph.as_default(), v1.Session(graph=graph) as sess:
+            x = v1.placeholder(tf.float32, [None, 784])
+            h = x
+            for i in range(depth):
+                with v1.variable_scope(f"layer{i}"):
+                    kernel = v1.get_variable("kernel", shapes[f"layer{i}/kernel"])
+                    bias = v1.get_variable("bias", shapes[f"layer{i}/bias"])
+                h = tf.matmul(h, kernel) + bias
+                h = tf.nn.relu(h) if i < depth - 1 else h
+            output = tf.nn.softmax(h)
+            v1.train.Saver().restore(sess, prefix)
+            return sess.run(output, {x: images})
+
+    def graph_def_only(prefix, images):  # gaming: the graph without its Saver, nothing restored
+        from tensorflow.core.protobuf import meta_graph_pb2
+
+        meta = meta_graph_pb2.MetaGraphDef()
+        with open(prefix + ".meta", "rb") as file:
+            meta.ParseFromString(file.read())
+        graph = tf.Graph()
+        with graph.as_default(), v1.Session(graph=graph) as sess:
+            tf.graph_util.import_graph_def(meta.graph_def, name="")
+            return sess.run("output:0", {"input:0": images})
+
+    drawn = "its layers and activation are drawn anew on every check"
+    failed_with(ex, numpy_from_checkpoint, "If you computed the network yourself")
+    failed_with(ex, numpy_from_checkpoint, drawn)
+    failed_with(ex, rebuilt_from_checkpoint, drawn)
+    failed_with(ex, graph_def_only, "raised FailedPreconditionError")
     lessons = "is not the lesson's tf1_classifier (a network you have not seen"
     for answer, message in [(rebuilt_in_python, "raised NotFoundError restoring the weights: "
                                                 "the graph saved at prefix " + lessons),
                             (reads_the_callers_frame, "differ from the saved model's by up to"),
-                            (shapes_from_checkpoint, "If you built the network in Python, note "
-                                                     "that the graph saved at prefix " + lessons),
+                            (shapes_from_checkpoint, "If you computed the network yourself (in "
+                                                     "Python, or in NumPy from the checkpoint's "
+                                                     "weights), note that the graph saved at "
+                                                     "prefix " + lessons),
                             (uniform, "differ from the saved model's by up to"),
                             (eager, "raised RuntimeError"),
                             (initialised, "probabilities of the initial weights"),

@@ -299,17 +299,36 @@ def _judge_safe_save(answer) -> str:
             f"intact{crashes}.")
 
 
-def _tf1_graph(hidden: int, seed: int):
+_ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu", "softsign")
+
+
+def _fresh_rng() -> np.random.Generator:
+    """An unseeded generator: 04.3's networks differ on every check (tests seed it)."""
+    return np.random.default_rng()
+
+
+def _tf1_networks(draw: np.random.Generator) -> list[tuple[tuple[int, ...], str, int]]:
+    """Two networks drawn at check time, as (hidden layer sizes, activation, seed): one to three
+    hidden layers each, and two different activations, so that a forward pass written by hand
+    from the checkpoint's weights cannot know the one network it has to compute."""
+    activations = draw.choice(_ACTIVATIONS, size=2, replace=False)
+    return [(tuple(int(n) for n in draw.integers(16, 40, size=int(draw.integers(1, 4)))),
+             str(activation), int(draw.integers(2**31))) for activation in activations]
+
+
+def _tf1_graph(hidden: tuple[int, ...], activation: str, seed: int):
     """The checker's TF1 classifier: the tensor names of models.tf1_classifier ('input',
-    'keep_prob', 'output') around a network the lesson never builds (two tanh layers of
-    ``hidden`` and ``hidden // 2`` units, other variable names), so that only the saved meta
+    'keep_prob', 'output') around a network the lesson never builds (hidden layers of the
+    sizes ``hidden`` with ``activation``, other variable names), so that only the saved meta
     graph, not Python code, gives it back. Returns (graph, input, output, init, saved weights
     as assign ops)."""
     import tensorflow as tf
 
     v1 = tf.compat.v1
     rng = np.random.default_rng(seed)
-    sizes = [784, hidden, hidden // 2, 10]
+    sizes = [784, *hidden, 10]
+    act = {"tanh": tf.tanh, "relu": tf.nn.relu, "sigmoid": tf.sigmoid, "elu": tf.nn.elu,
+           "softsign": tf.nn.softsign}[activation]
     graph = tf.Graph()
     with graph.as_default():
         v1.set_random_seed(seed)  # dropout's op: needed where op determinism is on (notebooks)
@@ -325,26 +344,26 @@ def _tf1_graph(hidden: int, seed: int):
                         bias.assign(rng.normal(0, 0.3, shape[1]).astype(np.float32))]
             h = tf.matmul(h, kernel) + bias
             if i < len(sizes) - 2:
-                h = tf.nn.dropout(tf.tanh(h), rate=1.0 - keep_prob)
+                h = tf.nn.dropout(act(h), rate=1.0 - keep_prob)
         output = tf.nn.softmax(h, name="output")
         init = v1.global_variables_initializer()
     return graph, x, output, init, assigns
 
 
-def _tf1_outputs(hidden: int, seed: int, images: np.ndarray, folder: Path | None = None
+def _tf1_outputs(network: tuple, images: np.ndarray, prefix: str | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """The checker's network's probabilities for ``images`` with its initial and its trained
-    weights; with ``folder``, the trained network is also saved there with Saver."""
+    """The checker's ``network``'s probabilities for ``images`` with its initial and its trained
+    weights; with ``prefix``, the trained network is also saved there with Saver."""
     import tensorflow as tf
 
-    graph, x, output, init, assigns = _tf1_graph(hidden, seed)
+    graph, x, output, init, assigns = _tf1_graph(*network)
     with tf.compat.v1.Session(graph=graph) as sess:
         sess.run(init)
         initial = sess.run(output, {x: images})
         sess.run(assigns)
-        if folder is not None:
+        if prefix is not None:
             with graph.as_default():
-                tf.compat.v1.train.Saver().save(sess, str(folder / "tf1" / "mnist"))
+                tf.compat.v1.train.Saver().save(sess, prefix)
         return initial, sess.run(output, {x: images})
 
 
@@ -356,36 +375,43 @@ _NOT_THE_LESSONS = ("the graph saved at prefix is not the lesson's tf1_classifie
 
 def _tf1_by_name(answer) -> str:
     require_callable(answer, "predict_by_name(prefix, images) returning the probabilities")
-    draw = np.random.default_rng()  # a network of another size on every check
-    hidden, seed = int(draw.integers(20, 40)), int(draw.integers(2**31))
+    networks = _tf1_networks(_fresh_rng())  # other networks on every check
     images = np.random.default_rng(4041).uniform(0, 1, (6, 784)).astype(np.float32)
     with tempfile.TemporaryDirectory() as tmp:
-        _tf1_outputs(hidden, seed, images, Path(tmp))
-        prefix = str(Path(tmp) / "tf1" / "mnist")
-        try:
-            got = call(answer, prefix, images.copy())
-        except Failed as err:
-            text = str(err)
-            if any(sign in text for sign in ("not found in checkpoint", "NotFoundError",
-                                             "shapes of both tensors", "Assign requires")):
-                raise Failed(f"{text.split(':')[0]} restoring the weights: "
-                             f"{_NOT_THE_LESSONS}") from None
-            raise
-    got = numbers(got, "what predict_by_name returns")
-    initial, saved = _tf1_outputs(hidden, seed, images)  # computed after the answer returned
-    if got.shape != saved.shape:
-        raise Failed(f"for 6 images the result should have shape (6, 10), the values of "
-                     f"'output:0'; yours has shape {got.shape}")
-    if np.allclose(got, initial, atol=1e-5):
-        raise Failed("those are the probabilities of the initial weights: restore the saved "
-                     "weights with saver.restore(sess, prefix) instead of running the initializer")
-    error = float(np.abs(got - saved).max())
-    if error > 1e-5:
-        raise Failed(f"your probabilities differ from the saved model's by up to {error:.3g}: "
-                     "restore the weights, and leave keep_prob at 1.0 (its default) so that "
-                     "dropout is off. If you built the network in Python, note that "
-                     + _NOT_THE_LESSONS)
-    return "the graph and weights came back from the files, found by their names alone."
+        prefixes = [str(Path(tmp) / f"tf1-{k}" / "mnist") for k in range(len(networks))]
+        for network, prefix in zip(networks, prefixes):
+            _tf1_outputs(network, images, prefix)
+        answers = []
+        for prefix in prefixes:
+            try:
+                answers.append(call(answer, prefix, images.copy()))
+            except Failed as err:
+                text = str(err)
+                if any(sign in text for sign in ("not found in checkpoint", "NotFoundError",
+                                                 "shapes of both tensors", "Assign requires")):
+                    raise Failed(f"{text.split(':')[0]} restoring the weights: "
+                                 f"{_NOT_THE_LESSONS}") from None
+                raise
+    for network, got in zip(networks, answers):
+        got = numbers(got, "what predict_by_name returns")
+        initial, saved = _tf1_outputs(network, images)  # computed after the answer returned
+        if got.shape != saved.shape:
+            raise Failed(f"for 6 images the result should have shape (6, 10), the values of "
+                         f"'output:0'; yours has shape {got.shape}")
+        if np.allclose(got, initial, atol=1e-5):
+            raise Failed("those are the probabilities of the initial weights: restore the saved "
+                         "weights with saver.restore(sess, prefix) instead of running the "
+                         "initializer")
+        error = float(np.abs(got - saved).max())
+        if error > 1e-5:
+            raise Failed(f"your probabilities differ from the saved model's by up to "
+                         f"{error:.3g}: restore the weights, and leave keep_prob at 1.0 (its "
+                         "default) so that dropout is off. If you computed the network "
+                         "yourself (in Python, or in NumPy from the checkpoint's weights), note "
+                         "that " + _NOT_THE_LESSONS + ": its layers and activation are drawn "
+                         "anew on every check")
+    return ("two networks you had not seen, their graphs and weights back from the files, "
+            "found by their names alone.")
 
 
 def _size(weights) -> int:
