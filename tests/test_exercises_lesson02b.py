@@ -219,3 +219,26 @@ def test_two_step_rates_by_the_course_eigenvalues():
     failed_with(exercises.get("02b", 2),
                 lambda x: tuple(1 / np.linalg.eigvalsh(solvers._hessian(x))[::-1]),
                 "your function calls the course's own Hessian or its eigenvalues")
+
+
+def epoch_matrix(x, rate, dtype=np.float64):
+    M = np.eye(2, dtype=dtype)
+    for xi in x.astype(dtype):
+        a = np.array([xi, 1.0], dtype=dtype)
+        M = (np.eye(2, dtype=dtype) - dtype(2 * rate) * np.outer(a, a)) @ M
+    return M
+
+
+def test_spectral_radius_needs_the_absolute_value():
+    """Review (issue 32): the largest eigenvalue without abs passed, as no case had a negative
+    dominant eigenvalue; a fourth case has one (about −1.54)."""
+    ex = exercises.get("02b", 1)
+    failed_with(ex, lambda x, rate: np.max(np.linalg.eigvals(epoch_matrix(x, rate)).real),
+                "is the largest *absolute* value")
+    # other honest mistakes: M's largest singular value; eigvalsh, which assumes M symmetric
+    failed_with(ex, lambda x, rate: np.linalg.norm(epoch_matrix(x, rate), 2), "ρ =")
+    failed_with(ex, lambda x, rate: np.max(np.abs(np.linalg.eigvalsh(epoch_matrix(x, rate)))),
+                "ρ =")
+    status, text = ex.judge(lambda x, rate: np.max(np.abs(np.linalg.eigvals(
+        epoch_matrix(x, rate, np.float32)))))  # float32: within 1e-5
+    assert status == "passed" and "four sets" in text, text
