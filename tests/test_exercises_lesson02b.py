@@ -34,6 +34,7 @@ def test_limit_point_wrong_answers():
     failed_with(ex, exact, "full-batch")
     failed_with(ex, lambda x, y, rate: chained(x[::-1], y[::-1], rate), "*reverse* order")
     failed_with(ex, lambda x, y, rate: chained(x, y, rate)[::-1], "swapped")
+    failed_with(ex, lambda x, y, rate: -chained(x, y, rate), "the opposite sign")
     failed_with(ex, lambda x, y, rate: chained(x, y, rate / 2), "training ends at slope")
     failed_with(ex, lambda x, y, rate: (1.62026, 16.9214), "training ends at")  # fire data
     failed_with(ex, lambda x, y, rate: 1.5, "a pair (slope, intercept)")
@@ -242,3 +243,14 @@ def test_spectral_radius_needs_the_absolute_value():
     status, text = ex.judge(lambda x, rate: np.max(np.abs(np.linalg.eigvals(
         epoch_matrix(x, rate, np.float32)))))  # float32: within 1e-5
     assert status == "passed" and "four sets" in text, text
+
+
+def test_limit_point_one_epoch_is_not_the_limit():
+    def one_epoch(x, y, rate):  # where one epoch from (0, 0) lands: c, not the fixed point
+        p = np.zeros(2)
+        for xi, yi in zip(x, y):
+            a = np.array([xi, 1.0])
+            p = p - rate * 2 * (a @ p - yi) * a
+        return tuple(p)
+
+    failed_with(exercises.try_it("02b", 1), one_epoch, "where one epoch from (0, 0) lands")

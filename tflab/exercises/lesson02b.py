@@ -174,6 +174,15 @@ def _limit_point(answer) -> str:
                          "updates so that the first sample acts first")
         if np.allclose(got[::-1], (want.coef, want.intercept), rtol=1e-6, atol=1e-8):
             raise Failed("slope and intercept are swapped: return (slope, intercept)")
+        if np.allclose(got, (-want.coef, -want.intercept), rtol=1e-6, atol=1e-8):
+            raise Failed(f"for {n} samples you had not seen, training ends at slope "
+                         f"{want.coef:.6g}, intercept {want.intercept:.6g}; yours has the "
+                         "opposite sign: the fixed point of p ← M·p + c solves (I − M)·p = c")
+        M, c = solvers.epoch_map(x, y, rate)
+        if np.allclose(got, c, rtol=1e-6, atol=1e-8):
+            raise Failed(f"that is where one epoch from (0, 0) lands, c; training runs epoch "
+                         f"after epoch and ends at the fixed point p = M·p + c (slope "
+                         f"{want.coef:.6g}, intercept {want.intercept:.6g}): solve (I − M)·p = c")
         raise Failed(f"for {n} samples you had not seen, at rate {rate:.3g}, training ends at "
                      f"slope {want.coef:.6g}, intercept {want.intercept:.6g}; yours gives "
                      f"{got[0]:.6g}, {got[1]:.6g}")
