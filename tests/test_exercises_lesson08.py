@@ -259,3 +259,28 @@ def test_08b_colour_distance_rejects_the_course_count():
     failed_with(exercises.get("08b", 2), course_count, "calls multiscale._histogram, the course")
     failed_with(exercises.get("08b", 2), lambda a, b: multiscale.histogram_distance(a, b),
                 "calls multiscale.histogram_distance")
+
+
+def test_resize_and_relative_distance_inputs_cannot_be_changed_through_the_checker():
+    """New cheats: make the checker's picture grey (then grey is 'the picture resized'), or
+    its x equal to its target (then 0 is the distance), through its frame; read the Try it's
+    reference, which was computed before the answer ran."""
+    def greys_the_checkers_image(im, side):
+        caller_value("image")[...] = 0.5
+        h, w = im.shape[:2]
+        return np.full((round(h * side / max(h, w)), round(w * side / max(h, w)), 3), 0.5,
+                       np.float32)
+
+    failed_with(exercises.get("08", 3), greys_the_checkers_image,
+                "return the image itself, resized")
+
+    def copies_target_into_x(x, target):
+        caller_value("x")[...] = caller_value("target")
+        return 0.0
+
+    failed_with(exercises.try_it("08", 1), copies_target_into_x, "the relative distance is")
+
+    def reads_want(x, target):  # the reference used to exist before the answer ran
+        return 0.0 if np.array_equal(x, target) else caller_value("want", 0.5)
+
+    failed_with(exercises.try_it("08", 1), reads_want, "the relative distance is")

@@ -134,18 +134,30 @@ def _resize(answer) -> str:
     return verdict
 
 
-def _check_resize(answer) -> str:
+def _pictures() -> list[tuple[np.ndarray, int]]:
+    """08.3's (image, max_side): landscape, portrait, square, uneven; drawn afresh on every
+    call. Each a smooth picture (a coarse random grid, blown up) with a black and a white bar,
+    whose sharp edges make bicubic overshoot: smoothing filters all stay close on it."""
     import tensorflow as tf
 
     rng = np.random.default_rng(81)
+    pictures = []
     for (h, w), side in [((60, 90), 30), ((80, 40), 50), ((33, 33), 11), ((47, 71), 30)]:
-        # a smooth picture (a coarse random grid, blown up) with a black and a white bar, whose
-        # sharp edges make bicubic overshoot: smoothing filters all stay close on it
         coarse = rng.uniform(0.1, 0.9, (1, 4, 4, 3)).astype(np.float32)
         image = tf.image.resize(coarse, (h, w), method="bilinear")[0].numpy()
         image[h // 4:h // 4 + max(2, h // 6)] = 1.0
         image[:, w // 2:w // 2 + max(2, w // 6)] = 0.0
-        got = numbers(call(answer, image.copy(), side), "the resized image")
+        pictures.append((image, side))
+    return pictures
+
+
+def _check_resize(answer) -> str:
+    import tensorflow as tf
+
+    for index, (image, side) in enumerate(_pictures()):
+        h, w = image.shape[:2]
+        got = numbers(call(answer, image, side), "the resized image")
+        image = _pictures()[index][0]  # drawn again: the answer cannot change what it is judged on
         scale = side / max(h, w)
         want = (round(h * scale), round(w * scale), 3)
         if got.shape != want:
@@ -213,14 +225,25 @@ answer = resize"""),
 ]
 
 
-def _relative_distance(answer) -> str:
-    require_callable(answer, "relative_distance(x, target) for two arrays of one shape")
+def _pairs() -> list[tuple[np.ndarray, np.ndarray]]:
+    """Try it 08.1's (x, target) pairs, drawn afresh on every call."""
     rng = np.random.default_rng(808)
+    pairs = []
     for shape in [(3, 5), (2, 4, 4, 6), (7,)]:
         target = rng.normal(1.0, 2.0, shape).astype(np.float32)
-        x = (target + rng.normal(0.0, 1.5, shape)).astype(np.float32)
+        pairs.append(((target + rng.normal(0.0, 1.5, shape)).astype(np.float32), target))
+    return pairs
+
+
+def _relative_distance(answer) -> str:
+    require_callable(answer, "relative_distance(x, target) for two arrays of one shape")
+    for index, (x, target) in enumerate(_pairs()):
+        shape = x.shape
+        got = number(call(answer, x, target), "the relative distance")
+        # the reference only now, from the arrays drawn again: the answer can neither read it
+        # nor change what it is computed from
+        x, target = _pairs()[index]
         want = float(np.mean((x - target) ** 2) / np.mean(target ** 2))
-        got = number(call(answer, x.copy(), target.copy()), "the relative distance")
         if np.isclose(got, want, rtol=1e-4):
             continue
         for wrong, why in [
