@@ -311,3 +311,113 @@ def test_encoding_layers_with_a_patched_keras_class_fail(number, kind, answer):
         failed_with(exercises.get("06", number), answer(), "does not run Keras's own call")
     finally:
         kind.call = original
+
+
+def instance_backend(layer, boundaries):
+    """Gaming (issue 32): Keras's own layer, its instance's ``backend`` swapped for one whose
+    digitize uses other boundaries (the layer object computes them; its settings do not)."""
+    import numpy as np
+
+    class Numpy:
+        def __init__(self, real):
+            self.real = real
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+        def digitize(self, x, bins):
+            return self.real.digitize(x, np.array(boundaries(), np.float32))
+
+    class Backend:
+        def __init__(self, real):
+            self.real, self.numpy = real, Numpy(real.numpy)
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    object.__setattr__(layer, "backend", Backend(layer.backend))
+    return layer
+
+
+def instance_hash(layer):
+    """Gaming (issue 32): a Hashing with another salt, its instance's hashing replaced by the
+    feature column's buckets."""
+    import numpy as np
+
+    def buckets(values):
+        rows = features.feature_column_output(CITY_COLUMN, {"city": np.asarray(values)})
+        return tf.constant(np.argmax(rows, -1)[:, None], tf.int64)
+
+    object.__setattr__(layer, "_hash_values_to_bins", buckets)
+    return layer
+
+
+TAMPERED = "a fresh copy of your {}, rebuilt from its config as Keras saves and loads layers"
+
+
+def test_layers_are_judged_as_rebuilt_from_their_config():
+    """Issue 32: an instance attribute that replaces Keras's internals passed 06.1 and 06.2;
+    the checkers judge a fresh layer rebuilt from the answer's config (and state)."""
+    right = [18.0, 35.0, 50.0, 65.0]
+    failed_with(exercises.get("06", 1), instance_backend(
+        keras.layers.Discretization(bin_boundaries=[1.0, 2.0, 3.0, 4.0], output_mode="one_hot"),
+        lambda: right), TAMPERED.format("layer"))
+    failed_with(exercises.get("06", 2), instance_hash(
+        keras.layers.Hashing(num_bins=20, output_mode="one_hot", salt=7)), TAMPERED.format("layer"))
+
+    def bucket_with_a_backend(boundaries, num_bins):  # 06.3: the bucket's boundaries swapped
+        bucket = instance_backend(D(bin_boundaries=[b + 1 for b in boundaries]),
+                                  lambda: boundaries)
+        return bucket, H(num_bins=num_bins, output_mode="one_hot")
+
+    failed_with(exercises.get("06", 3), bucket_with_a_backend, TAMPERED.format("layers"))
+
+
+def test_a_replaced_get_config_fails():
+    """New cheat: a wrong layer whose instance get_config reports the right settings, so that a
+    rebuild would be right where the object handed in is not."""
+    wrong = keras.layers.Discretization(bin_boundaries=[1.0], output_mode="one_hot")
+    config = keras.layers.Discretization(bin_boundaries=[18.0, 35.0, 50.0, 65.0],
+                                         output_mode="one_hot").get_config()
+    object.__setattr__(wrong, "get_config", lambda: config)
+    failed_with(exercises.get("06", 1), wrong, "does not run Keras's own get_config")
+
+
+def test_a_poisoned_registry_cannot_change_the_rebuilt_class():
+    """New cheat: a class of the learner's registered under Keras's name, hoping the rebuild
+    makes one of it: the rebuilt layer is Keras's own, with the answer's (wrong) settings."""
+    registry = keras.saving.get_custom_objects()
+
+    class Discretization(keras.layers.Discretization):
+        def call(self, inputs):
+            return runs_the_column(AGE_COLUMN, "age")(inputs)
+
+    registry["Discretization"] = Discretization
+    try:
+        failed_with(exercises.get("06", 1),
+                    keras.layers.Discretization(bin_boundaries=[1.0], output_mode="one_hot"),
+                    "your layer gives shape (51, 2); the feature column gives (51, 5)")
+    finally:
+        registry.pop("Discretization", None)
+
+
+def test_settings_changed_after_making_the_layer_count_as_its_settings():
+    """A layer whose boundaries were set after it was made is judged by what its config says:
+    here that is right, and a copy saved and loaded anywhere computes it, so it passes."""
+    layer = keras.layers.Discretization(bin_boundaries=[1.0, 2.0, 3.0, 4.0],
+                                        output_mode="one_hot")
+    object.__setattr__(layer, "bin_boundaries", [18.0, 35.0, 50.0, 65.0])
+    assert exercises.get("06", 1).judge(layer)[0] == "passed"
+
+
+def test_a_rebuilt_layer_keeps_its_adapted_vocabulary():
+    import numpy as np
+
+    from tflab.exercises import lesson06
+
+    words = np.array([["b"], ["a"], ["b"], ["c"]])
+    adapted = keras.layers.StringLookup(output_mode="one_hot")
+    adapted.adapt(words)
+    fresh = lesson06._rebuilt(keras.Sequential([adapted]), "answer", "StringLookup")
+    assert fresh is not adapted
+    np.testing.assert_array_equal(fresh(words), adapted(words))

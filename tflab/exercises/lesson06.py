@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from tflab import quiet_tensorflow
-from tflab.exercises.core import Exercise, Failed, call, require_callable
+from tflab.exercises.core import Exercise, Failed, call, first_line, require_callable
 
 BOUNDARIES = [18.0, 35.0, 50.0, 65.0]
 HASH_BINS = 20
 
 
-def _same_encoding(got, want: np.ndarray, inputs: np.ndarray, what: str, slots: str) -> None:
-    """Fail unless the learner's output ``got`` equals the column's ``want`` row by row."""
+def _same_encoding(got, want: np.ndarray, inputs: np.ndarray, what: str, slots: str,
+                   handed: np.ndarray | None = None) -> None:
+    """Fail unless the learner's output ``got`` equals the column's ``want`` row by row;
+    ``handed``, what the object handed in gave where ``got`` is a rebuilt copy's, says so when
+    only the object was right."""
     got = np.asarray(got)
+    if (handed is not None and handed.shape == want.shape and not np.array_equal(got, handed)
+            and np.array_equal(handed.astype(np.float64), want)):
+        raise Failed(_TAMPERED.format(role="layer"))
     if got.shape != want.shape:
         looks_like = (" (one number per row: that is the bucket index; ask for one-hot rows with "
                       "output_mode='one_hot')" if got.ndim == 2 and got.shape[1] == 1 else "")
@@ -30,24 +38,25 @@ def _same_encoding(got, want: np.ndarray, inputs: np.ndarray, what: str, slots: 
 
 
 def _bucketized(answer) -> str:
-    """The answer is a Keras layer mapping ages (N, 1) to the column's one-hot rows."""
+    """The answer is a Keras layer mapping ages (N, 1) to the column's one-hot rows; judged as
+    a fresh layer rebuilt from its config, the column's rows computed after it has run."""
     import tensorflow as tf
 
     from tflab import features
 
-    _require_preprocessing_layers(answer, "answer", "Discretization")
-    fc = tf.feature_column
     rng = np.random.default_rng()  # fresh ages on every check
     edges = np.array(BOUNDARIES, np.float32)
     just_below = np.nextafter(edges, np.float32(0))
     ages = np.concatenate([edges, just_below, [-3.0, 0.0, 120.0], rng.uniform(0, 100, 40)])
     ages = ages.astype(np.float32).reshape(-1, 1)
+    got, handed = _outputs(answer, "answer", "Discretization", ages)
+    fc = tf.feature_column
     with quiet_tensorflow():
         column = fc.bucketized_column(fc.numeric_column("age"), BOUNDARIES)
         want = features.feature_column_output(column, {"age": ages})
-    _same_encoding(call(answer, ages), want, ages, "ages",
+    _same_encoding(got, want, ages, "ages",
                    f"one 0/1 slot per bucket ({len(BOUNDARIES)} boundaries make "
-                   f"{len(BOUNDARIES) + 1} buckets)")
+                   f"{len(BOUNDARIES) + 1} buckets)", handed)
     return (f"the same one-hot buckets as the feature column on {len(ages)} ages you had not "
             "seen, each boundary and the values just below it included.")
 
@@ -58,23 +67,91 @@ def _random_words(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _hash_bucket(answer) -> str:
-    """The answer is a Keras layer mapping strings (N, 1) to the column's one-hot rows."""
+    """The answer is a Keras layer mapping strings (N, 1) to the column's one-hot rows; judged
+    as a fresh layer rebuilt from its config, the column's rows computed after it has run."""
     import tensorflow as tf
 
     from tflab import features
 
-    _require_preprocessing_layers(answer, "answer", "Hashing")
-    fc = tf.feature_column
     rng = np.random.default_rng()  # fresh strings on every check
     words = np.concatenate([["Paris", "paris", "Lima", "Absent", "Present"],
                             _random_words(rng, 60)]).reshape(-1, 1)
+    got, handed = _outputs(answer, "answer", "Hashing", words)
+    fc = tf.feature_column
     with quiet_tensorflow():
         column = fc.indicator_column(fc.categorical_column_with_hash_bucket("city", HASH_BINS))
         want = features.feature_column_output(column, {"city": words})
-    _same_encoding(call(answer, words), want, words, "strings",
-                   f"one 0/1 slot per hash bucket ({HASH_BINS})")
+    _same_encoding(got, want, words, "strings",
+                   f"one 0/1 slot per hash bucket ({HASH_BINS})", handed)
     return (f"the same hash buckets as the feature column on {len(words)} strings you had not "
             "seen.")
+
+
+def _outputs(layer, role: str, example: str, inputs) -> tuple[np.ndarray, np.ndarray | None]:
+    """What a fresh copy of the learner's ``layer``, rebuilt from its config, gives for
+    ``inputs``, and what the layer handed in gives (None if it raises): the judged one is the
+    copy, the other only words the message of an answer whose instance was tampered with."""
+    fresh = _rebuilt(layer, role, example)
+    try:
+        handed = np.asarray(call(layer, inputs))
+    except Failed:
+        handed = None
+    return np.asarray(call(fresh, inputs)), handed
+
+
+_TAMPERED = ("a fresh copy of your {role}, rebuilt from its config as Keras saves and loads "
+             "layers, gives other results than the object you handed in: attributes set on the "
+             "layer after it was made (its call, backend, boundaries, hashing) do not count. "
+             "Give Keras's layer the settings it needs when you make it")
+
+
+def _files(folder: str) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(Path(folder).iterdir())}
+
+
+def _rebuilt(layer, role: str, example: str):
+    """``layer`` rebuilt as Keras saves and loads it: its config through JSON into a new
+    object of the same Keras class, its variables and vocabulary files copied over. What the
+    copy computes is what the layer's settings say, not what the object handed in was made to
+    do afterwards (an attribute set on it that replaces Keras's internals)."""
+    import json
+    import tempfile
+
+    import keras
+
+    _require_preprocessing_layers(layer, role, example)
+    try:
+        config = call(lambda: json.loads(json.dumps(keras.saving.serialize_keras_object(layer))))
+        fresh = keras.saving.deserialize_keras_object(config)
+        pairs = zip(keras.layers.Layer._flatten_layers(layer, include_self=True, recursive=True),
+                    keras.layers.Layer._flatten_layers(fresh, include_self=True, recursive=True),
+                    strict=True)
+        for old, new in pairs:
+            if type(new) is not type(old):
+                raise TypeError(f"{type(old).__name__} came back as {type(new).__name__}")
+            store: dict = {}
+            type(old).save_own_variables(old, store)  # the class's: no instance can change it
+            if store:
+                type(new).load_own_variables(new, {k: np.array(v) for k, v in store.items()})
+            if hasattr(type(old), "save_assets"):  # a lookup layer's vocabulary, if adapted
+                with tempfile.TemporaryDirectory() as theirs, \
+                        tempfile.TemporaryDirectory() as ours:
+                    type(old).save_assets(old, theirs)
+                    type(new).save_assets(new, ours)
+                    if _files(theirs) != _files(ours):
+                        type(new).load_assets(new, theirs)
+    except Failed as err:
+        if str(err).startswith("your answer replaced"):
+            raise
+        reason = str(err).removeprefix("your function raised ")
+        raise Failed(f"your {role} could not be saved and rebuilt from its config, as Keras "
+                     f"saves layers ({reason}): make it with Keras's own settings") from None
+    except Exception as err:
+        raise Failed(f"your {role} could not be saved and rebuilt from its config, as Keras "
+                     f"saves layers ({type(err).__name__}: {first_line(err)}): make it with "
+                     "Keras's own settings") from None
+    _require_preprocessing_layers(fresh, role, example)
+    return fresh
 
 
 _PREPROCESSING_LAYERS = ("Discretization", "HashedCrossing", "Hashing", "IntegerLookup",
@@ -108,15 +185,15 @@ def _require_preprocessing_layers(layer, role: str, example: str) -> None:
                          "not take: build it from Keras's preprocessing layers (Discretization, "
                          "HashedCrossing, ...) as they are; a Lambda, a wrapper or a layer of "
                          "your own could just run the feature column it replaces")
-        for name in ("call", "__call__"):
+        for name in ("call", "__call__", "get_config"):  # get_config: what a rebuild reads
             function = inspect.unwrap(getattr(kind, name))
             owners = {f"{base.__name__}.{name}" for base in kind.__mro__}
             code = getattr(function, "__code__", None)
             if (name in vars(part) or code is None or function.__qualname__ not in owners
                     or not code.co_filename.startswith(home)):
                 raise Failed(f"your {role}'s {kind.__name__} does not run Keras's own {name}: "
-                             "use the layer as Keras ships it (a replaced call could just run "
-                             "the feature column it replaces)")
+                             "use the layer as Keras ships it (a replaced method could just "
+                             "run the feature column it replaces)")
 
 
 def _cross_case(rng: np.random.Generator) -> tuple[list[float], int, np.ndarray, np.ndarray]:
@@ -131,6 +208,18 @@ def _cross_case(rng: np.random.Generator) -> tuple[list[float], int, np.ndarray,
     words = np.concatenate([["", "Absent", "Present"],
                             _random_words(rng, len(ages) - 3)]).reshape(-1, 1)
     return boundaries, num_bins, ages, words
+
+
+def _crossed_by(bucket, cross, ages: np.ndarray, words: np.ndarray) -> np.ndarray | None:
+    """What the learner's two layers, as handed in, give for ``ages`` and ``words`` (None if
+    they raise): only to word the message when they differ from fresh copies."""
+    import tensorflow as tf
+
+    try:
+        ids = tf.convert_to_tensor(np.asarray(call(bucket, ages)))
+        return np.asarray(call(cross, (ids, tf.constant(words))))
+    except Exception:  # the fresh copies, judged next, say what is wrong
+        return None
 
 
 def _crossed(answer) -> str:
@@ -155,8 +244,9 @@ def _crossed(answer) -> str:
                 cross, keras.layers.HashedCrossing):
             raise Failed("your pair starts with the HashedCrossing: return (bucket, cross), the "
                          "layer that turns ages into bucket ids first")
-        _require_preprocessing_layers(bucket, "bucket", "Discretization")
-        _require_preprocessing_layers(cross, "cross", "HashedCrossing")
+        handed = _crossed_by(bucket, cross, ages, words)  # the objects as handed in
+        bucket = _rebuilt(bucket, "bucket", "Discretization")  # judged: fresh copies
+        cross = _rebuilt(cross, "cross", "HashedCrossing")
         shown = f"with boundaries {boundaries} and num_bins {num_bins}"
         ids = np.asarray(call(bucket, ages))
         if ids.ndim == 2 and ids.shape[1] == len(boundaries) + 1 > 1:
@@ -177,6 +267,9 @@ def _crossed(answer) -> str:
             want = features.feature_column_output(column, {"age": ages, "famhist": words})
         if got.shape == want.shape and np.array_equal(got.astype(np.float64), want):
             continue
+        if (handed is not None and handed.shape == want.shape
+                and np.array_equal(handed.astype(np.float64), want)):
+            raise Failed(_TAMPERED.format(role="layers"))
         right_ids = np.searchsorted(np.array(boundaries, np.float32), ages, side="right")
         if ids.shape in (right_ids.shape, right_ids.shape[:1]):
             flat = ids.reshape(-1)
