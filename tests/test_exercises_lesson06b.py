@@ -283,3 +283,47 @@ def test_majority_rate_in_float32_is_right():
 
     status, text = exercises.try_it("06b", 1).judge(majority_rate)
     assert status == "passed" and "right on five label arrays" in text, text
+
+
+def first_step_then(later):
+    """Gaming (issue 32 review): the one gradient-descent step the checker used to look at,
+    then ``later(w, b, x, labels, loss, step)`` as the train_op."""
+
+    def model_fn(features, labels, mode, params):
+        w, b = variables()
+        x = features["x"]
+        prediction = w * x + b
+        if mode == estimator.ModeKeys.PREDICT:
+            return estimator.EstimatorSpec(mode, predictions={"y": prediction})
+        loss = v1.losses.mean_squared_error(labels, prediction)
+        if mode == estimator.ModeKeys.EVAL:
+            return estimator.EstimatorSpec(mode, loss=loss)
+        step = v1.train.get_global_step()
+
+        def descend():
+            optimizer = v1.train.GradientDescentOptimizer(params["learning_rate"])
+            return tf.group(optimizer.minimize(loss, global_step=step))
+
+        train_op = tf.cond(tf.equal(step, 0), descend,
+                           lambda: tf.group(later(w, b, x, labels, loss, step)))
+        return estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)
+
+    return model_fn
+
+
+def closed_form_op(w, b, x, labels, loss, step):
+    dx, dy = x - tf.reduce_mean(x), labels - tf.reduce_mean(labels)
+    slope = tf.reduce_sum(dx * dy) / tf.reduce_sum(dx * dx)
+    return (v1.assign(w, slope), v1.assign(b, tf.reduce_mean(labels) - slope * tf.reduce_mean(x)),
+            v1.assign_add(step, 1))
+
+
+def faster_rate_op(w, b, x, labels, loss, step):
+    return v1.train.GradientDescentOptimizer(0.9).minimize(loss, global_step=step)
+
+
+@pytest.mark.parametrize("later", [closed_form_op, faster_rate_op])
+def test_linear_model_fn_every_step_is_gradient_descent(later):
+    """Both passed when only the first step was compared with gradient descent."""
+    failed_with(exercises.get("06b", 2), first_step_then(later),
+                "train_op must take that step at every step, not only the first")

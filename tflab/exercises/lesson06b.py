@@ -315,6 +315,44 @@ def _one_step(w0: float, b0: float, w1: float, b1: float, x, y, rate: float) -> 
     raise Failed(shown)
 
 
+def _step_recorder():
+    """A hook that reads the learner's w and b after every training step."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+
+    class StepRecorder(v1.train.SessionRunHook):
+        def __init__(self):
+            self.values: list[tuple[float, float]] = []
+
+        def begin(self):
+            found = {variable.op.name: variable for variable in v1.global_variables()}
+            self.variables = [found.get("w"), found.get("b")]
+
+        def after_run(self, run_context, run_values):
+            if None not in self.variables:
+                w, b = run_context.session.run(self.variables)
+                self.values.append((float(w), float(b)))
+
+    return StepRecorder()
+
+
+def _every_step(path: list[tuple[float, float]], x, y, rate: float) -> None:
+    """Fail unless each step of ``path`` (w, b after steps 1, 2, …) is one gradient-descent step
+    on the mean squared error from the one before."""
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    for step, (before, after) in enumerate(zip(path, path[1:]), 2):
+        w, b = before
+        residual = w * x + b - y
+        want = np.array([w - rate * 2 * np.mean(residual * x), b - rate * 2 * np.mean(residual)])
+        if not np.allclose(after, want, rtol=1e-4, atol=1e-5):
+            raise Failed(f"training step {step} took (w, b) from ({w:.5g}, {b:.5g}) to "
+                         f"({after[0]:.5g}, {after[1]:.5g}); one step of gradient descent at "
+                         f"rate {rate} on the mean squared error goes to ({want[0]:.5g}, "
+                         f"{want[1]:.5g}): train_op must take that step at every step, not only "
+                         "the first")
+
+
 def _linear_model_fn(answer) -> str:
     """The answer is a model_fn; trained by estimator.Estimator on fresh data."""
     import tensorflow as tf
@@ -349,9 +387,12 @@ def _linear_model_fn(answer) -> str:
                                                                log_step_count_steps=0))
         _run("training", model.train, train_fn, steps=1)
         start = _variables(model_dir, f"{model_dir}/model.ckpt-0")
-        _one_step(*start, *_variables(model_dir, model.latest_checkpoint()), x, y, rate)
-        _run("training", model.train, train_fn, steps=steps - 1)
+        first = _variables(model_dir, model.latest_checkpoint())
+        _one_step(*start, *first, x, y, rate)
+        recorder = _step_recorder()  # every later step must be gradient descent too
+        _run("training", model.train, train_fn, steps=steps - 1, hooks=[recorder])
         w, b = _variables(model_dir, model.latest_checkpoint())
+        _every_step([first, *recorder.values], x, y, rate)
         want_w, want_b = np.polyfit(x.astype(np.float64), y.astype(np.float64), 1)
         if not np.allclose([w, b], [want_w, want_b], atol=2e-3):
             raise Failed(f"after {steps} steps (w, b) is ({w:.4g}, {b:.4g}); the least-squares "
