@@ -63,6 +63,80 @@ def test_gradient_by_epoch_map():
                 "your function calls solvers.epoch_map, the course's own descent step")
 
 
+_BY_HAND = "this exercise asks for the gradient by hand"
+
+
+def test_gradient_by_the_course_descent():
+    """Issue 32: one step of solvers.gradient_descent at rate 1 moves by the gradient."""
+    def one_step(w, b, x, y):
+        fit = solvers.gradient_descent(x, y, learning_rate=1.0, steps=1, batch_size=None,
+                                       init=(w, b), dtype="float64").fit
+        return w - fit.coef, b - fit.intercept
+
+    failed_with(exercises.get("01", 2), one_step,
+                "your function calls solvers.gradient_descent, the course's own descent")
+
+
+def _mse(w, b, x, y):
+    return tf.reduce_mean(tf.square(w * x + b - y))
+
+
+def test_gradient_by_automatic_differentiation():
+    """Issue 32: TensorFlow works the derivative out, by any of its ways, in any thread."""
+    ex = exercises.get("01", 2)
+
+    def by_tape(w, b, x, y):
+        w, b = tf.Variable(w, dtype=tf.float64), tf.Variable(b, dtype=tf.float64)
+        with tf.GradientTape() as tape:
+            loss = _mse(w, b, x, y)
+        return [float(g) for g in tape.gradient(loss, [w, b])]
+
+    def by_jacobian(w, b, x, y):
+        wb = tf.Variable([w, b], dtype=tf.float64)
+        with tf.GradientTape() as tape:
+            loss = _mse(wb[0], wb[1], x, y)
+        return tuple(tape.jacobian(loss, wb).numpy())
+
+    def by_tf_gradients(w, b, x, y):  # graph mode's tf.gradients, inside a tf.function
+        @tf.function
+        def gradient(w, b):
+            return tf.gradients(_mse(w, b, x, y), [w, b])
+
+        return [float(g) for g in gradient(tf.constant(w, tf.float64),
+                                           tf.constant(b, tf.float64))]
+
+    def by_forward_mode(w, b, x, y):
+        out = []
+        for tangent in ([1.0, 0.0], [0.0, 1.0]):
+            primals = [tf.constant(w, tf.float64), tf.constant(b, tf.float64)]
+            tangents = [tf.constant(t, tf.float64) for t in tangent]
+            with tf.autodiff.ForwardAccumulator(primals, tangents) as acc:
+                loss = _mse(*primals, x, y)
+            out.append(float(acc.jvp(loss)))
+        return tuple(out)
+
+    def in_a_thread(w, b, x, y):
+        out = []
+
+        def run():
+            try:
+                out.append(by_tape(w, b, x, y))
+            except Exception:  # the stub's error, swallowed
+                pass
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+        return out[0] if out else (0.0, 0.0)
+
+    failed_with(ex, by_tape, f"your function calls tape.gradient, TensorFlow's automatic "
+                f"differentiation, which works the derivative out for you: {_BY_HAND}")
+    failed_with(ex, by_jacobian, "calls tape.jacobian")
+    failed_with(ex, by_tf_gradients, "calls tf.gradients")
+    failed_with(ex, by_forward_mode, "calls tf.autodiff.ForwardAccumulator")
+    failed_with(ex, in_a_thread, _BY_HAND)
+
+
 def test_tf_least_squares_wrong_answers():
     ex = exercises.get("01", 3)
     failed_with(ex, lambda x, y: tuple(np.polyfit(x, y, 1)), "use TensorFlow ops only")

@@ -54,6 +54,32 @@ def _exact_fire(answer) -> str:
 
 _EPOCH_MAP_RULE = ("your function calls solvers.epoch_map, the course's own descent step, which "
                    "does the exercise for you: write the formula yourself")
+_GD_RULE = ("your function calls solvers.gradient_descent, the course's own descent, which "
+            "works the gradient out for you: write the formula yourself")
+
+
+def _autodiff() -> list[tuple[object, str]]:
+    """TensorFlow's automatic differentiation, with the name a learner calls it by."""
+    import tensorflow as tf
+
+    return [(tf.GradientTape.gradient, "tape.gradient"), (tf.GradientTape.jacobian,
+            "tape.jacobian"), (tf.GradientTape.batch_jacobian, "tape.batch_jacobian"),
+            (tf.gradients, "tf.gradients"), (tf.compat.v1.gradients, "tf.compat.v1.gradients"),
+            (tf.autodiff.ForwardAccumulator.__init__, "tf.autodiff.ForwardAccumulator")]
+
+
+def _by_hand_only(*course: tuple[object, str]) -> contextlib.ExitStack:
+    """While the block runs, ``course``'s (function, rule) pairs and TensorFlow's automatic
+    differentiation are stubs that fail the answer: 01.2 asks for the derivative by hand."""
+    stack = contextlib.ExitStack()
+    for function, rule in course:
+        stack.enter_context(calls_of(function, rule=rule))
+    for function, name in _autodiff():
+        stack.enter_context(calls_of(function, rule=(
+            f"your function calls {name}, TensorFlow's automatic differentiation, which works "
+            "the derivative out for you: this exercise asks for the gradient by hand, so write "
+            "dL/dw and dL/db as formulas with NumPy")))
+    return stack
 
 
 def _gradient(answer) -> str:
@@ -62,7 +88,8 @@ def _gradient(answer) -> str:
     require_callable(answer, "mse_gradient(w, b, x, y) returning (dw, db)")
     for seed, (w, b) in [(1, (0.5, -1.0)), (2, (3.0, 2.0))]:
         x, y = _toy(seed)
-        with calls_of(solvers.epoch_map, rule=_EPOCH_MAP_RULE):
+        with _by_hand_only((solvers.epoch_map, _EPOCH_MAP_RULE),
+                           (solvers.gradient_descent, _GD_RULE)):
             got = pair(call(answer, w, b, x.copy(), y.copy()), "dw", "db")
         # the reference only now, once the answer has returned: it cannot be read while it runs
         residual = w * x + b - y
