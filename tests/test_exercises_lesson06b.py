@@ -50,6 +50,7 @@ def test_majority_rate_other_honest_forms_pass():
      "(0 is the commoner class) always answering"),
     (lambda labels: 0.5 if len(labels) % 2 == 0 else 1.0, "always answering"),  # gaming: shape
     (lambda labels: [labels.mean()], "should be the majority-class rate (a number)"),
+    (lambda labels: 100 * max(labels.mean(), 1 - labels.mean()), "a percentage"),
 ])
 def test_majority_rate_wrong_answers(answer, message):
     failed_with(exercises.try_it("06b", 1), answer, message)

@@ -69,6 +69,9 @@ def _majority_rate(answer) -> str:
         raise Failed(f"{shown} you return {got:.4g}, the share of 0s; always answering the "
                      f"commoner class gets {want:.4g} right: 1 - labels.mean() is that only "
                      "when 0 is the commoner class")
+    if always(lambda o: 100 * max(o, 1 - o)):
+        raise Failed(f"{shown} you return {got:.4g}, a percentage; return the rate as a share "
+                     f"between 0 and 1: {want:.4g}")
     counts = (int(labels.sum()), len(labels) - int(labels.sum()))
     if len(labels) > 1 and any(np.isclose(got, count) for count in counts):
         raise Failed(f"{shown} you return {got:g}, a count of labels; the rate is that count "
