@@ -62,6 +62,16 @@ def test_colour_distance_wrong_answers():
 
     failed_with(ex, counts, "shares of pixels")
 
+    def per_channel(a, b, combine=np.mean):  # the review's mistake: three histograms of 8 bins
+        def shares(image, k):
+            bins = np.minimum((np.asarray(image[..., k]) * 8).astype(int), 7)
+            return np.bincount(bins.ravel(), minlength=8) / bins.size
+        return combine([0.5 * np.abs(shares(a, k) - shares(b, k)).sum() for k in range(3)])
+
+    for combine in (np.mean, np.sum, np.max):
+        failed_with(ex, lambda a, b, c=combine: per_channel(a, b, c),
+                    "you compare each channel's 8 bins on their own")
+
 
 def _norm(x, axes, eps=1e-3, ddof=0):
     return ((x - x.mean(axis=axes, keepdims=True))

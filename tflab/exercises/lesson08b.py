@@ -117,6 +117,15 @@ def _colour_distance(answer) -> str:
         if np.isclose(got, 2 * want, atol=1e-6):
             raise Failed(f"you return {got:.4g}, twice the reference {want:.4g}: take half "
                          "the summed absolute difference")
+        per_channel = [multiscale.histogram_distance(a[..., [k] * 3], b[..., [k] * 3])
+                       for k in range(3)]  # one channel's 8 bins: its grey image's 512 cells
+        if any(np.isclose(got, value, atol=1e-6)
+               for value in (sum(per_channel), np.mean(per_channel), max(per_channel))):
+            raise Failed(f"for images of sizes {a.shape[:2]} and {b.shape[:2]} you return "
+                         f"{got:.4g}, the reference {want:.4g}: you compare each channel's 8 "
+                         "bins on their own; count the pixels in the 512 cells of their "
+                         "(r, g, b) bins together, so that two images with the same amounts of "
+                         "red, green and blue, but in other colours, differ")
         raise Failed(f"for images of sizes {a.shape[:2]} and {b.shape[:2]} the distance is "
                      f"{want:.4g}; yours is {got:.4g} (8 bins per channel, value 1.0 in the "
                      "last bin, shares of pixels, not counts)")
