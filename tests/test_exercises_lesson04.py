@@ -179,6 +179,7 @@ def _backup_and_restore(model, path):  # honest mistake: a crash while saving lo
 
 def test_safe_save_is_crashed_part_way():
     import shutil
+    import subprocess
     import sys
     import threading
 
@@ -224,6 +225,84 @@ def test_safe_save_is_crashed_part_way():
         if errors:
             raise errors[0]
 
+    def copied_by_cp(model, path):  # cp run as another program: it writes into path itself
+        tmp = path.with_name("tmp-" + path.name)
+        try:
+            model.save(tmp)
+            subprocess.run(["cp", str(tmp), str(path)], check=True)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def moved_by_mv(model, path):  # atomic, but by another program, which cannot be crashed
+        tmp = path.with_name("tmp-" + path.name)
+        try:
+            model.save(tmp)
+            os.system(f"mv '{tmp}' '{path}'")
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def written_in_place(model, path):  # gaming: one os.write over the old file, no truncation
+        tmp = path.with_name("tmp-" + path.name)
+        try:
+            model.save(tmp)
+            data = tmp.read_bytes()
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+            os.write(fd, data)
+            os.ftruncate(fd, len(data))
+            os.close(fd)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def in_a_bare_thread(model, path):  # gaming: _thread's threads start without the watch
+        import _thread
+        import time
+
+        done = []
+
+        def run():
+            try:
+                _backup_and_restore(model, path)
+                done.append(None)
+            except BaseException as err:
+                done.append(err)
+
+        _thread.start_new_thread(run, ())
+        while not done:
+            time.sleep(0.01)
+        if done[0] is not None:
+            raise done[0]
+
+    def watch_off_and_on(model, path):  # gaming: switches the watch off, then puts it back
+        watch = sys.getprofile()
+        sys.setprofile(None)
+        try:
+            _backup_and_restore(model, path)
+        finally:
+            sys.setprofile(watch)
+
+    def diluted(model, path):  # gaming: 400 harmless operations first, so that the crash test
+        for _ in range(400):     # would sample 200 points and could miss the one that matters
+            os.stat(path.parent)
+        tmp = path.with_name("tmp-" + path.name)
+        try:
+            model.save(tmp)
+            if path.exists():
+                os.remove(path)
+            os.rename(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    in_place = "your save wrote the new model into the file at path itself (the same file, " \
+               "rewritten in place)"
+    another = "your save started another program or C function"
+    failed_with(ex, copied_by_cp, another + " (subprocess.Popen), which the checker cannot crash")
+    failed_with(ex, moved_by_mv, another + " (os.system)")
+    failed_with(ex, written_in_place, in_place)
+    unseen = "where the checker could not watch them"
+    failed_with(ex, in_a_bare_thread, "your function changed files (os.rename) " + unseen)
+    failed_with(ex, watch_off_and_on, unseen)
+    failed_with(ex, diluted, "file operation, os.remove), " + missing)
     failed_with(ex, _backup_and_restore, "killed part-way through a save (just after its 2nd "
                                          "file operation, os.replace), " + missing)
     failed_with(ex, copy_over, partial)
@@ -396,3 +475,47 @@ def test_exercise_04_3_checks_where_op_determinism_is_on():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=300, check=True).stdout
     assert out.strip().splitlines()[-1] == "not attempted", out
+
+
+def _replace_atomically(model, path):
+    tmp = path.with_name("tmp-" + path.name)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def test_safe_save_judges_the_real_saves_too(monkeypatch):
+    """An answer that saves the checker's stand-in of the crash test atomically, but rewrites
+    the file in place for a real Keras model, fails on the real saves; one that hangs in the
+    crash test fails when its time is up."""
+    import time
+
+    import keras
+
+    from tflab.exercises import lesson04
+
+    ex = exercises.get("04", 2)
+
+    def in_place_for_keras(model, path):  # gaming: atomic only for the crash test's stand-in
+        if not isinstance(model, keras.Model):
+            return _replace_atomically(model, path)
+        tmp = path.with_name("tmp-" + path.name)
+        try:
+            model.save(tmp)
+            with open(path, "r+b" if path.exists() else "wb") as file:
+                file.write(tmp.read_bytes())
+                file.truncate()
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def hangs_in_the_crash_test(model, path):
+        if not isinstance(model, keras.Model):
+            time.sleep(5)
+        _replace_atomically(model, path)
+
+    failed_with(ex, in_place_for_keras, "rewritten in place")
+    monkeypatch.setattr(lesson04, "_CHILD_SECONDS", 1)
+    failed_with(ex, hangs_in_the_crash_test, "your save did not finish within 1 s")

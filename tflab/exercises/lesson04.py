@@ -157,10 +157,37 @@ def _file_operation(function) -> str | None:
     return None
 
 
-def _run_killed(answer, model, target: Path, kill_at: int) -> tuple[list[str], bool, bool]:
+#: audit events of a program started from Python (the checker cannot crash it part-way)
+_PROGRAMS = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
+             "os.forkpty", "os.startfile", "pty.spawn")
+#: audit events that change files or folders
+_CHANGES = ("os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.truncate", "os.link",
+            "os.symlink", "shutil.")
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+#: operations that never change a file's name or another file than the one written: the crash
+#: test may sample them when a save makes many (writes into path itself are caught otherwise)
+_ROUTINE = ("write", "read", "readinto", "flush", "stat", "lstat", "fstat", "fspath", "getpid",
+            "getcwd", "access", "listdir", "scandir", "seek", "tell", "fileno", "isatty",
+            "readable", "writable", "seekable", "close", "__exit__", "__enter__")
+_CHILD_SECONDS = 60
+
+
+def _changes_files(event: str, args: tuple) -> bool:
+    if event == "open":
+        mode, flags = (args + (None, None))[1:3]
+        return (isinstance(mode, str) and any(c in mode for c in "wax+")) or \
+            (isinstance(flags, int) and bool(flags & _WRITE_FLAGS))
+    return event.startswith(_CHANGES)
+
+
+def _run_killed(answer, model, target: Path, kill_at: int) -> dict:
     """Run ``answer(model, target)`` in a forked child, killed with SIGKILL just after its
-    ``kill_at``-th file operation (0: never). Returns the operations it made, whether the watch
-    stayed on and whether it was killed."""
+    ``kill_at``-th file operation (0: never). Returns what the child saw: ``operations`` (its
+    file operations), ``on`` (whether the watch stayed on), ``programs`` (programs it started),
+    ``unseen`` (files it changed in a thread without the watch), ``error`` (what it raised);
+    and ``killed``, ``timed_out``."""
+    import json
+
     read, write = os.pipe()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # fork of a threaded process
@@ -168,7 +195,9 @@ def _run_killed(answer, model, target: Path, kill_at: int) -> tuple[list[str], b
     if pid == 0:  # the child: plain Python file operations only, then _exit
         try:
             os.close(read)
+            signal.alarm(_CHILD_SECONDS)  # a save that hangs ends the child
             seen: list[str] = []
+            report: dict = {"programs": [], "unseen": [], "error": ""}
 
             def watch(frame, event, arg):
                 if event in ("c_return", "c_exception"):
@@ -178,34 +207,63 @@ def _run_killed(answer, model, target: Path, kill_at: int) -> tuple[list[str], b
                         if len(seen) == kill_at:
                             os.kill(os.getpid(), signal.SIGKILL)
 
+            def audit(event, args):  # every thread, and no way to take it off
+                if event.startswith(_PROGRAMS) or event == "ctypes.call_function":
+                    report["programs"].append(event)
+                elif sys.getprofile() is not watch and _changes_files(event, args):
+                    report["unseen"].append(event)
+
             threading.setprofile(watch)
             sys.setprofile(watch)
+            sys.addaudithook(audit)
             try:
                 answer(model, target)
-            except BaseException:  # noqa: S110 - the files left behind are what is judged
-                pass
+            except BaseException as err:  # the files left behind are what is judged
+                report["error"] = f"{type(err).__name__}: {first_line(err, 150)}"
             on = sys.getprofile() is watch
             sys.setprofile(None)
-            os.write(write, ("1" if on else "0").encode() + "\n".join(seen).encode())
+            report.update(on=on, operations=seen)
+            data = json.dumps(report).encode()
+            while data:
+                data = data[os.write(write, data):]
             os.close(write)
         finally:
             os._exit(0)
     os.close(write)
-    _, status = os.waitpid(pid, 0)
-    with os.fdopen(read, "rb") as pipe:
+    with os.fdopen(read, "rb") as pipe:  # read before waiting: a long report fills the pipe
         text = pipe.read().decode()
-    killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
-    return ([name for name in text[1:].split("\n") if name], text[:1] == "1", killed)
+    _, status = os.waitpid(pid, 0)
+    report = json.loads(text) if text else {"operations": [], "on": True, "programs": [],
+                                             "unseen": [], "error": ""}
+    signalled = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    report.update(killed=signalled == signal.SIGKILL, timed_out=signalled == signal.SIGALRM)
+    return report
 
 
 def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
+def _kill_points(operations: list[str]) -> list[int]:
+    """After which operations the crash test kills the save: all, up to 200; beyond, every one
+    that may rename, remove or create a file, and up to 200 of the others evenly spread."""
+    count = len(operations)
+    if count <= 200:
+        return list(range(1, count + 1))
+    needed = [i for i, name in enumerate(operations, 1)
+              if not name.rsplit(".", 1)[-1].rsplit(" ", 1)[-1].endswith(_ROUTINE)]
+    if len(needed) > 2000:
+        raise Failed(f"your save made {len(needed):,} file operations that may rename, remove or "
+                     "create files; the checker crashes it after each: save with model.save to "
+                     "one temporary file and os.replace it onto path")
+    spread = np.linspace(1, count, 200).round().astype(int).tolist()
+    return sorted(set(needed) | set(spread))
+
+
 def _crashed(answer, folder: Path, target: Path, old: bytes, new: bytes) -> int:
     """Kill the learner's save of a new model over ``old`` just after each of its file
-    operations; the old or the new model must be at ``target`` every time. Returns the number
-    of kills."""
+    operations; the old or the new model must be at ``target`` every time, and after a save
+    that ran to its end, the new model in a new file. Returns the number of kills."""
     def reset() -> None:
         for leftover in folder.iterdir():
             if leftover.is_dir() and not leftover.is_symlink():
@@ -215,13 +273,26 @@ def _crashed(answer, folder: Path, target: Path, old: bytes, new: bytes) -> int:
         target.write_bytes(old)
 
     reset()
-    operations, on, _ = _run_killed(answer, _Written(new), target, 0)
-    if not on:
+    old_file = target.stat().st_ino
+    report = _run_killed(answer, _Written(new), target, 0)
+    if report["timed_out"]:
+        raise Failed(f"in the crash test your save did not finish within {_CHILD_SECONDS} s: "
+                     "save with model.save and os.replace only")
+    if report["programs"]:
+        raise Failed(f"your save started another program or C function "
+                     f"({report['programs'][0]}), which the checker cannot crash part-way: "
+                     "do it in Python, with model.save to a temporary file and os.replace")
+    if not report["on"]:
         raise Failed("your function switched off sys.setprofile, the checker's watch on its file "
                      "operations: leave it alone, so that the save can be crashed part-way")
-    points = range(1, len(operations) + 1)
-    if len(points) > 200:
-        points = sorted(set(np.linspace(1, len(operations), 200).round().astype(int).tolist()))
+    if report["unseen"]:
+        raise Failed(f"your function changed files ({report['unseen'][0]}) where the checker "
+                     "could not watch them (a thread without sys.setprofile's watch): leave the "
+                     "watch alone, so that the save can be crashed part-way")
+    whole = target.read_bytes() if target.is_file() else None
+    new_file = target.stat().st_ino if target.is_file() else None
+    operations = report["operations"]
+    points = _kill_points(operations)
     for kill_at in points:
         reset()
         _run_killed(answer, _Written(new), target, kill_at)
@@ -236,7 +307,19 @@ def _crashed(answer, folder: Path, target: Path, old: bytes, new: bytes) -> int:
                          "one but a partly written file: never write into path itself; save to "
                          "a temporary file in the same folder and os.replace it onto path")
     reset()
+    if whole != new:
+        raised = f" (it raised {report['error']})" if report["error"] else ""
+        raise Failed("in the crash test (a stand-in model whose save(path) writes a .keras file, "
+                     f"saved in a child process) your function did not leave the new model at "
+                     f"path{raised}: call model.save(tmp), then os.replace(tmp, path)")
+    if new_file == old_file:
+        raise Failed(_IN_PLACE)
     return len(points)
+
+
+_IN_PLACE = ("your save wrote the new model into the file at path itself (the same file, "
+             "rewritten in place): a crash during that write leaves a partly written model. "
+             "Save to a new temporary file in the same folder and os.replace it onto path")
 
 
 def _refuse_save_keras(model, path):
@@ -273,10 +356,11 @@ def _judge_safe_save(answer) -> str:
         call(answer, first, target)
         _same_model(target, first, images, "after the first save")
         _leftovers(folder, target, "after the first save")
-        first_file = target.read_bytes()
+        first_file, first_inode = target.read_bytes(), target.stat().st_ino
         call(answer, second, target)
         _same_model(target, second, images, "after saving a second model over the first")
         _leftovers(folder, target, "after the second save")
+        second_inode = target.stat().st_ino
         good = target.read_bytes()
         try:
             call(answer, _HalfSave(), target)
@@ -293,6 +377,8 @@ def _judge_safe_save(answer) -> str:
                          "os.replace it onto path only after the save succeeded")
         _leftovers(folder, target, "after a failed save")
         kills = _crashed(answer, folder, target, good, first_file) if hasattr(os, "fork") else 0
+    if second_inode == first_inode:  # the real saves too: a new file, not the old one rewritten
+        raise Failed(_IN_PLACE)
     crashes = (f", and {kills} saves killed at every step left the old or the new model"
                if kills else "")
     return ("two saves replaced the file, a save that failed half-way left the good one "
