@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from exercise_checks import failed_with
+from exercise_checks import caller_value, failed_with
 
 from tflab import exercises, saving
 
@@ -25,7 +25,37 @@ def _archive(model, path, *, input_shape=(None, 784), classes_type="int64"):
     archive.write_out(str(path), verbose=False)
 
 
-def test_trainable_values_wrong_answers():
+@pytest.fixture
+def old_count_models(monkeypatch):
+    """Try it 04.1's models at the sizes they had before they were drawn (exact messages)."""
+    from tflab.exercises import lesson04
+
+    monkeypatch.setattr(lesson04, "_count_sizes", lambda draw: (6, 7, 9, 4, 11, 3))
+
+
+def test_trainable_values_models_are_drawn_at_check_time(monkeypatch):
+    import numpy as np
+
+    from tflab.exercises import lesson04
+
+    ex = exercises.try_it("04", 1)
+    draws = {lesson04._count_sizes(np.random.default_rng()) for _ in range(3)}
+    assert len(draws) > 1
+    monkeypatch.setattr(lesson04, "_fresh_rng", lambda: np.random.default_rng(0))
+
+    def table(model):  # gaming: the answers for the models the checker used to build
+        return {4: 1225, 3: 238, 2: 36}[len(model.layers)]
+
+    def freezes_then_zero(model):  # gaming: makes every weight untrainable, then counts none
+        model.trainable = False
+        return 0
+
+    failed_with(ex, table, "for a small CNN (conv 3×3×3×8, pool, dense 8) you returned 1,225; "
+                           "its trainable weights hold 1,832 values")
+    failed_with(ex, freezes_then_zero, "you returned 0; its trainable weights hold 1,832 values")
+
+
+def test_trainable_values_wrong_answers(old_count_models):
     import numpy as np
 
     ex = exercises.try_it("04", 1)
@@ -61,6 +91,8 @@ def test_trainable_values_wrong_answers():
 
 
 def test_export_with_classes_wrong_answers():
+    import numpy as np
+
     ex = exercises.get("04", 1)
 
     def keras_default(model, path):  # Keras's own export: default input and output names
@@ -101,7 +133,28 @@ def test_export_with_classes_wrong_answers():
             tf.TensorSpec([None, 784], tf.float32, name="images")])
         archive.write_out(str(path), verbose=False)
 
-    for answer, message in [(constant_classes, "'classes' are [0, 0, 0, 0, 0, 0, 0] but"),
+    def replays_the_callers_expected(model, path):  # gaming: the checker's values, any images
+        import keras
+        import tensorflow as tf
+
+        want = tf.constant(caller_value("expected", np.zeros((7, 10), np.float32)))
+
+        def serve(images):
+            scores = tf.gather(want, tf.range(tf.shape(images)[0]))
+            return {"scores": scores, "classes": tf.argmax(scores, axis=1)}
+
+        archive = keras.export.ExportArchive()
+        archive.add_endpoint(name="serving_default", fn=serve, input_signature=[
+            tf.TensorSpec([None, 784], tf.float32, name="images")])
+        archive.write_out(str(path), verbose=False)
+
+    def changes_the_model_first(model, path):  # gaming: exports a model it made uniform
+        model.set_weights([np.zeros_like(w) for w in model.get_weights()])
+        _archive(model, path)
+
+    for answer, message in [(replays_the_callers_expected, "'scores' differ from the model's"),
+                            (changes_the_model_first, "'scores' differ from the model's"),
+                            (constant_classes, "'classes' are [0, 0, 0, 0, 0, 0, 0] but"),
                             (uniform_scores, "'scores' differ from the model's predictions"),
                             (keras_default, "no 'scores' output (it has ['output_0'])"),
                             (saving.export_saved_model, "no 'classes' output"),

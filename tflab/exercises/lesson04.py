@@ -48,13 +48,17 @@ def _export_with_classes(answer) -> str:
     import tensorflow as tf
 
     require_callable(answer, "export(model, path)")
-    rng = np.random.default_rng(404)
-    model = _dense_model(rng, 784, 10, "softmax")
-    images = rng.uniform(0, 1, (7, 784)).astype(np.float32)
-    expected = model(images, training=False).numpy()
+    model = _dense_model(np.random.default_rng(404), 784, 10, "softmax")
+    weights = [w.copy() for w in model.get_weights()]  # what the answer is handed to export
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "mnist_savedmodel"
         call(answer, model, path)
+        # what the export is compared with exists only now: new images, and a model of its own
+        # with the weights the answer was handed (changing them does not change the reference)
+        images = np.random.default_rng().uniform(0, 1, (7, 784)).astype(np.float32)
+        reference = _dense_model(np.random.default_rng(0), 784, 10, "softmax")
+        reference.set_weights(weights)
+        expected = reference(images, training=False).numpy()
         if not (path / "saved_model.pb").is_file():
             raise Failed(f"there is no SavedModel at path afterwards (no saved_model.pb in "
                          f"{path.name}/): write the folder at exactly the path you are given")
@@ -389,7 +393,8 @@ _ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu", "softsign")
 
 
 def _fresh_rng() -> np.random.Generator:
-    """An unseeded generator: 04.3's networks differ on every check (tests seed it)."""
+    """An unseeded generator: Try it 04.1's models and 04.3's networks differ on every check
+    (tests seed it)."""
     return np.random.default_rng()
 
 
@@ -504,29 +509,41 @@ def _size(weights) -> int:
     return int(sum(np.prod(w.shape, dtype=np.int64) for w in weights))
 
 
-def _count_models():
-    """Models the learner has not seen: (description, model), each with something to get right."""
+def _count_sizes(draw: np.random.Generator) -> tuple[int, ...]:
+    """The layer sizes of Try it 04.1's three models, drawn at check time (a table of the
+    answers for fixed models cannot know them): conv filters, dense units and so on."""
+    return tuple(int(draw.integers(low, high))
+                 for low, high in [(4, 9), (5, 10), (6, 12), (3, 6), (8, 14), (2, 5)])
+
+
+def _count_models(sizes: tuple[int, ...]):
+    """Models the learner has not seen, of the layer sizes ``sizes``: (description, model),
+    each with something to get right."""
     import keras
 
+    filters, dense, units, classes, frozen_units, outputs = sizes
     zeros = {"kernel_initializer": "zeros"}  # values do not matter here; no random draws
-    conv = keras.Sequential([keras.Input((12, 12, 3)), keras.layers.Conv2D(6, 3, **zeros),
+    conv = keras.Sequential([keras.Input((12, 12, 3)), keras.layers.Conv2D(filters, 3, **zeros),
                              keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
-                             keras.layers.Dense(7, **zeros)])
-    normed = keras.Sequential([keras.Input((20,)), keras.layers.Dense(9, use_bias=False, **zeros),
+                             keras.layers.Dense(dense, **zeros)])
+    normed = keras.Sequential([keras.Input((20,)),
+                               keras.layers.Dense(units, use_bias=False, **zeros),
                                keras.layers.BatchNormalization(),
-                               keras.layers.Dense(4, activation="softmax", **zeros)])
-    frozen = keras.Sequential([keras.Input((16,)), keras.layers.Dense(11, **zeros),
-                               keras.layers.Dense(3, **zeros)])
-    frozen.layers[0].trainable = False  # its 16·11 + 11 weights stay as they are
-    return [("a small CNN (conv 3×3×3×6, pool, dense 7)", conv),
+                               keras.layers.Dense(classes, activation="softmax", **zeros)])
+    frozen = keras.Sequential([keras.Input((16,)), keras.layers.Dense(frozen_units, **zeros),
+                               keras.layers.Dense(outputs, **zeros)])
+    frozen.layers[0].trainable = False  # its weights stay as they are
+    return [(f"a small CNN (conv 3×3×3×{filters}, pool, dense {dense})", conv),
             ("a dense net with batch normalisation", normed),
             ("a dense net whose first layer is frozen", frozen)]
 
 
 def _trainable_values(answer) -> str:
     require_callable(answer, "trainable_values(model) returning a number")
-    for what, model in _count_models():
+    sizes = _count_sizes(_fresh_rng())
+    for index, (what, model) in enumerate(_count_models(sizes)):
         got = number(call(answer, model), "the number of trainable values")
+        model = _count_models(sizes)[index][1]  # built anew: the answer may have changed its own
         want = _size(model.trainable_weights)
         if got == want:
             continue
