@@ -199,10 +199,40 @@ class CountsEpochs(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class StrictlyAbove(keras.callbacks.Callback):
+    """Issue 32: '>' where the question says 'at least' (>=); passed while no target equalled
+    a logged val_accuracy."""
+
+    def __init__(self, target):
+        super().__init__()
+        self.target = target
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs["val_accuracy"] > self.target:
+            self.model.stop_training = True
+
+
+class WithATolerance(StrictlyAbove):
+    """New cheat (or mistake): 'reached' within 0.005 of the target."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs["val_accuracy"] >= self.target - 0.005:
+            self.model.stop_training = True
+
+
+class Rounded(StrictlyAbove):
+    """New cheat (or mistake): both rounded to two decimals, as they are printed."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if round(logs["val_accuracy"], 2) >= round(self.target, 2):
+            self.model.stop_training = True
+
+
 @pytest.fixture
 def seeded_targets(monkeypatch):
     """The check's fresh data and targets drawn from a seeded generator: targets 0.857,
-    0.8955 and 0.9285, first reached after epochs 6, 8 and 10."""
+    0.890725 (0.0001 above epoch 7's val_accuracy) and 0.9375 (exactly epoch 10's, judged
+    last), first reached after epochs 6, 8 and 10."""
     from tflab.exercises import lesson07
 
     monkeypatch.setattr(lesson07, "_fresh_rng", lambda: np.random.default_rng(1))
@@ -233,7 +263,13 @@ def test_stop_at_accuracy_targets_are_drawn_at_check_time():
     (StopsItself, "but training ran all 12 epochs: in on_epoch_end, set self.model.stop_training"),
     (StopsAtTheNextEpoch, "(1 epoch late)"),
     (OldMetricName, "raised KeyError: 'val_acc'"),
-    (FixedTarget, "stopped training after epoch 6, when val_accuracy was only 0.859 (< 0.8955)"),
+    (FixedTarget, "stopped training after epoch 6, when val_accuracy was only 0.859 (< 0.890725)"),
+    (StrictlyAbove, "epoch 10 reached val_accuracy 0.9375, exactly the target 0.9375, but your "
+                    "callback went on to epoch 12: 'at least target' includes equal to it: "
+                    "compare with >=, not >"),
+    (WithATolerance, "stopped training after epoch 7, when val_accuracy was 0.890625, 0.0001 "
+                     "below the target 0.890725: compare the logged value itself with the target"),
+    (Rounded, "stopped training after epoch 7, when val_accuracy was 0.890625, 0.0001 below"),
     (lambda target: keras.callbacks.EarlyStopping(monitor="val_accuracy", baseline=target),
      "epochs late"),
     (lambda target: np.float64(target), "subclass keras.callbacks.Callback"),

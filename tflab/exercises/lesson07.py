@@ -132,8 +132,10 @@ def _stop_at_accuracy(answer) -> str:
     different epoch (an answer that ignores its target stops at the wrong epoch for one)."""
     require_callable(answer, "StopAtAccuracy(target) (a class) making a keras callback")
     seed, curve, targets = _stop_case(_fresh_rng())
-    passed = [_stopped_at(answer, target, seed, curve) for target in targets]
-    epochs = ", ".join(str(epoch) for epoch in passed)
+    # the target equal to a logged value last: a callback that never stops fails before it
+    order = sorted(range(len(targets)), key=lambda i: targets[i] in curve)
+    passed = {i: _stopped_at(answer, targets[i], seed, curve) for i in order}
+    epochs = ", ".join(str(passed[i]) for i in range(len(targets)))
     shown = ", ".join(f"{target:g}" for target in targets)
     return (f"stopped after epochs {epochs}, the first whose val_accuracy reached {shown}, "
             "targets drawn for this check.")
@@ -163,7 +165,8 @@ def _fit(seed: int, callbacks: list) -> dict:
 def _stop_case(rng: np.random.Generator) -> tuple[int, list[float], list[float]]:
     """A seed, its reference val_accuracy curve (no callback) and two or three targets, each
     first reached at a different epoch before the last, drawn between two new bests above
-    chance (0.5)."""
+    chance (0.5); one of them is exactly the new best (val_accuracy counts k of 64 examples, so
+    the same fit logs exactly that value), another 0.0001 above the best before it."""
     for attempt in range(6):
         seed = int(rng.integers(1, 2**31 - 1)) if attempt < 5 else 73  # 73: rises 6 times
         curve = [float(v) for v in _fit(seed, [])["val_accuracy"]]
@@ -180,6 +183,11 @@ def _stop_case(rng: np.random.Generator) -> tuple[int, list[float], list[float]]
                 _, low, high = steps[i]
                 target = round(float(rng.uniform(low, high)), 4)
                 targets.append(target if low < target <= high else high)
+            # one target is exactly a new best: "at least target" stops there, "above" does not;
+            # another just above the best before it: rounding or a tolerance stops too early
+            exact, near = (int(i) for i in rng.permutation(len(chosen))[:2])
+            targets[exact] = steps[chosen[exact]][2]
+            targets[near] = round(steps[chosen[near]][1] + 1e-4, 6)
             return seed, curve, targets
     raise RuntimeError("no fit whose val_accuracy rose at two epochs; rerun the check")
 
@@ -211,13 +219,25 @@ def _stopped_at(answer, target: float, seed: int, curve: list[float]) -> int:
     if reached and reached[0] == stopped:
         return stopped
     if (not reached or reached[0] > stopped) and stopped < EPOCHS:
+        value = curve[stopped - 1]
+        if 0 < target - value <= 0.01:
+            raise Failed(f"your callback stopped training after epoch {stopped}, when "
+                         f"val_accuracy was {value:g}, {target - value:.2g} below the target "
+                         f"{target:g}: compare the logged value itself with the target, without "
+                         "rounding either or allowing a tolerance")
         message = (f"your callback stopped training after epoch {stopped}, when val_accuracy was "
-                   f"only {curve[stopped - 1]:.3f} (< {target})")
+                   f"only {value:.3f} (< {target})")
         if accuracy[-1] >= target:
             message += (f"; the training accuracy ({accuracy[-1]:.3f}) had reached it: watch "
                         "logs['val_accuracy'], not logs['accuracy']")
         raise Failed(message)
     first = reached[0]
+    above = [epoch for epoch, v in enumerate(curve, 1) if v > target]
+    if curve[first - 1] == target and stopped == (above[0] if above else EPOCHS):
+        raise Failed(f"epoch {first} reached val_accuracy {curve[first - 1]:g}, exactly the "
+                     f"target {target:g}, but your callback went on to epoch {stopped}"
+                     + (", the first above it" if above else "")
+                     + ": 'at least target' includes equal to it: compare with >=, not >")
     if stopped == EPOCHS:
         raise Failed(f"epoch {first} reached val_accuracy {curve[first - 1]:.3f} ≥ "
                      f"{target}, but training ran all {EPOCHS} epochs: in on_epoch_end, set "
