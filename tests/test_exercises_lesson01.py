@@ -260,7 +260,172 @@ def test_tape_descent_token_tape_call_then_numpy():
         tape.gradient(loss, w)
         return numpy_descent(x, y, learning_rate, epochs)
 
-    failed_with(exercises.get("01", 4), token, "does not step with it")
+    failed_with(exercises.get("01", 4), token,
+                "the loss you hand tape.gradient is 0, which is not the mean squared error")
+
+
+_NOT_THE_TAPES = ("your loop asks GradientTape for a gradient but does not step with the "
+                  "gradient it gives for the mean squared error")
+
+
+def test_tape_descent_dummy_tape_that_measures_the_checker():
+    """Issue 32: a tape asked about v·v at v = 1 shows how the checker changes its gradients;
+    a NumPy loop then scaled the same way passed."""
+    def dummy(x, y, learning_rate, epochs):
+        v = tf.Variable(1.0, dtype=tf.float64)
+        with tf.GradientTape() as tape:
+            loss = v * v
+        scale = float(tape.gradient(loss, v)) / 2
+        return numpy_descent(x, y, scale * learning_rate, epochs)
+
+    failed_with(exercises.get("01", 4), dummy, "the loss you hand tape.gradient is 1, which is "
+                "not the mean squared error of w·x + b on the data at any step (at w = b = 0 it "
+                "is 42.0992)")
+
+
+def test_tape_descent_dummy_targets_that_pass_the_value_check():
+    ex = exercises.get("01", 4)
+
+    def same_value(x, y, learning_rate, epochs):  # a target worth the MSE, with gradient 2
+        w = b = 0.0
+        for _ in range(epochs):
+            r = w * x + b - y
+            v = tf.Variable(1.0, dtype=tf.float64)
+            with tf.GradientTape() as tape:
+                loss = (np.mean(r * r) - 1) + v * v
+            scale = float(tape.gradient(loss, v)) / 2
+            w, b = w - learning_rate * scale * 2 * np.mean(r * x), \
+                b - learning_rate * scale * 2 * np.mean(r)
+        return w, b
+
+    def in_a_graph(x, y, learning_rate, epochs):  # v·v asked inside a tf.function
+        @tf.function
+        def probe(v):
+            with tf.GradientTape() as tape:
+                tape.watch(v)
+                loss = v * v
+            return tape.gradient(loss, v)
+
+        scale = float(probe(tf.constant(1.0, tf.float64))) / 2
+        return numpy_descent(x, y, scale * learning_rate, epochs)
+
+    def asks_but_ignores(x, y, learning_rate, epochs):  # the MSE's gradient, then NumPy's
+        w = b = 0.0
+        for _ in range(epochs):
+            wv, bv = tf.Variable(w, dtype=tf.float64), tf.Variable(b, dtype=tf.float64)
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(wv * x + bv - y))
+            tape.gradient(loss, [wv, bv])
+            r = w * x + b - y
+            w, b = w - learning_rate * 2 * np.mean(r * x), b - learning_rate * 2 * np.mean(r)
+        return w, b
+
+    failed_with(ex, same_value, _NOT_THE_TAPES)
+    failed_with(ex, in_a_graph, _NOT_THE_TAPES)
+    failed_with(ex, asks_but_ignores, _NOT_THE_TAPES)
+
+
+def test_tape_descent_on_the_summed_error():
+    """Descent on the sum at rate/n takes the same steps, but the tape is not asked about the
+    MSE that the exercise names."""
+    def summed(x, y, learning_rate, epochs):
+        w, b = tf.Variable(0.0, dtype=tf.float64), tf.Variable(0.0, dtype=tf.float64)
+        for _ in range(epochs):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(tf.square(w * x + b - y))
+            dw, db = tape.gradient(loss, [w, b])
+            w.assign_sub(learning_rate * dw / len(x))
+            b.assign_sub(learning_rate * db / len(x))
+        return float(w), float(b)
+
+    failed_with(exercises.get("01", 4), summed, "which is not the mean squared error")
+
+
+def _dense(learning_rate):
+    import keras
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(
+        1, kernel_initializer="zeros", dtype="float64")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss="mse")
+    return model
+
+
+def _weights(model):
+    kernel, bias = model.layers[0].get_weights()
+    return float(kernel[0, 0]), float(bias[0])
+
+
+def test_tape_descent_by_keras_training():
+    """Issue 32: Keras's fit runs the loop (and asks a tape) for the learner."""
+    import keras
+
+    def by_fit(x, y, learning_rate, epochs):
+        model = _dense(learning_rate)
+        model.fit(x.reshape(-1, 1), y, batch_size=len(x), epochs=epochs, shuffle=False,
+                  verbose=0)
+        return _weights(model)
+
+    def by_unwrapped_fit(x, y, learning_rate, epochs):  # past Keras's wrapper
+        model = _dense(learning_rate)
+        keras.Model.fit.__wrapped__(model, x.reshape(-1, 1), y, batch_size=len(x),
+                                    epochs=epochs, shuffle=False, verbose=0)
+        return _weights(model)
+
+    def by_train_on_batch(x, y, learning_rate, epochs):
+        model = _dense(learning_rate)
+        for _ in range(epochs):
+            model.train_on_batch(x.reshape(-1, 1), y)
+        return _weights(model)
+
+    ex = exercises.get("01", 4)
+    failed_with(ex, by_fit, "train calls Keras's model.fit, which runs the training loop for "
+                "you: write the loop yourself, with tf.GradientTape")
+    failed_with(ex, by_unwrapped_fit, "train calls Keras's model.fit")
+    failed_with(ex, by_train_on_batch, "train calls Keras's model.train_on_batch")
+
+
+def test_tape_descent_right_answers_written_other_ways():
+    import keras
+
+    def in_a_tf_function(x, y, learning_rate, epochs):
+        w, b = tf.Variable(0.0, dtype=tf.float64), tf.Variable(0.0, dtype=tf.float64)
+
+        @tf.function
+        def step():
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(w * x + b - y))
+            dw, db = tape.gradient(loss, [w, b])
+            w.assign_sub(learning_rate * dw)
+            b.assign_sub(learning_rate * db)
+
+        for _ in range(epochs):
+            step()
+        return float(w), float(b)
+
+    def float32_vector_and_optimizer(x, y, learning_rate, epochs):
+        theta = tf.Variable([0.0, 0.0])
+        x, y = x.astype(np.float32), y.astype(np.float32)
+        optimizer = keras.optimizers.SGD(learning_rate)
+        for _ in range(epochs):
+            with tf.GradientTape() as tape:
+                loss = keras.losses.MeanSquaredError()(y, theta[0] * x + theta[1])
+            optimizer.apply_gradients([(tape.gradient(loss, theta), theta)])
+        return float(theta[0]), float(theta[1])
+
+    def a_dense_layer_one_source_at_a_time(x, y, learning_rate, epochs):
+        model = _dense(learning_rate)
+        for _ in range(epochs):
+            with tf.GradientTape(persistent=True) as tape:
+                loss = tf.reduce_mean(tf.square(model(x.reshape(-1, 1))[:, 0] - y))
+            for variable in model.trainable_variables:
+                variable.assign_sub(learning_rate * tape.gradient(loss, variable))
+        return _weights(model)
+
+    ex = exercises.get("01", 4)
+    for answer in (in_a_tf_function, float32_vector_and_optimizer,
+                   a_dense_layer_one_source_at_a_time):
+        assert ex.judge(answer) == ("passed", "matches full-batch gradient descent step for "
+                                    "step, with the tape's gradients."), answer.__name__
 
 
 def test_tape_descent_library_in_a_thread():

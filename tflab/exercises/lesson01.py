@@ -194,22 +194,55 @@ _EPOCH_RULE = ("train calls solvers.epoch_map, the course's own descent step, wh
                "exercise for you: write the loop with tf.GradientTape yourself")
 
 
+def _keras_training() -> list[tuple[object, str]]:
+    """Keras's training loops (model.fit and the steps it runs), each with its rule. The
+    functions themselves, not Keras's error-handling wrapper around fit, whose code every
+    wrapped Keras function (Layer.__call__ ...) shares."""
+    import inspect
+
+    import keras
+
+    return [(inspect.unwrap(function), f"train calls Keras's model.{name}, which runs the "
+             "training loop for you: write the loop yourself, with tf.GradientTape")
+            for name, function in [("fit", keras.Model.fit),
+                                   ("train_on_batch", keras.Model.train_on_batch),
+                                   ("train_step", keras.Model.train_step)]]
+
+
+def _bent(gradient, loss):
+    """What the tape hands back in the checker's last run: ``gradient · (1 + L / (L + g²))``,
+    elementwise, ``L`` the target's value. A loop that steps with the tape's gradients of the
+    MSE follows a path :func:`_descent_path` computes; one that asks the tape about another
+    target (a dummy v·v to learn what the checker does), or steps with a gradient of its own,
+    leaves it."""
+    import tensorflow as tf
+
+    if gradient is None:
+        return None
+    g = tf.stop_gradient(tf.convert_to_tensor(gradient))
+    g64 = tf.cast(g, tf.float64)
+    return tf.cast(g64 * (1 + loss / (loss + g64 * g64)), g.dtype)
+
+
 @contextlib.contextmanager
-def _tape_gradients(scale: float = 1.0) -> Iterator[list]:
-    """Count the calls of GradientTape.gradient while the block runs (any tape, any thread) and
-    multiply what they return by ``scale``: an answer that steps with the tape's gradients
-    follows the scale, one that computes its own ignores it."""
+def _tape_gradients(bend: bool = False) -> Iterator[list]:
+    """Watch GradientTape.gradient while the block runs (any tape, any thread, eagerly or while
+    a tf.function traces). The list gets, per call, the value of the target (the sum of its
+    elements), or None for a target inside a graph. With ``bend`` the gradients come back
+    through :func:`_bent`, in graphs too (its ops are traced into them)."""
     import tensorflow as tf
 
     owner = tf.GradientTape
     original, calls = owner.__dict__["gradient"], []
 
-    def gradient(self, *args, **kwargs):
-        calls.append(1)
-        result = original(self, *args, **kwargs)
-        if scale == 1.0:
+    def gradient(self, target, *args, **kwargs):
+        result = original(self, target, *args, **kwargs)
+        loss = tf.stop_gradient(tf.add_n([tf.reduce_sum(tf.cast(t, tf.float64))
+                                          for t in tf.nest.flatten(target)]))
+        calls.append(float(loss.numpy()) if tf.executing_eagerly() else None)
+        if not bend:
             return result
-        return tf.nest.map_structure(lambda g: None if g is None else g * scale, result)
+        return tf.nest.map_structure(lambda g: _bent(g, loss), result)
 
     owner.gradient = gradient
     try:
@@ -218,15 +251,34 @@ def _tape_gradients(scale: float = 1.0) -> Iterator[list]:
         owner.gradient = original
 
 
-def _run_train(answer, x, y, rate, epochs, scale=1.0) -> tuple[tuple[float, float], int]:
-    """The answer's (w, b), read while the course's descent is forbidden, and how many
-    gradients it asked GradientTape for."""
+def _run_train(answer, x, y, rate, epochs, bend=False) -> tuple[tuple[float, float], list]:
+    """The answer's (w, b), read while the course's descent and Keras's training loops are
+    forbidden, and the targets it asked GradientTape about."""
     from tflab import solvers
 
-    with calls_of(solvers.gradient_descent, rule=_DESCENT_RULE), \
-            calls_of(solvers.epoch_map, rule=_EPOCH_RULE), _tape_gradients(scale) as tape:
+    with contextlib.ExitStack() as forbidden:
+        for function, rule in [(solvers.gradient_descent, _DESCENT_RULE),
+                               (solvers.epoch_map, _EPOCH_RULE), *_keras_training()]:
+            forbidden.enter_context(calls_of(function, rule=rule))
+        targets = forbidden.enter_context(_tape_gradients(bend))
         got = pair(call(answer, x.copy(), y.copy(), rate, epochs), "w", "b")
-    return got, len(tape)
+    return got, targets
+
+
+def _descent_path(x, y, rate, epochs, bend=False) -> tuple[tuple[float, float], list[float]]:
+    """Full-batch gradient descent on the MSE from w = b = 0 in float64 (each gradient through
+    :func:`_bent` with ``bend``): the last (w, b) and the MSE before each step."""
+    w = b = 0.0
+    losses = []
+    for _ in range(epochs):
+        r = w * x + b - y
+        loss = float(np.mean(r * r))
+        dw, db = 2 * np.mean(r * x), 2 * np.mean(r)
+        if bend:
+            dw, db = (g * (1 + loss / (loss + g * g)) for g in (dw, db))
+        w, b = w - rate * dw, b - rate * db
+        losses.append(loss)
+    return (float(w), float(b)), losses
 
 
 def _tape_descent(answer) -> str:
@@ -235,30 +287,35 @@ def _tape_descent(answer) -> str:
     require_callable(answer, "train(x, y, learning_rate, epochs) returning (w, b)")
     x, y = _toy(5, 30)
     for rate, epochs in [(0.05, 20), (0.01, 7)]:
-        got, gradients = _run_train(answer, x, y, rate, epochs)
+        got, targets = _run_train(answer, x, y, rate, epochs)
         # the reference only now, once the answer has returned: it cannot be read while it runs
-        want = solvers.gradient_descent(x, y, learning_rate=rate, epochs=epochs,
-                                        batch_size=None, dtype="float64").fit
-        if not np.allclose(got, (want.coef, want.intercept), rtol=1e-4, atol=1e-6):
+        want, losses = _descent_path(x, y, rate, epochs)
+        if not np.allclose(got, want, rtol=1e-4, atol=1e-6):
             exact = solvers.exact_least_squares(x, y)
             close = np.allclose(got, (exact.coef, exact.intercept), rtol=1e-4)
             raise Failed(f"after {epochs} full-batch steps at rate {rate} from w = b = 0, gradient "
-                         f"descent is at ({want.coef:.5f}, {want.intercept:.5f}); yours is at "
+                         f"descent is at ({want[0]:.5f}, {want[1]:.5f}); yours is at "
                          f"({got[0]:.5f}, {got[1]:.5f})" +
                          (" — the exact answer: run exactly `epochs` steps of descent, "
                           "not a closed form" if close else ""))
-        if gradients == 0:
+        if not targets:
             raise Failed("your loop never asked GradientTape for a gradient: compute the loss "
                          "under `with tf.GradientTape() as tape:` and step with "
                          "tape.gradient(loss, [w, b])")
-    # the tape's gradients doubled: a loop that steps with them moves as at twice the rate
+        for value in targets:
+            if value is not None and not np.any(np.isclose(value, losses, rtol=1e-4)):
+                raise Failed(f"the loss you hand tape.gradient is {value:.6g}, which is not the "
+                             "mean squared error of w·x + b on the data at any step (at "
+                             f"w = b = 0 it is {losses[0]:.6g}): ask the tape for the gradient "
+                             "of tf.reduce_mean(tf.square(w * x + b - y))")
+    # the tape's gradients bent (_bent): a loop that steps with them follows the bent path
     rate, epochs = 0.01, 7
-    got, _ = _run_train(answer, x, y, rate, epochs, scale=2.0)
-    want = solvers.gradient_descent(x, y, learning_rate=2 * rate, epochs=epochs,
-                                    batch_size=None, dtype="float64").fit
-    if not np.allclose(got, (want.coef, want.intercept), rtol=1e-4, atol=1e-6):
-        raise Failed("your loop asks GradientTape for a gradient but does not step with it: "
-                     "update w and b with what tape.gradient returns, not with a gradient "
+    got, _ = _run_train(answer, x, y, rate, epochs, bend=True)
+    want, _ = _descent_path(x, y, rate, epochs, bend=True)
+    if not np.allclose(got, want, rtol=1e-4, atol=1e-6):
+        raise Failed("your loop asks GradientTape for a gradient but does not step with the "
+                     "gradient it gives for the mean squared error: update w and b with what "
+                     "tape.gradient(loss, [w, b]) returns for that loss, not with a gradient "
                      "computed another way")
     return "matches full-batch gradient descent step for step, with the tape's gradients."
 
