@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -24,7 +25,7 @@ class _OpTypes:
     """The op types of a function in a graph's library, in the form _no_python_inside reads."""
 
     def __init__(self, function) -> None:
-        self._ops = [type("Op", (), {"type": node.op})() for node in function.node_def]
+        self._ops = [SimpleNamespace(type=node.op) for node in function.node_def]
 
     def get_operations(self) -> list:
         return self._ops
