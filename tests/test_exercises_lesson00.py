@@ -104,6 +104,9 @@ _BLOCKS = "your batches are blocks of the original order"
      "your examples barely move"),
     # a fixed pattern that changes every epoch: reversed and rotated
     (_in_order(lambda n, epoch: np.roll(np.arange(n)[::-1], 7 * epoch + 3)), _BLOCKS),
+    # two random orders, taken in turn: epochs 1 and 3 agree
+    (_in_order(lambda n, epoch: np.random.default_rng(epoch % 2).permutation(n)),
+     "epochs 1 and 3 came out in the same order"),
     # a stride through the data, from a new start every epoch: no neighbours share a batch
     (_in_order(lambda n, epoch: (37 * np.arange(n) + 11 * epoch + 5) % n),
      "your order follows a fixed pattern"),
