@@ -421,3 +421,24 @@ def test_a_rebuilt_layer_keeps_its_adapted_vocabulary():
     fresh = lesson06._rebuilt(keras.Sequential([adapted]), "answer", "StringLookup")
     assert fresh is not adapted
     np.testing.assert_array_equal(fresh(words), adapted(words))
+
+
+def test_a_replaced_feature_column_cannot_agree_with_the_answer(monkeypatch):
+    """New cheats: the answer replaces a tf.feature_column function by one with its layers'
+    own (wrong) bins or boundaries, so that the reference they are compared with agrees."""
+    crossed, bucketized = fc.crossed_column, fc.bucketized_column
+    sixteen_bins = lambda keys, hash_bucket_size, **kwargs: crossed(keys, 16, **kwargs)  # noqa: E731
+    one_boundary = lambda source, boundaries: bucketized(source, [50.0])  # noqa: E731
+
+    def cross_of_16(boundaries, num_bins):  # 06.3: replaced while the answer runs
+        monkeypatch.setattr(tf.feature_column, "crossed_column", sixteen_bins)
+        return D(bin_boundaries=boundaries), H(num_bins=16, output_mode="one_hot")
+
+    failed_with(exercises.get("06", 3), cross_of_16,
+                "tf.feature_column.crossed_column is not the one TensorFlow and the course ship")
+    monkeypatch.setattr(tf.feature_column, "crossed_column", crossed)
+    # 06.1: replaced beforehand, in the answer's cell
+    monkeypatch.setattr(tf.feature_column, "bucketized_column", one_boundary)
+    failed_with(exercises.get("06", 1),
+                keras.layers.Discretization(bin_boundaries=[50.0], output_mode="one_hot"),
+                "tf.feature_column.bucketized_column is not the one TensorFlow and the course")

@@ -40,8 +40,6 @@ def _same_encoding(got, want: np.ndarray, inputs: np.ndarray, what: str, slots: 
 def _bucketized(answer) -> str:
     """The answer is a Keras layer mapping ages (N, 1) to the column's one-hot rows; judged as
     a fresh layer rebuilt from its config, the column's rows computed after it has run."""
-    import tensorflow as tf
-
     from tflab import features
 
     rng = np.random.default_rng()  # fresh ages on every check
@@ -50,7 +48,7 @@ def _bucketized(answer) -> str:
     ages = np.concatenate([edges, just_below, [-3.0, 0.0, 120.0], rng.uniform(0, 100, 40)])
     ages = ages.astype(np.float32).reshape(-1, 1)
     got, handed = _outputs(answer, "answer", "Discretization", ages)
-    fc = tf.feature_column
+    fc = _real_columns()
     with quiet_tensorflow():
         column = fc.bucketized_column(fc.numeric_column("age"), BOUNDARIES)
         want = features.feature_column_output(column, {"age": ages})
@@ -61,6 +59,41 @@ def _bucketized(answer) -> str:
             "seen, each boundary and the values just below it included.")
 
 
+_COLUMN_FUNCTIONS = ("numeric_column", "bucketized_column", "categorical_column_with_hash_bucket",
+                     "crossed_column", "indicator_column")
+
+
+def _real_columns():
+    """``tf.feature_column``, once its functions the checkers use (and input_layer, through
+    which features.feature_column_output runs them) are checked to be TensorFlow's and the
+    course's own: an answer that replaced one (crossed_column with its own bins) would make
+    the reference agree with it. Called after the answer has run."""
+    import os
+
+    import tensorflow as tf
+
+    from tflab import features
+
+    home = os.path.dirname(tf.__file__)
+    functions = {f"tf.feature_column.{name}": (getattr(tf.feature_column, name, None), home)
+                 for name in _COLUMN_FUNCTIONS}
+    functions["tf.compat.v1.feature_column.input_layer"] = (
+        getattr(tf.compat.v1.feature_column, "input_layer", None), home)
+    functions["features.feature_column_output"] = (
+        getattr(features, "feature_column_output", None), os.path.abspath(features.__file__))
+    for name, (function, where) in functions.items():
+        chain = [function]
+        while hasattr(chain[-1], "__wrapped__") and len(chain) < 10:
+            chain.append(chain[-1].__wrapped__)
+        files = [getattr(getattr(item, "__code__", None), "co_filename", "") for item in chain]
+        if not all(os.path.abspath(file).startswith(where) for file in files if file) or not all(
+                files):
+            raise Failed(f"{name} is not the one TensorFlow and the course ship (your code "
+                         "replaced it?): the checker compares your layers with the real "
+                         "feature column. Leave TensorFlow as it is (restart the kernel)")
+    return tf.feature_column
+
+
 def _random_words(rng: np.random.Generator, n: int) -> np.ndarray:
     letters = np.array(list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ -"))
     return np.array(["".join(rng.choice(letters, rng.integers(1, 12))) for _ in range(n)])
@@ -69,15 +102,13 @@ def _random_words(rng: np.random.Generator, n: int) -> np.ndarray:
 def _hash_bucket(answer) -> str:
     """The answer is a Keras layer mapping strings (N, 1) to the column's one-hot rows; judged
     as a fresh layer rebuilt from its config, the column's rows computed after it has run."""
-    import tensorflow as tf
-
     from tflab import features
 
     rng = np.random.default_rng()  # fresh strings on every check
     words = np.concatenate([["Paris", "paris", "Lima", "Absent", "Present"],
                             _random_words(rng, 60)]).reshape(-1, 1)
     got, handed = _outputs(answer, "answer", "Hashing", words)
-    fc = tf.feature_column
+    fc = _real_columns()
     with quiet_tensorflow():
         column = fc.indicator_column(fc.categorical_column_with_hash_bucket("city", HASH_BINS))
         want = features.feature_column_output(column, {"city": words})
@@ -231,7 +262,6 @@ def _crossed(answer) -> str:
     from tflab import features
 
     require_callable(answer, "cross_layers(boundaries, num_bins) returning (bucket, cross)")
-    fc = tf.feature_column
     rng = np.random.default_rng()  # fresh boundaries, bins and rows on every check
     for _ in range(3):
         boundaries, num_bins, ages, words = _cross_case(rng)
@@ -260,6 +290,7 @@ def _crossed(answer) -> str:
             raise Failed(f"{shown}, cross((bucket ids, strings)) failed: {reason}. The cross "
                          "takes that pair of inputs and hashes each row's two values together"
                          ) from None
+        fc = _real_columns()
         with quiet_tensorflow():  # the column, computed once your layers have run
             age_buckets = fc.bucketized_column(fc.numeric_column("age"), boundaries)
             column = fc.indicator_column(fc.crossed_column([age_buckets, "famhist"],
