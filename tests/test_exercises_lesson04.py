@@ -489,7 +489,22 @@ def test_tf1_by_name_wrong_answers(seeded_networks):
             tf.graph_util.import_graph_def(meta.graph_def, name="")
             return sess.run("output:0", {"input:0": images})
 
+    def reads_the_networks(prefix, images):  # gaming: the drawn layers from the checker's frame
+        networks = caller_value("networks")
+        assert networks is None, "the checker's frame holds the networks while the answer runs"
+        return numpy_from_checkpoint(prefix, images)
+
+    def tampers(prefix, images):  # gaming: rewrites the files the reference is computed from
+        graph = tf.Graph()
+        with graph.as_default(), v1.Session(graph=graph) as sess:
+            saver = v1.train.import_meta_graph(prefix + ".meta")
+            sess.run(v1.global_variables_initializer())
+            saver.save(sess, prefix)  # the initial weights saved over the trained ones
+            return sess.run("output:0", {"input:0": images})
+
     drawn = "its layers and activation are drawn anew on every check"
+    failed_with(ex, reads_the_networks, drawn)
+    failed_with(ex, tampers, "your function changed the files saved at prefix: only read them")
     failed_with(ex, numpy_from_checkpoint, "If you computed the network yourself")
     failed_with(ex, numpy_from_checkpoint, drawn)
     failed_with(ex, rebuilt_from_checkpoint, drawn)

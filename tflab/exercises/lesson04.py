@@ -441,21 +441,45 @@ def _tf1_graph(hidden: tuple[int, ...], activation: str, seed: int):
     return graph, x, output, init, assigns
 
 
-def _tf1_outputs(network: tuple, images: np.ndarray, prefix: str | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """The checker's ``network``'s probabilities for ``images`` with its initial and its trained
-    weights; with ``prefix``, the trained network is also saved there with Saver."""
+def _save_tf1(folder: Path) -> list[str]:
+    """Two networks drawn now (:func:`_tf1_networks`), trained weights assigned, each saved with
+    Saver under ``folder``: their prefixes. Nothing else of them outlives this function (the
+    answer cannot read their layers from the checker's frame): the reference is computed from
+    the files after the answer returns."""
     import tensorflow as tf
 
-    graph, x, output, init, assigns = _tf1_graph(*network)
-    with tf.compat.v1.Session(graph=graph) as sess:
-        sess.run(init)
-        initial = sess.run(output, {x: images})
-        sess.run(assigns)
-        if prefix is not None:
-            with graph.as_default():
-                tf.compat.v1.train.Saver().save(sess, prefix)
-        return initial, sess.run(output, {x: images})
+    prefixes = []
+    for k, network in enumerate(_tf1_networks(_fresh_rng())):  # other networks on every check
+        graph, _, _, init, assigns = _tf1_graph(*network)
+        with tf.compat.v1.Session(graph=graph) as sess, graph.as_default():
+            sess.run(init)
+            sess.run(assigns)
+            prefixes.append(str(folder / f"tf1-{k}" / "mnist"))
+            tf.compat.v1.train.Saver().save(sess, prefixes[-1])
+    return prefixes
+
+
+def _digest(folder: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(folder)).encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
+
+
+def _tf1_outputs(prefix: str, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The probabilities for ``images`` of the network saved at ``prefix``, with its initial
+    and with its saved weights."""
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default(), tf.compat.v1.Session(graph=graph) as sess:
+        saver = tf.compat.v1.train.import_meta_graph(prefix + ".meta")
+        sess.run(tf.compat.v1.global_variables_initializer())
+        initial = sess.run("output:0", {"input:0": images})
+        saver.restore(sess, prefix)
+        return initial, sess.run("output:0", {"input:0": images})
 
 
 _NOT_THE_LESSONS = ("the graph saved at prefix is not the lesson's tf1_classifier (a network you "
@@ -466,12 +490,11 @@ _NOT_THE_LESSONS = ("the graph saved at prefix is not the lesson's tf1_classifie
 
 def _tf1_by_name(answer) -> str:
     require_callable(answer, "predict_by_name(prefix, images) returning the probabilities")
-    networks = _tf1_networks(_fresh_rng())  # other networks on every check
     images = np.random.default_rng(4041).uniform(0, 1, (6, 784)).astype(np.float32)
     with tempfile.TemporaryDirectory() as tmp:
-        prefixes = [str(Path(tmp) / f"tf1-{k}" / "mnist") for k in range(len(networks))]
-        for network, prefix in zip(networks, prefixes):
-            _tf1_outputs(network, images, prefix)
+        folder = Path(tmp)
+        prefixes = _save_tf1(folder)
+        before = _digest(folder)
         answers = []
         for prefix in prefixes:
             try:
@@ -483,9 +506,12 @@ def _tf1_by_name(answer) -> str:
                     raise Failed(f"{text.split(':')[0]} restoring the weights: "
                                  f"{_NOT_THE_LESSONS}") from None
                 raise
-    for network, got in zip(networks, answers):
+        if _digest(folder) != before:
+            raise Failed("your function changed the files saved at prefix: only read them")
+        # computed after the answer returned, from the files it was given
+        references = [_tf1_outputs(prefix, images) for prefix in prefixes]
+    for got, (initial, saved) in zip(answers, references):
         got = numbers(got, "what predict_by_name returns")
-        initial, saved = _tf1_outputs(network, images)  # computed after the answer returned
         if got.shape != saved.shape:
             raise Failed(f"for 6 images the result should have shape (6, 10), the values of "
                          f"'output:0'; yours has shape {got.shape}")
