@@ -77,6 +77,28 @@ def test_gradient_by_the_course_descent():
                 "your function calls solvers.gradient_descent, the course's own descent")
 
 
+def test_gradient_by_finite_differences():
+    """An estimate from nearby losses: right near the data, off where the loss is large."""
+    def central(w, b, x, y, step=1e-6):
+        def loss(w, b):
+            return np.mean((w * x + b - y) ** 2)
+
+        return ((loss(w + step, b) - loss(w - step, b)) / (2 * step),
+                (loss(w, b + step) - loss(w, b - step)) / (2 * step))
+
+    ex = exercises.get("01", 2)
+    failed_with(ex, central, "at w = 1e+08, b = -5e+07, far from the data's line, your gradient "
+                "is off by")
+    failed_with(ex, lambda w, b, x, y: central(w, b, x, y, 1e-3), "(finite differences)")
+
+    def in_float32(w, b, x, y):  # the formula, exact enough in single precision
+        w, b, x, y = (np.float32(v) for v in (w, b, x, y))
+        r = w * x + b - y
+        return 2 * np.mean(r * x), 2 * np.mean(r)
+
+    assert ex.judge(in_float32)[0] == "passed"
+
+
 def _mse(w, b, x, y):
     return tf.reduce_mean(tf.square(w * x + b - y))
 
