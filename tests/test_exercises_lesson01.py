@@ -443,9 +443,20 @@ def test_tape_descent_right_answers_written_other_ways():
                 variable.assign_sub(learning_rate * tape.gradient(loss, variable))
         return _weights(model)
 
+    def asks_once_more_at_the_end(x, y, learning_rate, epochs):  # the last gradient, unused
+        w, b = tf.Variable(0.0, dtype=tf.float64), tf.Variable(0.0, dtype=tf.float64)
+        for step in range(epochs + 1):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(w * x + b - y))
+            dw, db = tape.gradient(loss, [w, b])
+            if step < epochs:
+                w.assign_sub(learning_rate * dw)
+                b.assign_sub(learning_rate * db)
+        return float(w), float(b)
+
     ex = exercises.get("01", 4)
     for answer in (in_a_tf_function, float32_vector_and_optimizer,
-                   a_dense_layer_one_source_at_a_time):
+                   a_dense_layer_one_source_at_a_time, asks_once_more_at_the_end):
         assert ex.judge(answer) == ("passed", "matches full-batch gradient descent step for "
                                     "step, with the tape's gradients."), answer.__name__
 

@@ -276,7 +276,8 @@ def _run_train(answer, x, y, rate, epochs, bend=False) -> tuple[tuple[float, flo
 
 def _descent_path(x, y, rate, epochs, bend=False) -> tuple[tuple[float, float], list[float]]:
     """Full-batch gradient descent on the MSE from w = b = 0 in float64 (each gradient through
-    :func:`_bent` with ``bend``): the last (w, b) and the MSE before each step."""
+    :func:`_bent` with ``bend``): the last (w, b) and the MSE before each step and after the
+    last."""
     w = b = 0.0
     losses = []
     for _ in range(epochs):
@@ -287,6 +288,7 @@ def _descent_path(x, y, rate, epochs, bend=False) -> tuple[tuple[float, float], 
             dw, db = (g * (1 + loss / (loss + g * g)) for g in (dw, db))
         w, b = w - rate * dw, b - rate * db
         losses.append(loss)
+    losses.append(float(np.mean((w * x + b - y) ** 2)))  # a loop may ask once more at the end
     return (float(w), float(b)), losses
 
 
