@@ -180,6 +180,13 @@ def test_tf_least_squares_wrong_answers():
 
     failed_with(ex, numpy_wrapped, "runs Python inside (EagerPyFunc")
     failed_with(ex, numpy_function, "runs Python inside (PyFunc")
+
+    @tf.function
+    def nested(x, y):  # gaming: the same hidden in a tf.function called inside the graph
+        return tf.numpy_function(lambda a, b: tuple(np.polyfit(a, b, 1)), [x, y],
+                                 [tf.float64, tf.float64])
+
+    failed_with(ex, nested, "runs Python inside (PyFunc")
     # gaming: a constant, the slope and intercept of the toy data's generator
     failed_with(ex, lambda x, y: (tf.constant(-2.5, tf.float64), tf.constant(4.0, tf.float64)),
                 "the least-squares line is")

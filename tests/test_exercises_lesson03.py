@@ -288,6 +288,9 @@ def test_cache_wrong_answers():
     # gaming: the right items from elsewhere, the slow function never runs
     failed_with(ex, lambda ds: tf.data.Dataset.range(12).map(lambda i: 7 * i + 5),
                 "the slow function ran 0 times for 12 items")
+    # gaming: every item read eagerly into memory, then served from a tensor
+    failed_with(ex, lambda ds: tf.data.Dataset.from_tensor_slices(list(ds)),
+                "faster produced 12 of the 12 items before returning")
 
 
 def test_traced_once_wrong_answers():

@@ -189,8 +189,12 @@ _PYTHON_OPS = {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
 
 
 def _no_python_inside(graph) -> None:
-    """Fail if the traced ``graph`` wraps Python (tf.py_function, tf.numpy_function)."""
-    wrapped = sorted({op.type for op in graph.get_operations()} & _PYTHON_OPS)
+    """Fail if the traced ``graph``, or a function it calls, wraps Python (tf.py_function,
+    tf.numpy_function)."""
+    types = {op.type for op in graph.get_operations()}
+    for function in graph.as_graph_def().library.function:  # tf.functions called inside
+        types.update(node.op for node in function.node_def)
+    wrapped = sorted(types & _PYTHON_OPS)
     if wrapped:
         raise Failed(f"your graph runs Python inside ({', '.join(wrapped)}: tf.py_function or "
                      "tf.numpy_function): write the formula with TensorFlow ops only "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -19,24 +18,6 @@ from tflab.exercises.core import (
     require_callable,
 )
 from tflab.exercises.lesson01 import _no_python_inside
-
-
-class _OpTypes:
-    """The op types of a function in a graph's library, in the form _no_python_inside reads."""
-
-    def __init__(self, function) -> None:
-        self._ops = [SimpleNamespace(type=node.op) for node in function.node_def]
-
-    def get_operations(self) -> list:
-        return self._ops
-
-
-def _no_python_anywhere(graph) -> None:
-    """lesson01's _no_python_inside on ``graph`` and on every function it calls (a tf.function
-    called inside it keeps its ops in the graph's library)."""
-    _no_python_inside(graph)
-    for function in graph.as_graph_def().library.function:
-        _no_python_inside(_OpTypes(function))
 
 
 def _build_graph(answer) -> str:
@@ -60,7 +41,7 @@ def _build_graph(answer) -> str:
             else str(x.shape.as_list())
         raise Failed(f"x's shape is {shape}; give x the shape [None]: one dimension, of any "
                      "length")
-    _no_python_anywhere(graph)
+    _no_python_inside(graph)
     # values drawn now, of a length drawn now: nothing in the graph can know them beforehand
     draw = np.random.default_rng()
     values = draw.normal(size=int(draw.integers(3, 12))).astype(np.float32)
@@ -212,7 +193,7 @@ def _no_leak(answer) -> str:
                              "return the result of sess.run(y, {x: values})")
             _computed_by_the_graph(producing, values, rng, runs)
             sizes.append(len(graph.get_operations()))
-    _no_python_anywhere(graph)
+    _no_python_inside(graph)
     sessions = {id(session) for session, _, _, _ in runs}  # runs keeps them alive: ids distinct
     if sizes[-1] > sizes[0]:
         raise Failed(f"the graph grew from {sizes[0]} to {sizes[-1]} operations over 30 calls: "
@@ -240,6 +221,11 @@ def _cached(answer) -> str:
     ds = call(answer, source)
     if not isinstance(ds, tf.data.Dataset):
         raise Failed(f"faster should return a tf.data.Dataset, not {type(ds).__name__}")
+    if counter:
+        raise Failed(f"faster produced {len(counter)} of the {n} items before returning (read "
+                     "into a list or tensor?): the dataset then holds every item in memory at "
+                     "once and training waits for all of them. Return a dataset that remembers "
+                     "the items as the first epoch passes them")
     epochs = []
     for _ in range(3):
         try:
