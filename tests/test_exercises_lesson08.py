@@ -14,15 +14,14 @@ from tflab import exercises
 def test_gram_wrong_answers():
     ex = exercises.get("08", 1)
     failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f),
-                "your values are 20 × the reference: you did not divide by H·W")
+                "× the reference: you did not divide by H·W")
     failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f)[0], "should have shape")
     failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f) / f[0].size,
                 "you divided by H·W·C, the number of values of one example")
     failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f) / (f.shape[1] * f.shape[2]) ** 2,
                 "you divided by H·W twice")
     failed_with(ex, lambda f: np.einsum("bijc,bijd->bcd", f, f) / f[..., 0].size,
-                "for features of shape (2, 7, 3, 6) your values are 0.5 × the reference: you "
-                "divided by B·H·W")
+                "× the reference: you divided by B·H·W")
     # gaming: ignores the features, an identity matrix of the right shape
     failed_with(ex, lambda f: np.broadcast_to(np.eye(f.shape[3]), (f.shape[0], f.shape[3],
                                                                    f.shape[3])), "values differ")
@@ -222,12 +221,12 @@ def test_resize_rejects_the_loader_and_made_up_pixels():
 class _LateReader:
     """New cheat: gives its value only when converted, hoping the reference exists by then."""
 
-    def __init__(self, *names):
-        self.names = names
+    def __init__(self, *names, shape=(1, 3, 3)):
+        self.names, self.shape = names, shape
 
     def __array__(self, dtype=None, copy=None):
         found = _checker_local(*self.names)
-        return np.zeros((1, 3, 3)) if found is None else np.asarray(found[0], dtype)
+        return np.zeros(self.shape) if found is None else np.asarray(found[0], dtype)
 
     def __float__(self):
         found = _checker_local(*self.names)
@@ -235,7 +234,9 @@ class _LateReader:
 
 
 def test_answers_converted_late_cannot_read_the_reference():
-    failed_with(exercises.get("08", 1), lambda f: _LateReader("want"), "the values differ")
+    failed_with(exercises.get("08", 1),
+                lambda f: _LateReader("want", shape=(f.shape[0], f.shape[3], f.shape[3])),
+                "the values differ")
     failed_with(exercises.get("08", 2), lambda im: _LateReader("want"), "the variation is")
 
 
@@ -284,3 +285,53 @@ def test_resize_and_relative_distance_inputs_cannot_be_changed_through_the_check
         return 0.0 if np.array_equal(x, target) else caller_value("want", 0.5)
 
     failed_with(exercises.try_it("08", 1), reads_want, "the relative distance is")
+
+
+def test_inputs_are_drawn_at_check_time(monkeypatch):
+    """Review finding (issue 32): the inputs of 08.1, 08.2, 08.3 and Try it 08.1 came from fixed
+    seeds, so a table of the course's answers keyed by shape passed. They are drawn on every
+    check now (sizes included); the same seed gives the same inputs, another seed others."""
+    from tflab.exercises import lesson08
+
+    def arrays(items):  # the arrays drawn, pairs flattened
+        return [a for item in items for a in (item if isinstance(item, tuple) else (item,))]
+
+    for draw in (lesson08._features, lesson08._images, lesson08._pairs):
+        same, other = arrays(draw(1)), arrays(draw(2))
+        assert all(np.array_equal(a, b) for a, b in zip(arrays(draw(1)), same, strict=True))
+        assert [a.shape for a in same] != [a.shape for a in other]
+    assert not np.array_equal(lesson08._pictures(1)[0][0], lesson08._pictures(2)[0][0])
+    seeds = {lesson08._fresh_seed() for _ in range(5)}
+    assert len(seeds) == 5
+    # the checker draws its inputs at check time: fix the seed and the messages are exact
+    monkeypatch.setattr(lesson08, "_fresh_seed", lambda: 8)
+    shape = lesson08._features(8)[1].shape
+    failed_with(exercises.get("08", 1),
+                lambda f: np.einsum("bijc,bijd->bcd", f, f) / f[..., 0].size,
+                f"for features of shape {shape} your values are {1 / shape[0]:.3g} × the "
+                "reference: you divided by B·H·W")
+
+
+def test_a_table_of_the_course_answers_fails():
+    """The review's cheats: the reference of each input, computed beforehand (with the
+    library's own function) and looked up by shape, for inputs drawn with any seed."""
+    from tflab.exercises import lesson08
+
+    seed = 80
+    grams = {f.shape: np.einsum("bijc,bijd->bcd", f, f) / (f.shape[1] * f.shape[2])
+             for f in lesson08._features(seed)}
+    variations = {im.shape: float(tf.image.total_variation(tf.constant(im))) / im.size
+                  for im in lesson08._images(seed)}
+    distances = {x.shape: float(np.mean((x - t) ** 2) / np.mean(t ** 2))
+                 for x, t in lesson08._pairs(seed)}
+    resized = {(im.shape, side): tf.clip_by_value(tf.image.resize(
+        im, (round(im.shape[0] * side / max(im.shape[:2])),
+             round(im.shape[1] * side / max(im.shape[:2]))), method="bicubic"), 0, 1).numpy()
+        for im, side in lesson08._pictures(seed)}
+    for ex, table in [(exercises.get("08", 1), lambda f: grams.get(f.shape, np.zeros(1))),
+                      (exercises.get("08", 2), lambda im: variations.get(im.shape, 0.25)),
+                      (exercises.get("08", 3), lambda im, side: resized[(im.shape, side)]),
+                      (exercises.try_it("08", 1),
+                       lambda x, t: 0.0 if np.array_equal(x, t) else distances.get(x.shape, 1.0))]:
+        status, text = ex.judge(table)
+        assert status == "failed", (ex.number, text)

@@ -2,22 +2,43 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 
 from tflab.exercises.core import Exercise, Failed, call, calls_of, number, numbers, require_callable
 
+#: NumPy's generator, as the course imported it: an answer that rebinds np.random.default_rng
+#: cannot change the inputs the checkers draw again (the course's module names come back when
+#: the answer returns)
+_generator = np.random.default_rng
 
-def _features() -> list[np.ndarray]:
-    """08.1's feature maps, drawn afresh on every call: one example, then a batch of two."""
-    rng = np.random.default_rng(8)
-    return [rng.normal(size=shape).astype(np.float32) for shape in [(1, 4, 5, 3), (2, 7, 3, 6)]]
+
+def _fresh_seed() -> int:
+    """A seed drawn at check time from the operating system, so that every check has new inputs
+    (no table of answers can know them; tests patch this). While the answer runs, the checker
+    holds only this int, which the answer cannot change; it draws the inputs again from it once
+    the answer has returned, and computes the reference from those."""
+    return random.SystemRandom().randrange(2**63)
+
+
+def _features(seed: int) -> list[np.ndarray]:
+    """08.1's feature maps from ``seed``: one example, then a batch of two to four, each of a
+    drawn size; C < H·W and, in the batch, C ≠ B, so that each wrong divisor has its own factor."""
+    rng = _generator(seed)
+    shapes = []
+    for batch in (1, int(rng.integers(2, 5))):
+        h, w = (int(n) for n in rng.integers(3, 9, 2))
+        shapes.append((batch, h, w, int(rng.choice([c for c in range(2, 9) if c != batch]))))
+    return [rng.normal(size=shape).astype(np.float32) for shape in shapes]
 
 
 def _gram(answer) -> str:
     from tflab import multiscale
 
     require_callable(answer, "gram(features) for (B, H, W, C) arrays")
-    for index, f in enumerate(_features()):
+    seed = _fresh_seed()
+    for index, f in enumerate(_features(seed)):
         shape = f.shape
         with calls_of(multiscale._gram) as library:  # by any name
             got = call(answer, f)
@@ -28,7 +49,7 @@ def _gram(answer) -> str:
         got = numbers(got, "the Gram matrix")
         # the reference only now, from features drawn again: what the answer could reach while
         # it ran (the features it was handed, this frame) cannot change it
-        f = _features()[index].astype(np.float64)
+        f = _features(seed)[index].astype(np.float64)
         want = np.einsum("bijc,bijd->bcd", f, f) / (shape[1] * shape[2])
         if got.shape != want.shape:
             raise Failed(f"for features of shape {shape} the Gram matrix should have shape "
@@ -71,10 +92,11 @@ def _gram_mistake(f: np.ndarray, got: np.ndarray, want: np.ndarray) -> str:
             "f[b, i, j, c] · f[b, i, j, d], divided by H·W")
 
 
-def _images() -> list[np.ndarray]:
-    """08.2's images, drawn afresh on every call: three channels, then one."""
-    rng = np.random.default_rng(80)
-    return [rng.uniform(0, 1, shape).astype(np.float32) for shape in [(5, 7, 3), (9, 4, 1)]]
+def _images(seed: int) -> list[np.ndarray]:
+    """08.2's images from ``seed``: three channels, then one, each of a drawn size."""
+    rng = _generator(seed)
+    return [rng.uniform(0, 1, (*(int(n) for n in rng.integers(3, 11, 2)), channels))
+            .astype(np.float32) for channels in (3, 1)]
 
 
 def _variation(answer) -> str:
@@ -84,7 +106,8 @@ def _variation(answer) -> str:
 
     total_variation = inspect.unwrap(tf.image.total_variation)  # past TensorFlow's wrappers
     require_callable(answer, "variation(image) for one (H, W, C) image")
-    for index, image in enumerate(_images()):
+    seed = _fresh_seed()
+    for index, image in enumerate(_images(seed)):
         shape = image.shape
         with calls_of(total_variation) as library:  # by any name
             got = call(answer, image)
@@ -94,7 +117,7 @@ def _variation(answer) -> str:
         got = number(got, "the variation")
         # the reference only now, once the answer has returned, from the image drawn again:
         # it cannot be read, nor changed through the image the answer was handed, while it runs
-        image = _images()[index]
+        image = _images(seed)[index]
         down = np.abs(np.diff(image, axis=0)).sum()
         across = np.abs(np.diff(image, axis=1)).sum()
         want = (down + across) / image.size
@@ -134,13 +157,13 @@ def _resize(answer) -> str:
     return verdict
 
 
-def _pictures() -> list[tuple[np.ndarray, int]]:
-    """08.3's (image, max_side): landscape, portrait, square, uneven; drawn afresh on every
-    call. Each a smooth picture (a coarse random grid, blown up) with a black and a white bar,
-    whose sharp edges make bicubic overshoot: smoothing filters all stay close on it."""
+def _pictures(seed: int) -> list[tuple[np.ndarray, int]]:
+    """08.3's (image, max_side) from ``seed``: landscape, portrait, square, uneven. Each a
+    smooth picture (a coarse random grid, blown up) with a black and a white bar, whose sharp
+    edges make bicubic overshoot: smoothing filters all stay close on it."""
     import tensorflow as tf
 
-    rng = np.random.default_rng(81)
+    rng = _generator(seed)
     pictures = []
     for (h, w), side in [((60, 90), 30), ((80, 40), 50), ((33, 33), 11), ((47, 71), 30)]:
         coarse = rng.uniform(0.1, 0.9, (1, 4, 4, 3)).astype(np.float32)
@@ -154,10 +177,11 @@ def _pictures() -> list[tuple[np.ndarray, int]]:
 def _check_resize(answer) -> str:
     import tensorflow as tf
 
-    for index, (image, side) in enumerate(_pictures()):
+    seed = _fresh_seed()
+    for index, (image, side) in enumerate(_pictures(seed)):
         h, w = image.shape[:2]
         got = numbers(call(answer, image, side), "the resized image")
-        image = _pictures()[index][0]  # drawn again: the answer cannot change what it is judged on
+        image = _pictures(seed)[index][0]  # drawn again: the answer cannot change it
         scale = side / max(h, w)
         want = (round(h * scale), round(w * scale), 3)
         if got.shape != want:
@@ -225,11 +249,13 @@ answer = resize"""),
 ]
 
 
-def _pairs() -> list[tuple[np.ndarray, np.ndarray]]:
-    """Try it 08.1's (x, target) pairs, drawn afresh on every call."""
-    rng = np.random.default_rng(808)
+def _pairs(seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Try it 08.1's (x, target) pairs from ``seed``: two, four and one dimensions, of drawn
+    sizes."""
+    rng = _generator(seed)
     pairs = []
-    for shape in [(3, 5), (2, 4, 4, 6), (7,)]:
+    for dimensions in (2, 4, 1):
+        shape = tuple(int(n) for n in rng.integers(2, 8, dimensions))
         target = rng.normal(1.0, 2.0, shape).astype(np.float32)
         pairs.append(((target + rng.normal(0.0, 1.5, shape)).astype(np.float32), target))
     return pairs
@@ -237,12 +263,13 @@ def _pairs() -> list[tuple[np.ndarray, np.ndarray]]:
 
 def _relative_distance(answer) -> str:
     require_callable(answer, "relative_distance(x, target) for two arrays of one shape")
-    for index, (x, target) in enumerate(_pairs()):
+    seed = _fresh_seed()
+    for index, (x, target) in enumerate(_pairs(seed)):
         shape = x.shape
         got = number(call(answer, x, target), "the relative distance")
         # the reference only now, from the arrays drawn again: the answer can neither read it
         # nor change what it is computed from
-        x, target = _pairs()[index]
+        x, target = _pairs(seed)[index]
         want = float(np.mean((x - target) ** 2) / np.mean(target ** 2))
         if np.isclose(got, want, rtol=1e-4):
             continue
