@@ -260,19 +260,19 @@ def test_batches_rejects_score_threads_and_changed_inputs():
     failed_with(ex, threads, "calls scoring.score_threads, the course's own batching")
 
     def zeroes_the_weights(predict, images, batch_size):  # new cheat: then zeros are right
-        predict.weights[...] = 0
+        _weights_of(predict)[...] = 0
         return np.concatenate([predict(images[i:i + batch_size])
                                for i in range(0, len(images), batch_size)])
 
     def few_images(predict, images, batch_size):  # new cheat: scores with the weights itself
         for i in range(0, len(images), batch_size):
             predict(images[i:i + 1])  # as many calls as asked, of small batches
-        return images @ predict.weights
+        return images @ _weights_of(predict)
 
     def own_scores(predict, images, batch_size):  # new cheat: calls predict, ignores its scores
         for i in range(0, len(images), batch_size):
             predict(images[i:i + batch_size])
-        return images @ predict.weights
+        return images @ _weights_of(predict)
 
     def out_of_order(predict, images, batch_size):  # a mistake: the batches reversed
         starts = range(0, len(images), batch_size)
@@ -291,6 +291,46 @@ def test_batches_rejects_score_threads_and_changed_inputs():
                 predict, [images[i:i + batch_size] for i in range(0, len(images), batch_size)])))
 
     assert ex.judge(threaded)[0] == "passed"
+
+
+def _weights_of(predict):
+    """A cheat's helper: the scoring weights predict holds in its closure."""
+    return next(cell.cell_contents for cell in predict.__closure__
+                if getattr(cell.cell_contents, "shape", None) == (784, 10))
+
+
+def test_batches_record_cannot_be_rewritten_and_one_left_over_counts():
+    """Issue 32, second review: the answer rewrote the checker's log of predict's calls
+    (predict.calls) so that one call of all the images looked like small batches; and the
+    off-by-one range(0, N - 1, batch_size) passed, since no case left a single image over."""
+    ex = exercises.get("05", 2)
+
+    def rewrites_the_log(predict, images, batch_size):
+        out = predict(images)
+        batch, off = predict.calls[-1]
+        predict.calls[-1:] = [(batch[i:i + batch_size], off)
+                              for i in range(0, len(batch), batch_size)]
+        return out
+
+    def rewrites_the_closure(predict, images, batch_size):  # new: the same through __closure__
+        out = predict(images)
+        calls = next(cell.cell_contents for cell in predict.__closure__
+                     if isinstance(cell.cell_contents, list))
+        data, off = calls[-1]
+        rows = len(data) // (784 * 4)
+        calls[-1:] = [(data[i * 784 * 4:(i + batch_size) * 784 * 4], off)
+                      for i in range(0, rows, batch_size)]
+        return out
+
+    def off_by_one(predict, images, batch_size):
+        return np.concatenate([predict(images[i:i + batch_size])
+                               for i in range(0, len(images) - 1, batch_size)])
+
+    failed_with(ex, rewrites_the_log, "your function raised AttributeError: 'function' object "
+                                      "has no attribute 'calls'")
+    failed_with(ex, rewrites_the_closure, "predict's record of its calls was changed")
+    failed_with(ex, off_by_one, "for 21 images in batches of 5 the scores have shape (20, 10), "
+                                "not (21, 10): the last, partial batch of 1 is missing")
 
 
 def test_preprocess_cannot_replace_the_reference(monkeypatch):
@@ -425,3 +465,64 @@ def test_batches_padding_the_last_batch_says_so():
     failed_with(ex, repeats_the_last, "predict was given a batch of 5 images that are not a run "
                                       "of consecutive images")
     failed_with(ex, sorted_batches, "not a run of consecutive images")
+
+
+def test_model_input_try_it_forbids_the_checkers_own_pipeline():
+    """Issue 32, second review: to_input calling lesson05._reference_input passed."""
+    import threading
+
+    from tflab.exercises import lesson05
+
+    ex = exercises.try_it("05", 1)
+    rule = "calls the checker's own correct pipeline (lesson05._reference_input)"
+
+    def in_a_thread(image):  # new: where a profiler would not see it
+        result = {}
+
+        def work():
+            try:
+                result["x"] = lesson05._reference_input(image)
+            except Exception:  # the error stays in the thread; the checker saw the call
+                pass
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        worker.join()
+        return result.get("x", np.zeros((1, 784), np.float32))
+
+    for cheat in (lesson05._reference_input, lambda image: lesson05._reference_input(image) + 0,
+                  in_a_thread, lambda image: _LazyInput(image)):
+        failed_with(ex, cheat, rule)
+
+
+class _LazyInput:
+    """New cheat: the checker's pipeline called only when the checker asks for .numpy()."""
+
+    def __init__(self, image):
+        self.image = image
+
+    def numpy(self):
+        from tflab.exercises import lesson05
+
+        return lesson05._reference_input(self.image)
+
+
+def test_preprocess_padding_inverted_with_the_picture_says_so():
+    """Issue 32, second review: padding with black before inverting (the padding turns white)
+    was told to pad to a square, which it did."""
+    ex = exercises.get("05", 1)
+
+    def pads_then_inverts(path):
+        square = imaging.pad_to_square(_grey(path))
+        return imaging.resize_square(1 - square, 28).reshape(784)
+
+    def pads_with_white_after(path):  # new: the right order, the wrong colour
+        ink = 1 - _grey(path)
+        square = 1 - imaging.pad_to_square(1 - ink)
+        return imaging.resize_square(square, 28).reshape(784)
+
+    for answer in (pads_then_inverts, pads_with_white_after):
+        failed_with(ex, answer, "for the 150×100 RGB picture the padding around your digit came "
+                                "out white")
+    failed_with(ex, lambda path: _small(1 - _grey(path)).reshape(784),
+                "pad the picture to a square, digit centred")  # not padded at all: as before

@@ -91,6 +91,11 @@ def _preprocess(answer) -> str:
             if np.abs((1 - got) - want).mean() < error / 2:
                 raise Failed(f"for {what} your digit is dark on a light background; MNIST digits "
                              "are white on black: use 1 − pixels")
+            if width != height and _white_padding(got, want):
+                raise Failed(f"for {what} the padding around your digit came out white: you "
+                             "padded the dark-on-light picture with black, then inverted it. "
+                             "Pad after inverting (white digit, black padding), or pad with the "
+                             "paper's colour")
             if width != height:
                 raise Failed(f"for {what} your pixels differ from the reference by {error:.3f} "
                              f"on average (allowed {_MEAN_TOLERANCE}): pad the picture to a "
@@ -102,6 +107,14 @@ def _preprocess(answer) -> str:
     return f"within {_MEAN_TOLERANCE} of imaging.preprocess_image on {len(_PICTURES)} new pictures."
 
 
+def _white_padding(got: np.ndarray, want: np.ndarray) -> bool:
+    """Whether an edge of ``got`` (28×28 flattened) that is black padding in ``want`` came out
+    mostly white: a picture padded with black before it was inverted."""
+    got, want = got.reshape(28, 28), want.reshape(28, 28)
+    edges = [(0, slice(None)), (-1, slice(None)), (slice(None), 0), (slice(None), -1)]
+    return any(got[edge].mean() > 0.5 and want[edge].mean() < 0.25 for edge in edges)
+
+
 _TRY_SIDES = (28, 29, 27, 32, 64, 120)  # square uint8 pictures Try it 05.1 is judged on
 
 
@@ -110,6 +123,11 @@ def _try_pictures() -> list[np.ndarray]:
     rng = np.random.default_rng(5051)
     return [np.asarray(_digit_picture(rng, side, side, "L", (255, 255, 255), (0, 0, 0)))
             for side in _TRY_SIDES]
+
+
+_CHECKERS_OWN_INPUT = ("your function calls the checker's own correct pipeline "
+                       "(lesson05._reference_input), which is what this Try it asks you to "
+                       "write: write it yourself")
 
 
 def _reference_input(image: np.ndarray) -> np.ndarray:
@@ -135,9 +153,10 @@ def _model_input(answer) -> str:
     results = []
     for image in pictures:
         what = f"the {image.shape[0]}×{image.shape[1]} picture"
-        got = call(answer, image.copy())
-        if hasattr(got, "numpy") and not isinstance(got, np.ndarray):
-            got = got.numpy()  # a tf.Tensor is fine too
+        with calls_of(_reference_input, rule=_CHECKERS_OWN_INPUT):
+            got = call(answer, image.copy())
+            if hasattr(got, "numpy") and not isinstance(got, np.ndarray):
+                got = call(got.numpy)  # a tf.Tensor is fine too (still the answer's code)
         if not isinstance(got, np.ndarray):
             raise Failed(f"to_input should return a NumPy array, not {type(got).__name__}")
         got = np.array(got)  # a plain copy: a subclass of the answer's cannot compare itself
@@ -186,24 +205,27 @@ def _model_input(answer) -> str:
             "every size resized, not cut or padded, and scaled to [0, 1].")
 
 
-class _CountingPredict:
-    """A stand-in for ``model.predict`` that records every batch it is given and the scores it
-    returned; each call adds its own random offset, so only its own output is right."""
+def _recording_predict(weights: np.ndarray):
+    """A stand-in for ``model.predict`` and a way to read what it was given: ``predict`` (a
+    plain function, no attributes) records every batch it is given and the offset it added,
+    each call its own random one, so only its own output is right; ``record()`` returns a copy
+    of those records, (batch, offset) pairs. The records live only inside these two closures,
+    as bytes: the answer, handed ``predict`` alone, cannot rewrite them."""
+    weights = np.array(weights, dtype=np.float32)  # a copy: the checker's stays its own
+    calls: list[tuple[bytes, np.float32]] = []
+    offsets = np.random.default_rng()  # unseeded: nobody can know the next offset
 
-    def __init__(self, weights: np.ndarray):
-        self.weights = weights
-        self.calls: list[tuple[np.ndarray, np.ndarray]] = []
-        self._offsets = np.random.default_rng()  # unseeded: nobody can know the next offset
-
-    @property
-    def sizes(self) -> list[int]:
-        return [len(batch) for batch, _ in self.calls]
-
-    def __call__(self, images, *args, **kwargs) -> np.ndarray:  # accepts verbose=0 and such
+    def predict(images, *args, **kwargs) -> np.ndarray:  # accepts verbose=0 and such
         batch = np.array(images, dtype=np.float32).reshape(-1, 784)
-        offset = np.float32(self._offsets.uniform(1, 2))
-        self.calls.append((batch, offset))
-        return batch @ self.weights + offset
+        offset = np.float32(offsets.uniform(1, 2))
+        calls.append((batch.tobytes(), offset))
+        return batch @ weights + offset
+
+    def record() -> list[tuple[np.ndarray, np.float32]]:
+        return [(np.frombuffer(data, np.float32).reshape(-1, 784), offset)
+                for data, offset in list(calls)]
+
+    return predict, record
 
 
 def _scored(calls: list, weights: np.ndarray, images: np.ndarray, case: str) -> np.ndarray:
@@ -212,6 +234,9 @@ def _scored(calls: list, weights: np.ndarray, images: np.ndarray, case: str) -> 
     exactly once, in runs of consecutive images."""
     consecutive = ("score images[start:start + batch_size] for start = 0, batch_size, …; the "
                    "last batch may be smaller")
+    if len({offset for _, offset in calls}) != len(calls):  # each call draws its own
+        raise Failed(f"for {case} predict's record of its calls was changed: call predict, "
+                     "and leave it alone")
     known = {row.tobytes() for row in images}
     scores, times = np.zeros((len(images), 10), np.float32), np.zeros(len(images), int)
     for batch, offset in calls:
@@ -252,9 +277,11 @@ def _batches(answer) -> str:
     from tflab import scoring
 
     require_callable(answer, "score_in_batches(predict, images, batch_size) returning scores")
-    for k, (n, batch_size) in enumerate([(23, 5), (20, 4), (3, 10)]):
+    # (21, 5): one image left for the last batch, which range(0, N - 1, batch_size) misses
+    for k, (n, batch_size) in enumerate([(23, 5), (20, 4), (3, 10), (21, 5)]):
         weights, images = _batch_case(k, n)
-        predict = _CountingPredict(weights)
+        predict, record = _recording_predict(weights)
+        del weights
         with calls_of(scoring.score_batched) as batched, \
                 calls_of(scoring.score_threads) as threaded:
             try:
@@ -279,21 +306,23 @@ def _batches(answer) -> str:
             raise Failed(f"for {case} the scores have shape {scores.shape}, not ({n}, 10)"
                          + (f": the last, partial batch of {missing} is missing" if missing else
                             ": one row of 10 scores per image, in one array"))
-        if not predict.sizes:
+        calls = record()
+        sizes = [len(batch) for batch, _ in calls]
+        if not sizes:
             raise Failed(f"for {case} you never called predict: the scores must come from "
                          "the function you are given")
         weights, images = _batch_case(k, n)  # afresh: the answer may change what it was handed
-        want = _scored(predict.calls, weights, images, case)
+        want = _scored(calls, weights, images, case)
         if not np.allclose(scores, want, rtol=1e-5, atol=1e-4):
             raise Failed(f"for {case} the rows are not the scores of the images in their order: "
                          "score images[start:start + batch_size] for start = 0, batch_size, …")
-        if max(predict.sizes) > batch_size:
-            raise Failed(f"for {case} predict got {max(predict.sizes)} images at once; at most "
+        if max(sizes) > batch_size:
+            raise Failed(f"for {case} predict got {max(sizes)} images at once; at most "
                          f"batch_size ({batch_size}) at a time")
-        calls = math.ceil(n / batch_size)
-        if len(predict.sizes) != calls:
-            raise Failed(f"for {case} you called predict {len(predict.sizes)} times (batches of "
-                         f"{predict.sizes}); {calls} full batches, the last one partial, will do")
+        fewest = math.ceil(n / batch_size)
+        if len(sizes) != fewest:
+            raise Failed(f"for {case} you called predict {len(sizes)} times (batches of "
+                         f"{sizes}); {fewest} full batches, the last one partial, will do")
     return "every image scored once, in order, in as few calls as the batch size allows."
 
 
