@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from tflab import quiet_tensorflow
-from tflab.exercises.core import Exercise, Failed, call, first_line, require_callable
+from tflab.exercises.core import Exercise, Failed, call, calls_of, first_line, require_callable
 
 BOUNDARIES = [18.0, 35.0, 50.0, 65.0]
 HASH_BINS = 20
@@ -122,12 +123,26 @@ def _outputs(layer, role: str, example: str, inputs) -> tuple[np.ndarray, np.nda
     """What a fresh copy of the learner's ``layer``, rebuilt from its config, gives for
     ``inputs``, and what the layer handed in gives (None if it raises): the judged one is the
     copy, the other only words the message of an answer whose instance was tampered with."""
+    import keras
+
     fresh = _rebuilt(layer, role, example)
     try:
         handed = np.asarray(call(layer, inputs))
     except Failed:
         handed = None
-    return np.asarray(call(fresh, inputs)), handed
+    try:
+        return np.asarray(call(fresh, inputs)), handed
+    except Failed:
+        given = getattr(fresh, "_layers", [])[:1] if isinstance(fresh, keras.Sequential) else []
+        first = fresh.layers[:1] if given else []
+        if (np.asarray(inputs).dtype.kind in "USO" and given and first
+                and getattr(given[0], "dtype", None) != "string"):  # its InputLayer, or none
+            raise Failed("your Sequential has no keras.Input of strings, so Keras turns the "
+                         "strings it is given into numbers before its first layer "
+                         f"({type(first[0]).__name__}), which fails (Cast string to int64 is not "
+                         "supported): start it with keras.Input(shape=(1,), dtype='string')"
+                         ) from None
+        raise
 
 
 _TAMPERED = ("a fresh copy of your {role}, rebuilt from its config as Keras saves and loads "
@@ -189,25 +204,96 @@ _PREPROCESSING_LAYERS = ("Discretization", "HashedCrossing", "Hashing", "Integer
                          "StringLookup", "CategoryEncoding", "Sequential", "InputLayer")
 
 
+def _allowed_classes() -> list:
+    import keras
+
+    return [getattr(keras.layers, name, None) or getattr(keras, name)
+            for name in _PREPROCESSING_LAYERS]
+
+
+def _methods(kind) -> dict:
+    """What ``kind``'s own namespace holds that can run: functions and the methods, properties
+    and descriptors around them, by name."""
+    return {name: value for name, value in vars(kind).items()
+            if callable(value) or hasattr(value, "__get__") and not isinstance(value, type)}
+
+
+def _capture_methods() -> dict:
+    """Every class in the allowed layers' MROs (object aside) -> its methods, as Keras defined
+    them: taken when this module loads if Keras is loaded already (the lessons import Keras
+    first), so that a method the learner replaces later is not the one recorded."""
+    if "keras" not in sys.modules:
+        return {}
+    try:
+        return {base: _methods(base) for kind in _allowed_classes()
+                for base in kind.__mro__[:-1]}
+    except Exception:  # a Keras without one of these layers: the file check still runs
+        return {}
+
+
+_KERAS_METHODS: dict = _capture_methods()
+
+
+def _foreign(value, homes: tuple[str, ...]) -> bool:
+    """Whether ``value``, a class attribute, runs code from outside ``homes`` (Keras's and
+    TensorFlow's folders), as it is: not unwrapped, since a wrapper's own code is what runs."""
+    import os
+    import types
+
+    if isinstance(value, type):
+        return False  # a nested class: the recorded objects cover it
+    parts = [value]
+    if isinstance(value, (classmethod, staticmethod)):
+        parts = [value.__func__]
+    elif isinstance(value, property):
+        parts = [part for part in (value.fget, value.fset, value.fdel) if part is not None]
+    elif not callable(value):
+        return False
+    return not all(isinstance(part, types.FunctionType)
+                   and os.path.abspath(part.__code__.co_filename).startswith(homes)
+                   for part in parts)
+
+
+def _require_keras_methods(kind, role: str) -> None:
+    """Fail unless every class in ``kind``'s MRO holds the methods Keras (and TensorFlow under
+    it) defined: the same objects as when this module loaded, and code from their files.
+
+    A method replaced on the class (for every layer of that kind), even one dressed with
+    functools.wraps to look like Keras's, could run the feature column it replaces."""
+    import os
+
+    import keras
+    import tensorflow as tf
+
+    homes = (os.path.dirname(keras.__file__), os.path.dirname(tf.__file__))
+    for base in kind.__mro__[:-1]:
+        methods = _methods(base)
+        recorded = _KERAS_METHODS.get(base)
+        changed = sorted(name for name in set(methods) | set(recorded or ())
+                         if recorded is not None and methods.get(name) is not recorded.get(name))
+        changed += sorted(name for name, value in methods.items()
+                          if name not in changed and _foreign(value, homes))
+        if changed:
+            raise Failed(f"your {role}'s {kind.__name__} does not run Keras's own "
+                         f"{base.__name__}.{changed[0]}: your code replaced it on the class "
+                         "(a replaced method could just run the feature column the layer "
+                         "replaces). Use the layers as Keras ships them (restart the kernel)")
+
+
 def _require_preprocessing_layers(layer, role: str, example: str) -> None:
     """Fail unless ``layer`` is one of Keras's own preprocessing layers (or a Sequential of
-    them), exactly that class, with Keras's own ``call``: nothing in it can run the feature
+    them), exactly that class, with Keras's own methods: nothing in it can run the feature
     column (a Lambda, an RNN around a cell, a subclass or a replaced call could).
 
     ``role`` names the layer in the messages ("answer", "bucket", "cross"), ``example`` the
     Keras layer it should be."""
-    import inspect
-    import os
-
     import keras
 
-    allowed = {getattr(keras.layers, name, None) or getattr(keras, name)
-               for name in _PREPROCESSING_LAYERS}
+    allowed = set(_allowed_classes())
     if not isinstance(layer, keras.layers.Layer):
         raise Failed(f"the {role} should be a Keras layer, such as keras.layers.{example}(...), "
                      f"not {type(layer).__name__}: a function (for instance one that runs the "
                      "feature column itself) is not its Keras replacement")
-    home = os.path.dirname(keras.__file__)
     parts = keras.layers.Layer._flatten_layers(layer, include_self=True, recursive=True)
     for part in parts:  # the class's method: an instance cannot hide what it holds
         kind = type(part)
@@ -217,14 +303,11 @@ def _require_preprocessing_layers(layer, role: str, example: str) -> None:
                          "HashedCrossing, ...) as they are; a Lambda, a wrapper or a layer of "
                          "your own could just run the feature column it replaces")
         for name in ("call", "__call__", "get_config"):  # get_config: what a rebuild reads
-            function = inspect.unwrap(getattr(kind, name))
-            owners = {f"{base.__name__}.{name}" for base in kind.__mro__}
-            code = getattr(function, "__code__", None)
-            if (name in vars(part) or code is None or function.__qualname__ not in owners
-                    or not code.co_filename.startswith(home)):
+            if name in vars(part):
                 raise Failed(f"your {role}'s {kind.__name__} does not run Keras's own {name}: "
                              "use the layer as Keras ships it (a replaced method could just "
                              "run the feature column it replaces)")
+        _require_keras_methods(kind, role)
 
 
 def _cross_case(rng: np.random.Generator) -> tuple[list[float], int, np.ndarray, np.ndarray]:
@@ -398,14 +481,20 @@ def _to_keras_rows(rows: np.ndarray) -> np.ndarray:
     return keras_rows
 
 
+_CHECKERS_ROWS = ("your function calls the checker's own lesson06._to_keras_rows, which is what "
+                  "this Try it asks you to write: write it yourself")
+
+
 def _keras_row(answer) -> str:
     require_callable(answer, "keras_row(row) returning a row")
     rng = np.random.default_rng()  # fresh rows on every check
     for slots in (3, 5, 8):
         rows = _column_rows(rng, slots, 12)
-        for row in rows:
-            want = _to_keras_rows(row[None])[0]
-            got = np.asarray(call(answer, row.copy()), dtype=np.float64).ravel()
+        with calls_of(_to_keras_rows, rule=_CHECKERS_ROWS):
+            answers = [np.asarray(call(answer, row.copy()), dtype=np.float64).ravel()
+                       for row in rows]
+        for row, got in zip(rows, answers):
+            want = _to_keras_rows(row[None])[0]  # computed once your function has returned
             if got.shape != want.shape:
                 raise Failed(f"for a row of {slots} slots keras_row returned {got.size} values; "
                              f"StringLookup's row has {slots} as well (one OOV slot, first)")
