@@ -59,6 +59,52 @@ def remembers_the_answer(x_train):  # gaming: ignores x, returns scaled x_train 
     return lambda x: z
 
 
+def learns_from_its_first_call(x_train):  # issue 32, second review: passed when the checker
+    stats = []                            # called scaler(x_train) first
+
+    def scaler(x):
+        if not stats:
+            stats.extend([x.mean(axis=0), x.std(axis=0)])
+        return (x - stats[0]) / stats[1]
+
+    return scaler
+
+
+def normalization_given_the_std(x_train):  # Normalization takes the variance
+    return keras.layers.Normalization(mean=x_train.mean(axis=0), variance=x_train.std(axis=0))
+
+
+def learns_from_the_largest(x_train):  # new cheat: keeps the statistics of the longest data
+    stats = {}
+
+    def scaler(x):
+        if len(x) > stats.get("n", 0):
+            stats.update(n=len(x), mean=x.mean(axis=0), std=x.std(axis=0))
+        return (x - stats["mean"]) / stats["std"]
+
+    return scaler
+
+
+class _Lazy:
+    """Scaled only when converted to an array, with the statistics known by then."""
+
+    def __init__(self, x, stats):
+        self.x, self.stats = x, stats
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray((self.x - self.stats[0]) / self.stats[1], dtype=dtype)
+
+
+def learns_lazily(x_train):  # new cheat: learns from its last call, scales when read
+    stats = []
+
+    def scaler(x):
+        stats[:] = [x.mean(axis=0), x.std(axis=0)]
+        return _Lazy(x, stats)
+
+    return scaler
+
+
 def returns_the_scaled_data(x_train):
     return (x_train - x_train.mean(axis=0)) / x_train.std(axis=0)
 
@@ -71,6 +117,10 @@ def returns_the_scaled_data(x_train):
     (returns_the_scaled_data, "should return a function or a layer"),
     (remembers_the_answer, "scaler(x_new) has shape (300, 4)"),
     (lambda x_train: keras.layers.Normalization(), "returned the data unchanged"),  # no adapt
+    (learns_from_its_first_call, "it learnt its statistics from the first data it was given"),
+    (normalization_given_the_std, "a Normalization layer takes the variance, std²"),
+    (learns_from_the_largest, "it re-learnt the statistics from the new data"),
+    (learns_lazily, "it re-learnt the statistics from the new data"),
 ])
 def test_scaler_wrong_answers(answer, message):
     failed_with(exercises.get("07", 2), answer, message)
@@ -319,3 +369,40 @@ def test_relu_gain_reference_and_a_measured_answer_pass():
 ])
 def test_relu_gain_wrong_answers(answer, message):
     failed_with(exercises.try_it("07", 1), answer, message)
+
+
+def test_relu_gain_forbids_the_checkers_own_and_explains_the_std():
+    """Issue 32, second review: relu_gain calling lesson07._gain passed; measuring np.std of
+    the ReLU's output (about 0.83 of the factor asked for) got a generic message."""
+    import threading
+
+    from tflab.exercises import lesson07
+
+    try1 = exercises.try_it("07", 1)
+    rule = "calls the checker's own factor (lesson07._gain)"
+
+    def in_a_thread(fan_in, fan_out, scale, mode):  # new: where a profiler would not see it
+        result = {}
+
+        def work():
+            try:
+                result["gain"] = lesson07._gain(fan_in, fan_out, scale, mode)
+            except Exception:  # the error stays in the thread; the checker saw the call
+                pass
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        worker.join()
+        return result.get("gain", 1.0)
+
+    for cheat in (lesson07._gain, lambda *layer: lesson07._gain(*layer) * 1.0, in_a_thread):
+        failed_with(try1, cheat, rule)
+
+    def measures_std(fan_in, fan_out, scale, mode):  # the spread as probes.activation_stats has it
+        rng = np.random.default_rng(0)
+        kernel = keras.initializers.VarianceScaling(scale, mode, seed=7)((fan_in, fan_out))
+        x = rng.normal(size=(4000, fan_in)).astype(np.float32)
+        return float(np.std(np.maximum(x @ np.asarray(kernel), 0)))
+
+    failed_with(try1, measures_std, "that is the standard deviation of the ReLU's output")
+    assert "root-mean-square spread" in try1.question

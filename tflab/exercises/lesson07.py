@@ -9,6 +9,7 @@ from tflab.exercises.core import (
     Exercise,
     Failed,
     call,
+    calls_of,
     first_line,
     number,
     numbers,
@@ -85,6 +86,8 @@ def _standardise(answer) -> str:
     if not callable(scaler):
         raise Failed("make_scaler should return a function or a layer that scales data, not "
                      f"{type(scaler).__name__}")
+    # new data first: a scaler that learns from the first data it is given has only x_new then
+    new_output = numbers(call(scaler, x_new.copy()), "scaler(x_new)")  # now, not lazily later
     z = numbers(call(scaler, x_train.copy()), "scaler(x_train)")
     if z.shape != x_train.shape:
         raise Failed(f"scaler(x_train) has shape {z.shape}; it should keep x_train's "
@@ -103,9 +106,16 @@ def _standardise(answer) -> str:
         elif abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.02:
             message += (" Over the whole array they are 0 and 1: use one mean and std per "
                         "feature (column), not one for everything.")
+        elif np.all(np.abs(z_mean) <= 0.01) and np.allclose(z_std, np.sqrt(std), rtol=0.02):
+            message += (" Your std is the square root of x_train's: a Normalization layer "
+                        "takes the variance, std² (x_train.var(axis=0)), not the std.")
+        elif _standardised(new_output):
+            message += (" On new data, which this check gave it first, your scaler's output "
+                        "has mean 0 and std 1: it learnt its statistics from the first data it "
+                        "was given. Learn them from x_train, in make_scaler.")
         raise Failed(message)
     want = (x_new - mean) / std
-    got = numbers(call(scaler, x_new.copy()), "scaler(x_new)")
+    got = new_output
     if got.shape != want.shape:
         raise Failed(f"scaler(x_new) has shape {got.shape}; it should keep {want.shape}")
     error = np.max(np.abs(got - want))
@@ -118,6 +128,17 @@ def _standardise(answer) -> str:
         raise Failed(message)
     return ("mean 0 and std 1 per feature on the training data, and the training data's "
             "transform applied unchanged to new data.")
+
+
+def _standardised(output) -> bool:
+    """Whether ``output`` is an (N, 4) array of numbers with mean 0 and std 1 per column."""
+    try:
+        values = np.asarray(output, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return (values.ndim == 2 and values.shape[1] == 4 and bool(np.all(np.isfinite(values)))
+            and bool(np.all(np.abs(values.mean(axis=0)) <= 0.01))
+            and bool(np.all(np.abs(values.std(axis=0) - 1) <= 0.02)))
 
 
 def _blobs(rng: np.random.Generator, n: int, separation: float) -> tuple[np.ndarray, np.ndarray]:
@@ -314,6 +335,8 @@ answer = StopAtAccuracy"""),
 _GAIN_LAYERS = [(300, 100, 2.0, "fan_avg"), (50, 800, 2.0, "fan_in"), (400, 40, 1.0, "fan_avg"),
                 (64, 256, 1.0, "fan_out"), (1000, 10, 2.0, "fan_out"), (128, 128, 2.0, "fan_avg"),
                 (200, 600, 3.0, "fan_avg")]
+# a ReLU's output of a zero-mean Gaussian: its std over its root mean square, √(1 − 1/π) ≈ 0.826
+_STD_OF_RMS = float(np.sqrt(1 - 1 / np.pi))
 _GAIN_TOLERANCE = 0.05  # relative: a gain measured from one drawn kernel is within 1 %
 
 
@@ -329,7 +352,10 @@ def _gain(fan_in: int, fan_out: int, scale: float, mode: str) -> float:
 def _relu_gain(answer) -> str:
     """The answer is relu_gain(fan_in, fan_out, scale, mode); judged on unseen layer shapes."""
     require_callable(answer, "relu_gain(fan_in, fan_out, scale, mode) returning a number")
-    got = np.array([number(call(answer, *layer), f"relu_gain{layer}") for layer in _GAIN_LAYERS])
+    with calls_of(_gain, rule="your relu_gain calls the checker's own factor (lesson07._gain), "
+                  "which is what this Try it asks you to write: write it yourself"):
+        got = np.array([number(call(answer, *layer), f"relu_gain{layer}")
+                        for layer in _GAIN_LAYERS])
     want = np.array([_gain(*layer) for layer in _GAIN_LAYERS])
 
     def close(values) -> bool:
@@ -340,8 +366,8 @@ def _relu_gain(answer) -> str:
                 "shapes, scales and modes you had not seen.")
     if np.any(got <= 0):
         k = int(np.flatnonzero(got <= 0)[0])
-        raise Failed(f"relu_gain{_GAIN_LAYERS[k]} is {got[k]:.3g}; a factor on a spread (a "
-                     "standard deviation) is positive")
+        raise Failed(f"relu_gain{_GAIN_LAYERS[k]} is {got[k]:.3g}; a factor on a root mean "
+                     "square is positive")
     scales = np.array([layer[2] for layer in _GAIN_LAYERS])
     if np.ptp(got) <= 1e-9 * np.abs(got).max():
         raise Failed(f"your function returns {got[0]:.3g} for every layer; the factor depends on "
@@ -350,6 +376,11 @@ def _relu_gain(answer) -> str:
         raise Failed("your factor depends only on scale (it is √(scale / 2)): that holds for mode "
                      "'fan_in' alone. The variance is scale / n, n the count the mode names, "
                      "while each unit still sums fan_in inputs: √(fan_in · variance · ½)")
+    if close(want * _STD_OF_RMS):
+        raise Failed("your factors are about 0.83 of the expected: that is the standard "
+                     "deviation of the ReLU's output, measured around its own mean (np.std). "
+                     "The factor asked for is on the root mean square, √(mean of x²), which is "
+                     "what the next layer's variance depends on: √(fan_in · variance · ½)")
     if close(want * np.sqrt(2)):
         raise Failed("your factors are √2 times too large: ReLU zeroes the negative half of its "
                      "inputs and keeps half of the variance (the ½)")
@@ -376,7 +407,8 @@ def _relu_gain(answer) -> str:
 
 TRY_ITS = [
     Exercise("07", 1, "Write relu_gain(fan_in, fan_out, scale, mode): the factor by which one "
-             "ReLU layer multiplies the spread (standard deviation) of its input when its "
+             "ReLU layer multiplies the root-mean-square spread √(mean of x²) of its input "
+             "(not np.std of its output, taken around the mean) when its "
              "(fan_in, fan_out) kernel is drawn by keras.initializers.VarianceScaling(scale, "
              "mode), mode being 'fan_in', 'fan_out' or 'fan_avg'. It is tried on layers it has "
              "not seen.", _relu_gain,
