@@ -165,3 +165,67 @@ def test_instance_norm_rejects_other_normalisation_layers_and_the_checkers_own()
                 "calls keras.layers.BatchNormalization, a normalisation layer")
     failed_with(ex, lambda x: lesson08b._normalised(x, (1, 2)),
                 "calls the checker's own normalisation (lesson08b._normalised)")
+
+
+def _without_keepdims(x):  # the review's honest mistake: statistics of shape (B, C)
+    return (x - x.mean(axis=(1, 2))) / np.sqrt(x.var(axis=(1, 2)) + 1e-3)
+
+
+def test_instance_norm_without_keepdims_says_so(monkeypatch):
+    """Review finding (issue 32): a forgotten keepdims gave a raw 'operands could not be
+    broadcast' error; where W = B it broadcasts without one, along the wrong axes."""
+    import tensorflow as tf
+
+    from tflab.exercises import lesson08b
+
+    ex = exercises.try_it("08b", 1)
+    failed_with(ex, _without_keepdims, "operands could not be broadcast")
+    failed_with(ex, _without_keepdims, "take the mean and variance with keepdims=True")
+
+    def in_tensorflow(x):
+        mean, var = tf.nn.moments(tf.constant(x), axes=[1, 2])
+        return (x - mean) / tf.sqrt(var + 1e-3)
+
+    failed_with(ex, in_tensorflow, "take the mean and variance with keepdims=True")
+    # the batch where it broadcasts without an error (W = B), judged on its own
+    drawn = lesson08b._batches
+    monkeypatch.setattr(lesson08b, "_batches", lambda seed: drawn(seed)[2:])
+    batch = drawn(0)[2]
+    assert batch.shape[0] == batch.shape[2]
+    failed_with(ex, _without_keepdims, "here W = B, so NumPy broadcasts without an error")
+    assert "could not be broadcast" not in ex.judge(_without_keepdims)[1]
+    namespace: dict = {}
+    exec(ex.solution_code, namespace)
+    assert ex.judge(namespace["answer"])[0] == "passed"
+
+
+def test_inputs_are_drawn_at_check_time(monkeypatch):
+    """Review finding (issue 32): 08b.1, 08b.2 and the Try it drew their inputs from fixed
+    seeds, so a table of the references keyed by shape passed. They are drawn on every check
+    now, sizes included."""
+    from tflab.exercises import lesson08b
+
+    def arrays(items):
+        return [a for item in items for a in item if isinstance(a, np.ndarray)] \
+            if isinstance(items[0], tuple) else items
+
+    for draw in (lesson08b._photos, lesson08b._image_pairs, lesson08b._batches):
+        same, other = arrays(draw(1)), arrays(draw(2))
+        assert all(np.array_equal(a, b) for a, b in zip(arrays(draw(1)), same, strict=True))
+        assert [a.shape for a in same] != [a.shape for a in other]
+    seed = 880
+    outputs = {(p.shape, bound): 1 / (1 + np.exp(-(_logit(p) + bound * np.tanh(c / bound))))
+               for p, c, bound in lesson08b._photos(seed)}
+    distances = {(a.shape, b.shape): multiscale.histogram_distance(a, b)
+                 for a, b in lesson08b._image_pairs(seed)}
+    normalised = {x.shape: _norm(x, (1, 2)) for x in lesson08b._batches(seed)}
+    for ex, table in [
+            (exercises.get("08b", 1),
+             lambda p, c, bound: outputs.get((p.shape, bound), np.full_like(p, 0.5))),
+            (exercises.get("08b", 2), lambda a, b: distances.get((a.shape, b.shape), 0.5)),
+            (exercises.try_it("08b", 1), lambda x: normalised.get(x.shape, x))]:
+        status, text = ex.judge(table)
+        assert status == "failed", text
+    # with the seed fixed, the checks judge the inputs drawn from it
+    monkeypatch.setattr(lesson08b, "_fresh_seed", lambda: seed)
+    assert exercises.get("08b", 2).judge(lambda a, b: distances[(a.shape, b.shape)])[0] == "passed"

@@ -8,6 +8,7 @@ import contextlib
 import numpy as np
 
 from tflab.exercises.core import Exercise, Failed, call, calls_of, number, numbers, require_callable
+from tflab.exercises.lesson08 import _fresh_seed, _generator
 
 
 def _sigmoid(z):
@@ -19,11 +20,14 @@ def _reference_output(photo, change, bound):
     return _sigmoid(np.log(p / (1 - p)) + bound * np.tanh(change.astype(np.float64) / bound))
 
 
-def _photos() -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """08b.1's (photo, change, bound), drawn afresh on every call."""
-    rng = np.random.default_rng(880)
+def _photos(seed: int) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """08b.1's (photo, change, bound) from ``seed``: two photos of drawn sizes, a bound above 1
+    and one below (at 1, dividing by the bound or not would agree)."""
+    rng = _generator(seed)
     cases = []
-    for shape, bound in [((4, 5, 3), 1.5), ((6, 3, 3), 0.5)]:
+    for low, high in [(1.2, 2.5), (0.3, 0.8)]:
+        shape = (*(int(n) for n in rng.integers(3, 8, 2)), 3)
+        bound = round(float(rng.uniform(low, high)), 2)
         photo = rng.uniform(0, 1, shape).astype(np.float32)
         photo[0, 0] = 0.0   # a black pixel and a white one: the logit needs the clip
         photo[-1, -1] = 1.0
@@ -37,14 +41,15 @@ _CHECKERS_OWN = ("your function calls the checker's own {} (lesson08b.{}), which
 
 def _stylise(answer) -> str:
     require_callable(answer, "stylise(photo, change, bound) for (H, W, 3) arrays")
-    for index, (photo, change, bound) in enumerate(_photos()):
+    seed = _fresh_seed()
+    for index, (photo, change, bound) in enumerate(_photos(seed)):
         shape = photo.shape
         with calls_of(_reference_output,
                       rule=_CHECKERS_OWN.format("output", "_reference_output")):
             got = numbers(call(answer, photo, change, bound), "the output")
         # the reference only now, from the photo and change drawn again: the answer can neither
         # read it nor change what it is computed from
-        photo, change, bound = _photos()[index]
+        photo, change, bound = _photos(seed)[index]
         want = _reference_output(photo, change, bound)
         if got.shape != want.shape:
             raise Failed(f"for a photo of shape {shape} the output should have that shape, "
@@ -80,13 +85,17 @@ def _stylise(answer) -> str:
             "transform_net's last lines.")
 
 
-def _image_pairs() -> list[tuple[np.ndarray, np.ndarray]]:
-    """08b.2's pairs of images, drawn afresh on every call: uniform colours, dark against
+def _image_pairs(seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """08b.2's pairs of images from ``seed``, of drawn sizes: uniform colours, dark against
     light, and almost white against pure white."""
-    rng = np.random.default_rng(881)
-    pairs = [(rng.uniform(0, 1, (6, 8, 3)), rng.uniform(0, 1, (5, 5, 3))),
-             (rng.beta(2, 5, (7, 4, 3)), rng.beta(5, 2, (9, 9, 3))),
-             (np.full((3, 3, 3), 0.99), np.ones((2, 4, 3)))]
+    rng = _generator(seed)
+
+    def size() -> tuple[int, int, int]:
+        return (*(int(n) for n in rng.integers(2, 10, 2)), 3)
+
+    pairs = [(rng.uniform(0, 1, size()), rng.uniform(0, 1, size())),
+             (rng.beta(2, 5, size()), rng.beta(5, 2, size())),
+             (np.full(size(), 0.99), np.ones(size()))]
     return [(a.astype(np.float32), b.astype(np.float32)) for a, b in pairs]
 
 
@@ -94,10 +103,11 @@ def _colour_distance(answer) -> str:
     from tflab import multiscale
 
     require_callable(answer, "colour_distance(a, b) for two (H, W, 3) images in [0, 1]")
+    seed = _fresh_seed()
     with calls_of(multiscale.histogram_distance) as library, \
             calls_of(multiscale._histogram) as counts:
         try:
-            results = [number(call(answer, a, b), "the distance") for a, b in _image_pairs()]
+            results = [number(call(answer, a, b), "the distance") for a, b in _image_pairs(seed)]
         except Failed:
             if not (library or counts):
                 raise
@@ -110,7 +120,7 @@ def _colour_distance(answer) -> str:
                      "(np.bincount or np.histogramdd)")
     # the references only now, from the images drawn again: what the answer was handed, or
     # found in this frame while it ran, cannot change them
-    for (a, b), got in zip(_image_pairs(), results):
+    for (a, b), got in zip(_image_pairs(seed), results):
         want = multiscale.histogram_distance(a, b)
         if np.isclose(got, want, atol=1e-6):
             continue
@@ -181,13 +191,17 @@ def _normalised(x, axes, eps=1e-3, ddof=0):
     return (x - mean) / np.sqrt(x.var(axis=axes, keepdims=True, ddof=ddof) + eps)
 
 
-def _batches() -> list[np.ndarray]:
-    """Three batches (B, H, W, C) the learner has not seen: channels of different means and
-    spreads, a faint channel (its variance below epsilon) and a constant channel."""
-    rng = np.random.default_rng(8811)
+def _batches(seed: int) -> list[np.ndarray]:
+    """Three batches (B, H, W, C) from ``seed``, of drawn sizes: channels of different means and
+    spreads, a faint channel (its variance below epsilon) and a constant channel. In the last,
+    W = B: there statistics of shape (B, C), taken without keepdims, broadcast against the batch
+    without an error (along W and C), elsewhere they raise one."""
+    rng = _generator(seed)
     batches = []
-    for shape in [(2, 4, 5, 3), (3, 6, 3, 4), (2, 7, 2, 2)]:
-        b, _, _, c = shape
+    for index in range(3):
+        b, h, c = (int(n) for n in rng.integers(2, [4, 8, 5]))
+        w = b if index == 2 else int(rng.choice([n for n in range(2, 7) if n != b]))
+        shape = (b, h, w, c)
         spread = rng.uniform(0.5, 4.0, (b, 1, 1, c))
         spread[0, 0, 0, -1] = 0.01                  # faint: epsilon matters
         centre = rng.uniform(-3.0, 3.0, (b, 1, 1, c))
@@ -211,8 +225,9 @@ def _instance_norm(answer) -> str:
                 "which does the exercise: compute each channel's mean and variance yourself")))
         forbidden.enter_context(calls_of(_normalised, rule=_CHECKERS_OWN.format(
             "normalisation", "_normalised")))
-        results = [call(answer, x) for x in _batches()]
-    for x, result in zip(_batches(), results):
+        seed = _fresh_seed()
+        results = [_normalised_by(answer, x) for x in _batches(seed)]
+    for x, result in zip(_batches(seed), results):
         shape = x.shape
         try:
             got = np.asarray(result, dtype=np.float64)
@@ -259,10 +274,16 @@ def _instance_norm(answer) -> str:
                 ((x64 - mean) / (var + 1e-3),
                  "divide by the square root of variance + epsilon, not by the variance"),
                 (x64 / np.sqrt(var + 1e-3), "subtract each channel's mean first"),
+                (_without_keepdims(x64),
+                 "take the mean and variance with keepdims=True: without it their shape "
+                 "(B, C) lines up with the batch's last two axes (W, C), so each value gets "
+                 "another image's statistics (here W = B, so NumPy broadcasts without an "
+                 "error); with it their shape (B, 1, 1, C) broadcasts over the positions"),
                 (_normalised(x, (1, 2), eps=1e-5),
                  "epsilon is 1e-3 here (GroupNormalization's default, norm.epsilon), not 1e-5: "
                  "a faint channel shows the difference")]:
-            if np.allclose(got, wrong, atol=1e-4):
+            # float32 rounding, blown up where a mistake divides by a small variance
+            if np.allclose(got, wrong, rtol=1e-3, atol=1e-3):
                 raise Failed(f"for a batch of shape {shape}: {why}")
         worst = float(np.max(np.abs(got - want)))
         raise Failed(f"for a batch of shape {shape} your output differs from the reference by "
@@ -271,6 +292,34 @@ def _instance_norm(answer) -> str:
     return ("matches on three batches you have not seen, a faint and a constant channel "
             "included: what GroupNormalization(groups=-1) does in conv_block before its learned "
             "scale and offset (which start at 1 and 0).")
+
+
+_KEEPDIMS = ("take the mean and variance with keepdims=True, so that their shape (B, 1, 1, C) "
+             "broadcasts against the batch (B, H, W, C); without it their shape (B, C) lines up "
+             "with the batch's last two axes (W, C)")
+
+
+def _normalised_by(answer, x: np.ndarray):
+    """The answer's output for ``x``; an error from statistics that do not broadcast (taken
+    without keepdims) says so."""
+    try:
+        return call(answer, x)
+    except Failed as failure:
+        if not any(words in str(failure) for words in ("could not be broadcast",
+                                                       "Incompatible shapes")):
+            raise
+        raise Failed(f"for a batch of shape {x.shape} {str(failure)[0].lower()}"
+                     f"{str(failure)[1:]}: {_KEEPDIMS}") from None
+
+
+def _without_keepdims(x: np.ndarray) -> np.ndarray:
+    """What an answer gets that took the statistics without keepdims, where they broadcast
+    (W = B); ``x`` itself elsewhere, which is checked before."""
+    mean, var = x.mean(axis=(1, 2)), x.var(axis=(1, 2))
+    try:
+        return (x - mean) / np.sqrt(var + 1e-3)
+    except ValueError:
+        return x
 
 
 TRY_ITS = [
