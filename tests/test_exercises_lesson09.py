@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -248,7 +249,7 @@ def test_ps_bytes_models_cannot_be_changed_by_the_answer():
         return _ps_bytes(*args)
 
     assert ex.judge(empties_the_models)[0] == "passed"
-    assert len(lesson09._MODELS) == 4
+    assert len(lesson09._MODELS) == 5
 
 
 def test_ps_bytes_draws_a_new_model_on_every_check():
@@ -289,3 +290,80 @@ def test_replica_loss_reference_cannot_be_changed_through_the_checker():
         return 0.0
 
     failed_with(exercises.try_it("09", 1), zeroes_the_losses, "the mean loss of the global batch")
+
+
+def test_ps_bytes_one_piece_too_many_on_exact_multiples():
+    """Review finding (issue 32): pieces = bytes // min_shard_bytes + 1, the ceiling everywhere
+    but where the bytes are an exact multiple of min_shard_bytes, passed. A fixed model has
+    such a table (4096 × 16 float32 = 4 × 64 KiB), and so has the drawn one half the time."""
+    from random import Random
+
+    ex = exercises.get("09", 2)
+    message = "you count one piece too many when a variable's bytes are an exact multiple"
+    failed_with(ex, lambda *a: _ps_bytes(*a, ceil=lambda r: math.floor(r) + 1), message)
+    exact = 0
+    for seed in range(40):
+        ((rows, width), *_), _, min_bytes, max_shards = lesson09._drawn_model(Random(seed))
+        if rows * width * 4 % min_bytes == 0 and rows * width * 4 // min_bytes < max_shards:
+            exact += 1
+    assert 10 <= exact <= 30, exact
+
+
+def test_replica_loss_judges_each_replica():
+    """Review finding (issue 32): the whole batch's mean over the number of replicas, both
+    found up the checker's frames, passed; each replica's loss is judged on its own now."""
+    ex = exercises.try_it("09", 1)
+    replicas_seen = []
+
+    def from_the_whole_batch(losses, n):  # the review's: up the frames to 'replicas'
+        frame = sys._getframe(1)
+        while frame is not None and "replicas" not in frame.f_locals:
+            frame = frame.f_back
+        if frame is None:
+            return np.sum(losses) / n
+        replicas_seen.append(frame.f_locals["replicas"])
+        return float(np.mean(frame.f_locals["losses"])) / frame.f_locals["replicas"]
+
+    failed_with(ex, from_the_whole_batch, "not its own share")
+    assert replicas_seen  # the cheat found what it looked for
+    # a replica that makes up for the others: the sum right, each replica wrong
+    calls = []
+
+    def the_last_makes_up(losses, n):
+        calls.append(np.sum(losses) / n)
+        return 0.0 if len(calls) % 2 else sum(calls[-2:])
+
+    failed_with(ex, the_last_makes_up, "replica 0 returns 0")
+    # right: the mean over this replica's examples divided by the number of replicas
+    assert ex.judge(lambda losses, n: np.mean(losses) / (n / len(losses)))[0] == "passed"
+
+
+def test_replica_loss_inputs_are_drawn_at_check_time(monkeypatch):
+    """The global batches differ from check to check (the number of examples too)."""
+    first, second = lesson09._global_batches(1), lesson09._global_batches(2)
+    assert [len(losses) for _, losses in first] != [len(losses) for _, losses in second]
+    ex = exercises.try_it("09", 1)
+    monkeypatch.setattr(lesson09, "_fresh_seed", lambda: 9)
+    batch = lesson09._global_batches(9)[0][1]
+    failed_with(ex, lambda losses, n: np.mean(losses),
+                "your losses give 2 × the mean")
+    failed_with(ex, lambda losses, n: np.sum(losses),
+                f"the mean loss of the global batch is {batch.mean():.4g}")
+
+
+def test_checksum_binds_each_name_to_its_bytes():
+    """Review finding (issue 32): the sorted names, then the sorted digests of the contents,
+    hashed apart, passed; two files that trade contents must change the checksum."""
+    def unbound(path):
+        root = Path(path)
+        files = sorted(p for p in root.rglob("*") if p.is_file())
+        digest = hashlib.sha256()
+        for file in files:
+            digest.update(file.relative_to(root).as_posix().encode() + b"\0")
+        for content in sorted(hashlib.sha256(f.read_bytes()).hexdigest() for f in files):
+            digest.update(content.encode())
+        return digest.hexdigest()
+
+    failed_with(exercises.get("09", 3), unbound,
+                "swapping the contents of fingerprint.pb and variables/variables.index did not "
+                "change the checksum: bind each file's name to its own bytes")

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tflab.exercises.core import Exercise, Failed, call, calls_of, number, numbers, require_callable
+from tflab.exercises.lesson08 import _fresh_seed, _generator
 
 
 def _tf_config(answer) -> str:
@@ -41,49 +42,73 @@ def _tf_config(answer) -> str:
     return "a three-worker and a two-worker cluster, every task right."
 
 
-def _global_batches() -> list[tuple[int, np.ndarray]]:
-    """(replicas, per-example losses of the global batch), drawn afresh on every call."""
-    rng = np.random.default_rng(9)
-    return [(replicas, rng.uniform(0, 3, replicas * per_replica))
-            for replicas, per_replica in [(2, 8), (4, 5)]]
+def _global_batches(seed: int) -> list[tuple[int, np.ndarray]]:
+    """(replicas, per-example losses of the global batch) from ``seed``: 2 and 4 replicas, a
+    drawn number of examples each."""
+    rng = _generator(seed)
+    return [(replicas, rng.uniform(0, 3, replicas * int(rng.integers(3, 10))))
+            for replicas in (2, 4)]
 
 
 def _replica_loss(answer) -> str:
+    """Each replica's loss is judged on its own, against its own share of the global batch's
+    mean (the sum of its losses / the global batch size), computed after the answer returns
+    from the losses drawn again: an answer handed one replica's losses cannot get every
+    replica's right from the whole batch (found through the checker's frames, say)."""
     require_callable(answer, "replica_loss(per_example_losses, global_batch_size)")
-    for index, (replicas, losses) in enumerate(_global_batches()):
-        total = sum(number(call(answer, part.copy(), len(losses)), "a loss")
-                    for part in np.split(losses, replicas))
-        want = _global_batches()[index][1].mean()  # drawn again: the answer cannot change it
-        if np.isclose(total, want, rtol=1e-5):
+    seed = _fresh_seed()
+    for index, (replicas, losses) in enumerate(_global_batches(seed)):
+        got = [number(call(answer, part.copy(), len(losses)), "a loss")
+               for part in np.split(losses, replicas)]
+        replicas, losses = _global_batches(seed)[index]  # drawn again: the answer cannot change it
+        parts = np.split(losses, replicas)
+        want = [part.sum() / len(losses) for part in parts]
+        if np.allclose(got, want, rtol=1e-5, atol=0):
             continue
-        ratio = total / want
-        if np.isclose(ratio, replicas, rtol=1e-3):
-            raise Failed(f"summed over {replicas} replicas your losses give {ratio:.3g} × the "
-                         "mean: each replica averaged over its own examples. Divide by the "
+        total, mean = sum(got), losses.mean()
+        if np.allclose(got, [part.mean() for part in parts], rtol=1e-3, atol=0):
+            raise Failed(f"summed over {replicas} replicas your losses give {total / mean:.3g} × "
+                         "the mean: each replica averaged over its own examples. Divide by the "
                          "global batch size instead.")
+        if np.isclose(total, mean, rtol=1e-5):
+            k = next(k for k in range(replicas) if not np.isclose(got[k], want[k], rtol=1e-5))
+            raise Failed(f"summed over {replicas} replicas your losses give the mean of the global "
+                         f"batch, but replica {k} returns {got[k]:.4g}, not its own share "
+                         f"{want[k]:.4g}: each replica's loss comes from its own examples only "
+                         "(the sum of its losses divided by the global batch size)")
         raise Failed(f"summed over {replicas} replicas your losses give {total:.4g}; the mean "
-                     f"loss of the global batch is {want:.4g}")
-    return "summed over the replicas it is the mean of the global batch, for 2 and 4 replicas."
+                     f"loss of the global batch is {mean:.4g}")
+    return ("each replica's loss is its share of the global batch's mean, for 2 and 4 "
+            "replicas: summed over them, it is that mean.")
 
 
 # (shapes, parameter servers, min_shard_bytes, max_shards) that 09.2 is judged on: a table split
 # in two and small variables; three servers and rows that do not divide evenly; more pieces
-# than max_shards allows; a table with fewer rows than MinSizePartitioner would cut. Tuples:
+# than max_shards allows; a table with fewer rows than MinSizePartitioner would cut; a table of
+# exactly 4 × min_shard_bytes (4 pieces: bytes // min_shard_bytes + 1 makes 5). Tuples:
 # an answer cannot change them while it runs. _drawn_model adds one drawn at check time.
 _MODELS = (((30_001, 32), (32, 10), (10,)), 2, 1 << 20, 2), \
           (((10_001, 16), (16, 16), (1_000, 16), (16,)), 3, 64 << 10, 3), \
           (((5_000, 8), (8, 4)), 2, 64 << 10, 4), \
-          (((3, 100_000), (100_000,)), 2, 64 << 10, 8)
+          (((3, 100_000), (100_000,)), 2, 64 << 10, 8), \
+          (((4_096, 16), (16,)), 2, 64 << 10, 6)
 
 
 def _drawn_model(draw: random.Random) -> tuple:
     """A model no answer can know beforehand: two to four variables (an embedding table large
-    enough to be cut, then small ones), on two to four servers."""
-    shapes = [(draw.randint(2_000, 60_000), draw.choice([8, 16, 32, 64]))]
+    enough to be cut, half the time exactly k × min_shard_bytes with k < max_shards, then
+    small ones), on two to four servers."""
+    num_ps, min_bytes, max_shards = draw.randint(2, 4), draw.choice([16, 32, 64, 128]) << 10, \
+        draw.randint(2, 6)
+    width = draw.choice([8, 16, 32, 64])
+    if draw.random() < 0.5:  # an exact multiple: only ceil cuts it into k pieces
+        rows = draw.randint(1, max_shards - 1) * min_bytes // (4 * width)
+    else:
+        rows = draw.randint(2_000, 60_000)
+    shapes = [(rows, width)]
     shapes += [tuple(draw.randint(1, 300) for _ in range(draw.randint(1, 2)))
                for _ in range(draw.randint(1, 3))]
-    return tuple(shapes), draw.randint(2, 4), draw.choice([16, 32, 64, 128]) << 10, \
-        draw.randint(2, 6)
+    return tuple(shapes), num_ps, min_bytes, max_shards
 
 
 def _pieces(shape, min_shard_bytes, max_shards, *, pieces_by=math.ceil, fixed=False,
@@ -120,6 +145,10 @@ _MISTAKES = [
     (dict(pieces_by=math.floor), "you round the number of pieces down: MinSizePartitioner makes "
      "as many pieces as it can while each holds at least min_shard_bytes, that is "
      "ceil(bytes / min_shard_bytes) (then at most max_shards, and at most the rows)"),
+    (dict(pieces_by=lambda ratio: math.floor(ratio) + 1), "you count one piece too many when "
+     "a variable's bytes are an exact multiple of min_shard_bytes (bytes // min_shard_bytes + 1 "
+     "is not the ceiling there): MinSizePartitioner makes ceil(bytes / min_shard_bytes) "
+     "pieces, math.ceil"),
     (dict(fixed=True), "you always cut max_shards pieces, as FixedShardsPartitioner would: "
      "MinSizePartitioner cuts ceil(bytes / min_shard_bytes) pieces, at most max_shards, so a "
      "small variable stays whole"),
@@ -240,6 +269,11 @@ def _check_checksum(answer) -> str:
              lambda: _move(b, "assets/vocab.txt", "assets.extra/vocab.txt"),
              ": hash the name relative to the folder (assets/vocab.txt), not only the base "
              "name (vocab.txt)"),
+            # the names and the contents, each hashed on its own, do not see files trade bytes
+            ("swapping the contents of fingerprint.pb and variables/variables.index",
+             lambda: _swap(b / "fingerprint.pb", b / "variables" / "variables.index"),
+             ": bind each file's name to its own bytes (hash the name, then that file's "
+             "bytes, file by file), or two files can trade contents unnoticed"),
             # name and contents run together when nothing separates them
             ("renaming fingerprint.pb (contents 'fp') to fingerprint.pbf with contents 'p'",
              lambda: _rename_into(b, "fingerprint.pb", "fingerprint.pbf"),
@@ -269,6 +303,12 @@ def _flip(path: Path, at: int) -> None:
     data = bytearray(path.read_bytes())
     data[at] ^= 1
     path.write_bytes(bytes(data))
+
+
+def _swap(first: Path, second: Path) -> None:
+    data = first.read_bytes()
+    first.write_bytes(second.read_bytes())
+    second.write_bytes(data)
 
 
 def _move(root: Path, old: str, new: str) -> None:
