@@ -328,3 +328,99 @@ def test_linear_model_fn_every_step_is_gradient_descent(later):
     """Both passed when only the first step was compared with gradient descent."""
     failed_with(exercises.get("06b", 2), first_step_then(later),
                 "train_op must take that step at every step, not only the first")
+
+
+class CountsToTheCurve(tf.compat.v1.train.SessionRunHook):
+    """Gaming (issue 32 review): reads the checker's loss curve from its frame in __init__,
+    finds the first step below the threshold and stops after that many steps, never reading
+    the loss (without a curve to read, after step 1)."""
+
+    def __init__(self, threshold):
+        from exercise_checks import caller_value
+
+        curve = caller_value("curve", default=[])
+        self.stop_at = next((i for i, loss in enumerate(curve, 1) if loss < threshold), 1)
+        self.steps = 0
+
+    def after_run(self, run_context, run_values):
+        self.steps += 1
+        if self.steps >= self.stop_at:
+            run_context.request_stop()
+
+
+class TrainsTheCheckersModel(CountsToTheCurve):
+    """New cheat: the curve from the checker's own training, run in __init__."""
+
+    def __init__(self, threshold):
+        from tflab.exercises import lesson06b
+
+        curve, _ = lesson06b._train([])
+        self.stop_at = lesson06b._first_below(curve, threshold)
+        self.steps = 0
+
+
+class TrainsItInBegin(CountsToTheCurve):
+    """New cheat: the same, once training has begun (the hook's begin)."""
+
+    def __init__(self, threshold):
+        self.threshold, self.steps, self.stop_at = threshold, 0, 1
+
+    def begin(self):
+        from tflab.exercises import lesson06b
+
+        curve = lesson06b._train([])[0]
+        self.stop_at = lesson06b._first_below(curve, self.threshold)
+
+
+class RewritesTheRecord(FixedStep):
+    """New cheat: stops after step 9 and writes a loss below any threshold into the
+    checker's record of that step."""
+
+    def after_run(self, run_context, run_values):
+        from exercise_checks import caller_value
+
+        super().after_run(run_context, run_values)
+        if self.steps == 9:
+            caller_value("recorder").losses[-1] = -1.0
+
+
+class RebindsTheJudge(FixedStep):
+    """New cheat: stops after step 9 and makes the checker's _first_below say 9."""
+
+    def after_run(self, run_context, run_values):
+        from tflab.exercises import lesson06b
+
+        super().after_run(run_context, run_values)
+        lesson06b._first_below = lambda losses, threshold: 9
+
+
+@pytest.mark.parametrize("answer, message", [
+    (CountsToTheCurve, "your hook stopped training after step 1, whose loss"),
+    (TrainsTheCheckersModel, "your hook trains the checker's own model (lesson06b._regressor)"),
+    (TrainsItInBegin, "your hook trains the checker's own model (lesson06b._regressor)"),
+    (RewritesTheRecord, "your hook changed the training (or what the checker recorded)"),
+    (RebindsTheJudge, "replaced or reloaded tflab.exercises.lesson06b._first_below"),
+])
+def test_stop_below_cannot_learn_the_curve_beforehand(answer, message):
+    failed_with(exercises.get("06b", 1), answer, message)
+
+
+def column_prediction(features, labels, mode, params):
+    """A prediction of shape (batch, 1): labels - prediction broadcasts to (batch, batch)."""
+    w, b = variables()
+    prediction = tf.reshape(w * features["x"] + b, [-1, 1])
+    if mode == estimator.ModeKeys.PREDICT:
+        return estimator.EstimatorSpec(mode, predictions={"y": prediction})
+    loss = tf.reduce_mean(tf.square(labels - prediction))
+    if mode == estimator.ModeKeys.EVAL:
+        return estimator.EstimatorSpec(mode, loss=loss)
+    train_op = v1.train.GradientDescentOptimizer(params["learning_rate"]).minimize(
+        loss, global_step=v1.train.get_global_step())
+    return estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)
+
+
+def test_a_column_prediction_gets_a_hint():
+    """Review: this got only the numbers of the first step."""
+    failed_with(exercises.get("06b", 2), column_prediction,
+                "Your prediction has shape (batch, 1) ((8, 1) for 8 examples) where "
+                "features['x'] and the labels have shape (batch,)")

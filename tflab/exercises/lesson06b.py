@@ -14,6 +14,7 @@ from tflab.exercises.core import (
     NotAttempted,
     _holds_placeholder,
     call,
+    calls_of,
     first_line,
     number,
     require_callable,
@@ -130,23 +131,33 @@ def _loss_recorder():
 MAX_STEPS = 60
 
 
+_CHECKERS_TRAINING = ("your hook trains the checker's own model (lesson06b._regressor) to learn "
+                      "its losses in advance: read the loss of the training it is given, in "
+                      "after_run")
+
+
 def _train(hooks: list) -> tuple[list[float], int]:
     """Train the seeded regressor for at most MAX_STEPS steps with a loss recorder first (its
     ``begin`` runs before any other hook's), then ``hooks``; the losses and the steps run,
-    read from the checkpoint's global step."""
+    read from the checkpoint's global step. While it trains, the hooks cannot make another
+    copy of the checker's model (to learn its loss curve beforehand)."""
     recorder = _loss_recorder()
     with tempfile.TemporaryDirectory() as model_dir, quiet_tensorflow():
         regressor, input_fn = _regressor(model_dir)
-        try:
-            regressor.train(input_fn, steps=MAX_STEPS, hooks=[recorder, *hooks])
-        except (Exception, SystemExit) as err:  # the learner's hook failed
+        try:  # call: the course's modules the hook rebinds (this checker's) are put back
+            with calls_of(_regressor, rule=_CHECKERS_TRAINING):
+                call(regressor.train, input_fn, steps=MAX_STEPS, hooks=[recorder, *hooks])
+        except Failed as err:
+            reason = str(err)
+            if not reason.startswith("your function raised "):
+                raise
             hint = ("; run_values.results is None unless before_run asks for the loss: return "
-                    "tf.compat.v1.train.SessionRunArgs(loss) there" if "NoneType" in str(err)
+                    "tf.compat.v1.train.SessionRunArgs(loss) there" if "NoneType" in reason
                     else "")
-            raise Failed(f"your hook raised {type(err).__name__}: {first_line(err)}{hint}"
-                         ) from None
+            raise Failed(f"your hook raised {reason.removeprefix('your function raised ')}"
+                         f"{hint}") from None
         steps = regressor.global_step
-    return recorder.losses[:steps], steps
+    return list(recorder.losses[:steps]), steps
 
 
 def _thresholds(losses: list[float], rng: np.random.Generator, count: int = 4) -> list[float]:
@@ -163,24 +174,42 @@ def _first_below(losses: list[float], threshold: float) -> int | None:
     return next((step for step, loss in enumerate(losses, 1) if loss < threshold), None)
 
 
+def _drawn_thresholds() -> list[float]:
+    """Thresholds drawn from the loss curve of a run without the learner's hook, each first
+    crossed at another step; only they leave this function (the curve does not)."""
+    return _thresholds(_train([])[0], np.random.default_rng())
+
+
 def _stop_below(answer) -> str:
     """The answer is a hook class StopBelow(threshold); judged on real Estimator runs with
-    thresholds drawn from the loss curve, each first crossed at another step."""
+    thresholds drawn from the loss curve, each first crossed at another step, by the losses the
+    checker's own hook recorded in that run. No code of the learner's runs while the curve the
+    thresholds come from exists; the curve for the messages is recomputed after every run."""
     import tensorflow as tf
 
     require_callable(answer, "StopBelow(threshold) (a class) making a SessionRunHook")
-    curve, _ = _train([])  # no code of yours runs here
-    thresholds = _thresholds(curve, np.random.default_rng())
     runs = []
-    for threshold in thresholds:
-        hook = call(answer, threshold)
+    for threshold in _drawn_thresholds():
+        with calls_of(_regressor, rule=_CHECKERS_TRAINING):
+            hook = call(answer, threshold)
         if not isinstance(hook, tf.compat.v1.train.SessionRunHook):
             raise Failed(f"StopBelow({threshold}) should make a tf.compat.v1.train.SessionRunHook,"
                          f" not {type(hook).__name__}: subclass tf.compat.v1.train.SessionRunHook")
         losses, stopped = _train([hook])
-        first = _first_below(losses, threshold)  # in this run, else after it stopped
-        runs.append((threshold, losses, stopped,
-                     first if first is not None else _first_below(curve, threshold)))
+        runs.append((threshold, losses, stopped))
+    curve, _ = _train([])  # only now: what a run without your hook logs, for the messages
+    for threshold, losses, _ in runs:
+        if not np.allclose(losses, curve[:len(losses)], rtol=1e-5, atol=1e-7):
+            step = int(np.flatnonzero(~np.isclose(losses, curve[:len(losses)], rtol=1e-5,
+                                                  atol=1e-7))[0])
+            raise Failed(f"with threshold {threshold} the loss of step {step + 1} was "
+                         f"{losses[step]:.4g}, where training without your hook gives "
+                         f"{curve[step]:.4g}: your hook changed the training (or what the "
+                         "checker recorded); only read the loss and request the stop")
+    runs = [(threshold, losses, stopped, first if first is not None else
+             _first_below(curve, threshold))  # in this run, else after it stopped
+            for threshold, losses, stopped in runs
+            for first in [_first_below(losses, threshold)]]
     if all(stopped == first for _, _, stopped, first in runs):
         return (f"stopped right after the first step whose loss was below the threshold, for "
                 f"{len(runs)} thresholds first crossed at steps "
@@ -356,7 +385,43 @@ def _every_step(path: list[tuple[float, float]], x, y, rate: float) -> None:
                          "the first")
 
 
+def _column_prediction(answer) -> str:
+    """A hint when the answer's prediction (PREDICT mode, in a graph of its own) is a column,
+    shape (batch, 1), where the labels are a vector (batch,); else ''."""
+    import tensorflow as tf
+
+    from tflab import estimator
+
+    x = np.linspace(-1, 1, 8, dtype=np.float32)
+    try:
+        with tf.Graph().as_default(), quiet_tensorflow():
+            spec = call(answer, features={"x": tf.constant(x)}, labels=None,
+                        mode=estimator.ModeKeys.PREDICT, params={"learning_rate": 0.1})
+            shape = tuple(spec.predictions["y"].shape)
+    except Exception:  # NotAttempted and Failed included: the message stands as it is
+        return ""
+    if shape != (len(x), 1):
+        return ""
+    return (f". Your prediction has shape (batch, 1) (({len(x)}, 1) for {len(x)} examples) "
+            "where features['x'] and the labels have shape (batch,): labels - prediction then "
+            "broadcasts to a (batch, batch) table of every label against every prediction, "
+            "which is not the mean squared error. Keep the prediction a vector: "
+            "w * features['x'] + b, without reshaping it to a column")
+
+
 def _linear_model_fn(answer) -> str:
+    """The answer is a model_fn; trained by estimator.Estimator on fresh data; a prediction
+    shaped as a column gets a hint on top of what went wrong."""
+    try:
+        return _judge_model_fn(answer)
+    except Failed as err:
+        hint = _column_prediction(answer) if callable(answer) else ""
+        if not hint:
+            raise
+        raise Failed(f"{str(err).rstrip('.')}{hint}") from None
+
+
+def _judge_model_fn(answer) -> str:
     """The answer is a model_fn; trained by estimator.Estimator on fresh data."""
     import tensorflow as tf
 
