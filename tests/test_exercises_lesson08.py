@@ -207,8 +207,8 @@ def test_resize_rejects_the_loader_and_made_up_pixels():
         return np.full((*size_of(im, side), 3), float(im.mean()), np.float32)
 
     def blanks_its_input(im, side):  # new cheat: make the input grey, return grey
-        im[...] = 0.5
-        return np.full((*size_of(im, side), 3), 0.5, np.float32)
+        im[...] = mean = float(im.mean())  # its brightness: only the pixels tell
+        return np.full((*size_of(im, side), 3), mean, np.float32)
 
     for cheat in (grey, blanks_its_input):
         failed_with(ex, cheat, "return the image itself, resized")
@@ -267,9 +267,9 @@ def test_resize_and_relative_distance_inputs_cannot_be_changed_through_the_check
     its x equal to its target (then 0 is the distance), through its frame; read the Try it's
     reference, which was computed before the answer ran."""
     def greys_the_checkers_image(im, side):
-        caller_value("image")[...] = 0.5
+        caller_value("image")[...] = mean = float(im.mean())  # its brightness: only pixels tell
         h, w = im.shape[:2]
-        return np.full((round(h * side / max(h, w)), round(w * side / max(h, w)), 3), 0.5,
+        return np.full((round(h * side / max(h, w)), round(w * side / max(h, w)), 3), mean,
                        np.float32)
 
     failed_with(exercises.get("08", 3), greys_the_checkers_image,
