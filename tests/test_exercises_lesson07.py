@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from exercise_checks import failed_with
+from exercise_checks import caller_value, failed_with
 from sklearn.preprocessing import MinMaxScaler
 
 from tflab import exercises, models
@@ -325,6 +325,75 @@ def test_stop_at_accuracy_targets_are_drawn_at_check_time():
     (lambda target: np.float64(target), "subclass keras.callbacks.Callback"),
 ])
 def test_stop_at_accuracy_wrong_answers(answer, message, seeded_targets):
+    failed_with(exercises.get("07", 3), answer, message)
+
+
+class ReadsTheCurve(keras.callbacks.Callback):
+    """Issue 32, second review: found the checker's reference val_accuracy curve in its frames
+    and stopped by epoch number, never reading the logs."""
+
+    def __init__(self, target):
+        super().__init__()
+        self.target, self.curve = target, caller_value("curve")
+
+    def on_train_begin(self, logs=None):
+        self.curve = self.curve or caller_value("curve")  # new: looks again during the fit
+
+    def on_epoch_end(self, epoch, logs=None):
+        curve = self.curve or [1.0] * 12
+        first = next((e for e, v in enumerate(curve) if v >= self.target), len(curve) - 1)
+        if epoch >= first:
+            self.model.stop_training = True
+
+
+class RefitsFromTheSeed(ReadsTheCurve):
+    """New cheat: finds the data's seed in the checker's frames and runs the checker's own fit
+    to learn the curve, when made."""
+
+    def __init__(self, target):
+        keras.callbacks.Callback.__init__(self)
+        from tflab.exercises import lesson07
+
+        self.target = target
+        self.curve = lesson07._fit(caller_value("seed"), [])["val_accuracy"]
+
+
+class RefitsDuringTheFit(ReadsTheCurve):
+    """New cheat: the same when the fit begins, swallowing any error."""
+
+    def __init__(self, target):
+        keras.callbacks.Callback.__init__(self)
+        self.target, self.curve = target, None
+
+    def on_train_begin(self, logs=None):
+        from tflab.exercises import lesson07
+
+        try:
+            self.curve = lesson07._fit(caller_value("seed"), [])["val_accuracy"]
+        except Exception:
+            pass
+
+
+class FindsOldHistories(ReadsTheCurve):
+    """New cheat: looks for the reference fits' History among the objects in memory."""
+
+    def __init__(self, target):
+        import gc
+
+        keras.callbacks.Callback.__init__(self)
+        self.target = target
+        old = [o.history["val_accuracy"] for o in gc.get_objects()
+               if isinstance(o, keras.callbacks.History) and o.history.get("val_accuracy")]
+        self.curve = old[-1] if old else None
+
+
+@pytest.mark.parametrize("answer, message", [
+    (ReadsTheCurve, "your callback stopped training after epoch 1"),
+    (RefitsFromTheSeed, "your callback runs the checker's own fit (lesson07._fit)"),
+    (RefitsDuringTheFit, "your callback runs the checker's own fit (lesson07._fit)"),
+    (FindsOldHistories, "your callback stopped training after epoch 1"),
+])
+def test_stop_at_accuracy_never_sees_the_reference_curve(answer, message, seeded_targets):
     failed_with(exercises.get("07", 3), answer, message)
 
 

@@ -150,13 +150,13 @@ def _blobs(rng: np.random.Generator, n: int, separation: float) -> tuple[np.ndar
 def _stop_at_accuracy(answer) -> str:
     """The answer is a callback class StopAtAccuracy(target); judged on real fits' History for
     targets drawn at check time from a reference fit on fresh data, each first reached at a
-    different epoch (an answer that ignores its target stops at the wrong epoch for one)."""
+    different epoch (an answer that ignores its target stops at the wrong epoch for one). While
+    the answer's code runs, neither the reference curve nor the epochs it should stop at exist
+    anywhere: only the targets and the seed of the data; the curve is fitted again after each of
+    the answer's fits, and the checker's fits cannot be started from the answer's code."""
     require_callable(answer, "StopAtAccuracy(target) (a class) making a keras callback")
-    seed, curve, targets = _stop_case(_fresh_rng())
-    # the target equal to a logged value last: a callback that never stops fails before it
-    order = sorted(range(len(targets)), key=lambda i: targets[i] in curve)
-    passed = {i: _stopped_at(answer, targets[i], seed, curve) for i in order}
-    epochs = ", ".join(str(passed[i]) for i in range(len(targets)))
+    seed, targets = _stop_case(_fresh_rng())
+    epochs = ", ".join(str(_stopped_at(answer, target, seed)) for target in targets)
     shown = ", ".join(f"{target:g}" for target in targets)
     return (f"stopped after epochs {epochs}, the first whose val_accuracy reached {shown}, "
             "targets drawn for this check.")
@@ -167,30 +167,51 @@ def _fresh_rng() -> np.random.Generator:
     return np.random.default_rng()
 
 
+_OWN_FIT = ("your callback runs the checker's own fit (lesson07.{}) to learn the validation "
+            "accuracy before it is logged: watch logs['val_accuracy'] in on_epoch_end instead")
+_FITS = {"running": 0, "nested": 0}  # a fit started inside another: the answer's doing
+
+
 def _fit(seed: int, callbacks: list) -> dict:
-    """A small classifier fitted for EPOCHS epochs on data drawn from ``seed``: its History."""
+    """A small classifier fitted for EPOCHS epochs on data drawn from ``seed``: a copy of its
+    History's values (the History itself emptied, so that no old fit's curve stays in memory)."""
     import keras
     import tensorflow as tf
 
-    keras.utils.set_random_seed(seed)
-    rng = np.random.default_rng(seed)
-    train = tf.data.Dataset.from_tensor_slices(_blobs(rng, 256, 2.0)).batch(64)
-    val = tf.data.Dataset.from_tensor_slices(_blobs(rng, 64, 1.0)).batch(64)  # harder
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.SGD(0.02), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"], jit_compile=False)
-    return call(model.fit, train, epochs=EPOCHS, validation_data=val, callbacks=callbacks,
-                shuffle=False, verbose=0).history
+    if _FITS["running"]:
+        _FITS["nested"] += 1
+        raise Failed(_OWN_FIT.format("_fit"))
+    _FITS["running"] += 1
+    try:
+        keras.utils.set_random_seed(seed)
+        rng = np.random.default_rng(seed)
+        train = tf.data.Dataset.from_tensor_slices(_blobs(rng, 256, 2.0)).batch(64)
+        val = tf.data.Dataset.from_tensor_slices(_blobs(rng, 64, 1.0)).batch(64)  # harder
+        model = keras.Sequential([keras.Input((2,)),
+                                  keras.layers.Dense(2, activation="softmax")])
+        model.compile(optimizer=keras.optimizers.SGD(0.02),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      jit_compile=False)
+        history = call(model.fit, train, epochs=EPOCHS, validation_data=val,
+                       callbacks=callbacks, shuffle=False, verbose=0)
+        values = {name: [float(v) for v in logged] for name, logged in history.history.items()}
+        history.history.clear()
+        return values
+    finally:
+        _FITS["running"] -= 1
 
 
-def _stop_case(rng: np.random.Generator) -> tuple[int, list[float], list[float]]:
-    """A seed, its reference val_accuracy curve (no callback) and two or three targets, each
-    first reached at a different epoch before the last, drawn between two new bests above
-    chance (0.5); one of them is exactly the new best (val_accuracy counts k of 64 examples, so
-    the same fit logs exactly that value), another 0.0001 above the best before it."""
+def _stop_case(rng: np.random.Generator) -> tuple[int, list[float]]:
+    """A seed and two or three targets, each first reached at a different epoch before the
+    last of the seed's reference fit (no callback), drawn between two new bests above chance
+    (0.5); one of them is exactly the new best (val_accuracy counts k of 64 examples, so the
+    same fit logs exactly that value) and comes last (a callback that never stops fails before
+    it), another 0.0001 above the best before it. The reference curve stays in here."""
+    import gc
+
     for attempt in range(6):
         seed = int(rng.integers(1, 2**31 - 1)) if attempt < 5 else 73  # 73: rises 6 times
-        curve = [float(v) for v in _fit(seed, [])["val_accuracy"]]
+        curve = _fit(seed, [])["val_accuracy"]
         best, steps = 0.0, []  # (epoch, previous best, new best) where the best rises
         for epoch, value in enumerate(curve, 1):
             if value > best:
@@ -209,21 +230,35 @@ def _stop_case(rng: np.random.Generator) -> tuple[int, list[float], list[float]]
             exact, near = (int(i) for i in rng.permutation(len(chosen))[:2])
             targets[exact] = steps[chosen[exact]][2]
             targets[near] = round(steps[chosen[near]][1] + 1e-4, 6)
-            return seed, curve, targets
+            targets.append(targets.pop(exact))
+            del curve, steps
+            gc.collect()  # the reference fits' models and logs, before the answer runs
+            return seed, targets
     raise RuntimeError("no fit whose val_accuracy rose at two epochs; rerun the check")
 
 
-def _stopped_at(answer, target: float, seed: int, curve: list[float]) -> int:
+def _stopped_at(answer, target: float, seed: int) -> int:
     """The epoch after which the learner's callback stopped a fit for ``target``, if right."""
     import keras
 
-    callback = call(answer, target)
+    with calls_of(_fit, rule=_OWN_FIT.format("_fit")), \
+            calls_of(_stop_case, rule=_OWN_FIT.format("_stop_case")):
+        callback = call(answer, target)
     if not isinstance(callback, keras.callbacks.Callback):
         raise Failed(f"StopAtAccuracy({target}) should make a keras.callbacks.Callback, not "
                      f"{type(callback).__name__}: subclass keras.callbacks.Callback")
-    history = _fit(seed, [callback])
+    _FITS["nested"] = 0
+    try:
+        history = _fit(seed, [callback])
+    except Failed:
+        if not _FITS["nested"]:
+            raise
+    if _FITS["nested"]:
+        raise Failed(_OWN_FIT.format("_fit"))
     val_accuracy, accuracy = history["val_accuracy"], history["accuracy"]
     stopped = len(val_accuracy)
+    # the reference only now, the answer's fit over: it never existed while the answer ran
+    curve = _fit(seed, [])["val_accuracy"]
     changed = ("the callback should only watch the logs and stop, not change the training or "
                "what it logs")
     if not np.allclose(val_accuracy[:-1], curve[:stopped - 1], atol=1e-6):
