@@ -140,3 +140,57 @@ def test_an_answer_that_patches_numpy_fails_and_numpy_comes_back():
     status, text = exercises.get("02", 1).judge(replaces_the_reference)
     assert status == "failed" and "replaced or reloaded tflab.solvers.stability_bound" in text, text
     assert solvers.stability_bound is bound
+
+
+def _folder_sha256_in_a_subprocess(path) -> str:
+    """A cheat: the course's own function, run by another Python where no stub reaches."""
+    import subprocess
+
+    code = "import sys; from tflab import files; print(files.folder_sha256(sys.argv[1]))"
+    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def _second_copy_of_files():
+    """A cheat: tflab.files loaded again from its source, so that no stub is in it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "files_copy", importlib.util.find_spec("tflab.files").origin)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_an_answer_may_not_start_another_program(tmp_path):
+    import os
+
+    from tflab.exercises.core import call
+
+    with pytest.raises(Failed, match=r"started another program \(subprocess.Popen\)"):
+        call(_folder_sha256_in_a_subprocess, tmp_path)
+
+    def caught(path):  # the refusal caught: still a failure
+        try:
+            return _folder_sha256_in_a_subprocess(path)
+        except Failed:
+            return "0" * 64
+
+    with pytest.raises(Failed, match=r"started another program \(subprocess.Popen\)"):
+        call(caught, tmp_path)
+    with pytest.raises(Failed, match=r"started another program \(os.system\)"):
+        call(lambda: os.system("true"))
+    got = _in_a_thread(lambda: call(lambda: _in_a_thread(
+        lambda: _folder_sha256_in_a_subprocess(tmp_path))))
+    assert "started another program (subprocess.Popen)" in got, got
+    # outside an answer, programs start as ever (the checkers' own child processes)
+    assert len(_folder_sha256_in_a_subprocess(tmp_path)) == 64
+
+
+def test_an_answer_may_not_load_a_second_copy_of_a_course_module(tmp_path):
+    from tflab.exercises.core import call
+
+    with pytest.raises(Failed, match="loaded a second copy of tflab.files"):
+        call(_second_copy_of_files)
+    assert call(lambda: __import__("tflab.files").files.folder_sha256(tmp_path))  # the module
+    assert _second_copy_of_files().folder_sha256(tmp_path)  # outside an answer: allowed

@@ -92,15 +92,60 @@ def _restore(snapshot: list[tuple[Any, dict]]) -> list[str]:
 
 _MISSING = object()
 
+#: audit events of another program started from Python
+PROGRAM_EVENTS = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
+                  "os.fork", "os.forkpty", "os.startfile", "pty.spawn")
+_ANSWERS_RUNNING = [0]  # how many call()s are inside the learner's function now
+_ESCAPES: list[str] = []  # what the audit hook refused while an answer ran
+
+
+def _second_copy(code: types.CodeType) -> str | None:
+    """The name of the course module whose source ``code`` runs again, if it was imported
+    already (a copy loaded with importlib escapes the stubs of :func:`calls_of`)."""
+    filename = code.co_filename
+    if "tflab" not in filename:
+        return None
+    for name, module in list(sys.modules.items()):
+        if (name.split(".")[0] == "tflab" and getattr(module, "__file__", None) == filename
+                and not getattr(getattr(module, "__spec__", None), "_initializing", False)):
+            return name
+    return None
+
+
+def _audit(event: str, args: tuple) -> None:
+    """Refuse, while an answer runs (in any thread), to start another program or to load a
+    second copy of a course module: both run the course's code out of the checker's sight."""
+    if not _ANSWERS_RUNNING[0]:
+        return
+    if event.startswith(PROGRAM_EVENTS):
+        what = f"started another program ({event})"
+    elif event == "exec" and args and isinstance(args[0], types.CodeType) \
+            and (module := _second_copy(args[0])) is not None:
+        what = f"loaded a second copy of {module}"
+    else:
+        return
+    _ESCAPES.append(what)
+    raise Failed(_escaped(what))
+
+
+def _escaped(what: str) -> str:
+    return (f"your answer {what} while it ran: the checker judges the code you wrote, run "
+            "here, so compute the answer in your own function")
+
+
+sys.addaudithook(_audit)  # audit hooks stay for the life of the process
+
 
 def call(function: Callable, *args, **kwargs) -> Any:
     """Call the learner's function; its exceptions become :class:`Failed`, ``___`` NotAttempted.
 
     Names the function rebinds in NumPy, math, builtins or the course's modules (np.allclose,
     a course function the checker uses afterwards) are put back when it returns, and the
-    answer fails: a checker compares with what these libraries really do.
+    answer fails: a checker compares with what these libraries really do. Starting another
+    program or loading a second copy of a course module while it runs fails as well.
     """
-    snapshot = _snapshot()
+    snapshot, escapes = _snapshot(), len(_ESCAPES)
+    _ANSWERS_RUNNING[0] += 1
     try:
         result = function(*args, **kwargs)
     except (NotAttempted, Failed):
@@ -108,7 +153,10 @@ def call(function: Callable, *args, **kwargs) -> Any:
     except (Exception, SystemExit) as err:  # the learner's bug, reported instead of a traceback
         raise Failed(f"your function raised {type(err).__name__}: {first_line(err)}") from None
     finally:
+        _ANSWERS_RUNNING[0] -= 1
         changed = _restore(snapshot)
+    if len(_ESCAPES) > escapes:  # refused, even where the answer caught the error
+        raise Failed(_escaped(_ESCAPES[escapes]))
     if changed:
         raise Failed(f"your answer replaced or reloaded {', '.join(changed[:3])} while it ran: "
                      "leave NumPy and the course's modules as they are")

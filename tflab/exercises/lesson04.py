@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tflab.exercises.core import (
+    PROGRAM_EVENTS,
     Exercise,
     Failed,
     call,
@@ -161,9 +162,6 @@ def _file_operation(function) -> str | None:
     return None
 
 
-#: audit events of a program started from Python (the checker cannot crash it part-way)
-_PROGRAMS = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
-             "os.forkpty", "os.startfile", "pty.spawn")
 #: audit events that change files or folders
 _CHANGES = ("os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.truncate", "os.link",
             "os.symlink", "shutil.")
@@ -212,7 +210,7 @@ def _run_killed(answer, model, target: Path, kill_at: int) -> dict:
                             os.kill(os.getpid(), signal.SIGKILL)
 
             def audit(event, args):  # every thread, and no way to take it off
-                if event.startswith(_PROGRAMS) or event == "ctypes.call_function":
+                if event.startswith(PROGRAM_EVENTS) or event == "ctypes.call_function":
                     report["programs"].append(event)
                 elif sys.getprofile() is not watch and _changes_files(event, args):
                     report["unseen"].append(event)
