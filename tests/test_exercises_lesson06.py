@@ -571,3 +571,33 @@ def test_keras_row_cannot_read_the_reference_or_call_the_checkers_own():
         return out.get("row", row)
 
     failed_with(ex, in_a_thread, "calls the checker's own lesson06._to_keras_rows")
+
+
+def test_a_library_function_replaced_under_the_layer_fails(monkeypatch):
+    """New cheats: a wrong layer made right by replacing what Keras runs under it, the
+    backend's digitize (06.1) or tf.strings' salted hash (06.2); the functions recorded when
+    the checker loaded catch it."""
+    import keras.src.backend.tensorflow.numpy as backend_numpy
+    import numpy as np
+
+    from tflab.exercises import lesson06
+
+    monkeypatch.setattr(lesson06, "_LIBRARY_FUNCTIONS", lesson06._capture_library())
+
+    def digitize(x, bins):
+        rows = runs_the_column(AGE_COLUMN, "age")(np.asarray(x))
+        return tf.constant(np.argmax(rows, -1).reshape(np.shape(x)), tf.int32)
+
+    monkeypatch.setattr(backend_numpy, "digitize", digitize)
+    failed_with(exercises.get("06", 1),
+                keras.layers.Discretization(bin_boundaries=[1.0, 2.0, 3.0, 4.0],
+                                            output_mode="one_hot"),
+                "your code replaced keras.src.backend.tensorflow.numpy.digitize, which Keras's")
+    monkeypatch.undo()
+    monkeypatch.setattr(lesson06, "_LIBRARY_FUNCTIONS", lesson06._capture_library())
+    fast = tf.strings.to_hash_bucket_fast
+    monkeypatch.setattr(tf.strings, "to_hash_bucket_strong",
+                        lambda x, n, key, name=None: fast(x, n))
+    failed_with(exercises.get("06", 2),
+                keras.layers.Hashing(num_bins=20, output_mode="one_hot", salt=7),
+                "your code replaced tf.strings.to_hash_bucket_strong")

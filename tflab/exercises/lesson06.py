@@ -233,6 +233,37 @@ def _capture_methods() -> dict:
 
 _KERAS_METHODS: dict = _capture_methods()
 
+_LIBRARY_MODULES = ("keras.src.", "tensorflow._api.v2.", "tensorflow.python.ops.")
+
+
+def _capture_library() -> dict:
+    """The functions of Keras's modules and of the TensorFlow ops under them (their backend's
+    digitize, tf.strings' hashing, ...), by module and name, as loaded: an answer that
+    replaced one (a wrong layer made right by a library patched under it) fails. Taken when
+    this module loads if Keras is loaded already."""
+    if "keras" not in sys.modules:
+        return {}
+    return {module: {name: value for name, value in vars(module).items()
+                     if callable(value) and not isinstance(value, type)}
+            for name, module in list(sys.modules.items())
+            if module is not None and name.startswith(_LIBRARY_MODULES)
+            and "feature_column" not in name}  # _real_columns checks those, and says so
+
+
+_LIBRARY_FUNCTIONS: dict = _capture_library()
+
+
+def _require_library_as_loaded() -> None:
+    for module, functions in _LIBRARY_FUNCTIONS.items():
+        now = vars(module)
+        for name, value in functions.items():
+            if now.get(name) is not value:
+                shown = module.__name__.replace("tensorflow._api.v2.", "tf.")
+                raise Failed(f"your code replaced {shown}.{name}, which Keras's layers (or "
+                             "TensorFlow under them) run: a replaced library function could "
+                             "just run the feature column the layer replaces. Leave Keras and "
+                             "TensorFlow as they are (restart the kernel)")
+
 
 def _foreign(value, homes: tuple[str, ...]) -> bool:
     """Whether ``value``, a class attribute, runs code from outside ``homes`` (Keras's and
@@ -294,6 +325,7 @@ def _require_preprocessing_layers(layer, role: str, example: str) -> None:
         raise Failed(f"the {role} should be a Keras layer, such as keras.layers.{example}(...), "
                      f"not {type(layer).__name__}: a function (for instance one that runs the "
                      "feature column itself) is not its Keras replacement")
+    _require_library_as_loaded()
     parts = keras.layers.Layer._flatten_layers(layer, include_self=True, recursive=True)
     for part in parts:  # the class's method: an instance cannot hide what it holds
         kind = type(part)
