@@ -335,3 +335,14 @@ def test_a_table_of_the_course_answers_fails():
                        lambda x, t: 0.0 if np.array_equal(x, t) else distances.get(x.shape, 1.0))]:
         status, text = ex.judge(table)
         assert status == "failed", (ex.number, text)
+
+
+def test_relative_distance_rejects_the_course_distance():
+    """New cheat (issue 32's second review): multiscale._relative is Try it 08.1's distance."""
+    from tflab import multiscale
+
+    ex = exercises.try_it("08", 1)
+    relative = multiscale._relative
+    for cheat in (lambda x, t: multiscale._relative(tf.constant(x), tf.constant(t)),
+                  lambda x, t: relative(tf.constant(x), tf.constant(t))):
+        failed_with(ex, cheat, "calls the course's own distance (multiscale._relative)")

@@ -367,3 +367,14 @@ def test_checksum_binds_each_name_to_its_bytes():
     failed_with(exercises.get("09", 3), unbound,
                 "swapping the contents of fingerprint.pb and variables/variables.index did not "
                 "change the checksum: bind each file's name to its own bytes")
+
+
+def test_replica_loss_shows_enough_digits_to_differ(monkeypatch):
+    """New mistake (issue 32's second review): the mean in float16 is off in the fourth digit;
+    the message showed the two totals as the same number."""
+    monkeypatch.setattr(lesson09, "_fresh_seed", lambda: 9)
+    text = exercises.try_it("09", 1).judge(
+        lambda losses, n: float(np.float16(np.mean(losses)) * len(losses) / n))[1]
+    given, want = text.split("your losses give ")[1].split("; the mean loss of the global "
+                                                          "batch is ")
+    assert given != want, text

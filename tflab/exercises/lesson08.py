@@ -262,11 +262,16 @@ def _pairs(seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def _relative_distance(answer) -> str:
+    from tflab import multiscale
+
     require_callable(answer, "relative_distance(x, target) for two arrays of one shape")
     seed = _fresh_seed()
     for index, (x, target) in enumerate(_pairs(seed)):
         shape = x.shape
-        got = number(call(answer, x, target), "the relative distance")
+        with calls_of(multiscale._relative, rule=(
+                "your function calls the course's own distance (multiscale._relative), which "
+                "is what this exercise asks you to write: compute it with np.mean yourself")):
+            got = number(call(answer, x, target), "the relative distance")
         # the reference only now, from the arrays drawn again: the answer can neither read it
         # nor change what it is computed from
         x, target = _pairs(seed)[index]

@@ -76,8 +76,9 @@ def _replica_loss(answer) -> str:
                          f"batch, but replica {k} returns {got[k]:.4g}, not its own share "
                          f"{want[k]:.4g}: each replica's loss comes from its own examples only "
                          "(the sum of its losses divided by the global batch size)")
-        raise Failed(f"summed over {replicas} replicas your losses give {total:.4g}; the mean "
-                     f"loss of the global batch is {mean:.4g}")
+        digits = next((d for d in range(4, 12) if f"{total:.{d}g}" != f"{mean:.{d}g}"), 12)
+        raise Failed(f"summed over {replicas} replicas your losses give {total:.{digits}g}; the "
+                     f"mean loss of the global batch is {mean:.{digits}g}")
     return ("each replica's loss is its share of the global batch's mean, for 2 and 4 "
             "replicas: summed over them, it is that mean.")
 
