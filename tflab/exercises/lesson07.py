@@ -152,11 +152,15 @@ def _stop_at_accuracy(answer) -> str:
     targets drawn at check time from a reference fit on fresh data, each first reached at a
     different epoch (an answer that ignores its target stops at the wrong epoch for one). While
     the answer's code runs, neither the reference curve nor the epochs it should stop at exist
-    anywhere: only the targets and the seed of the data; the curve is fitted again after each of
+    anywhere: only the targets and the seed of the data; the curve is fitted again after all of
     the answer's fits, and the checker's fits cannot be started from the answer's code."""
     require_callable(answer, "StopAtAccuracy(target) (a class) making a keras callback")
     seed, targets = _stop_case(_fresh_rng())
-    epochs = ", ".join(str(_stopped_at(answer, target, seed)) for target in targets)
+    histories = [_answer_fit(answer, target, seed) for target in targets]
+    # the reference only now, after all of the answer's fits: it never existed while they ran
+    curve = _fit(seed, [])["val_accuracy"]
+    epochs = ", ".join(str(_stopped_at(history, target, curve))
+                       for history, target in zip(histories, targets))
     shown = ", ".join(f"{target:g}" for target in targets)
     return (f"stopped after epochs {epochs}, the first whose val_accuracy reached {shown}, "
             "targets drawn for this check.")
@@ -237,8 +241,8 @@ def _stop_case(rng: np.random.Generator) -> tuple[int, list[float]]:
     raise RuntimeError("no fit whose val_accuracy rose at two epochs; rerun the check")
 
 
-def _stopped_at(answer, target: float, seed: int) -> int:
-    """The epoch after which the learner's callback stopped a fit for ``target``, if right."""
+def _answer_fit(answer, target: float, seed: int) -> dict:
+    """The History's values of the seed's fit with the learner's StopAtAccuracy(target)."""
     import keras
 
     with calls_of(_fit, rule=_OWN_FIT.format("_fit")), \
@@ -255,10 +259,14 @@ def _stopped_at(answer, target: float, seed: int) -> int:
             raise
     if _FITS["nested"]:
         raise Failed(_OWN_FIT.format("_fit"))
+    return history
+
+
+def _stopped_at(history: dict, target: float, curve: list[float]) -> int:
+    """The epoch after which the learner's callback stopped its fit (``history``) for
+    ``target``, if right; ``curve`` is the same fit's val_accuracy without the callback."""
     val_accuracy, accuracy = history["val_accuracy"], history["accuracy"]
     stopped = len(val_accuracy)
-    # the reference only now, the answer's fit over: it never existed while the answer ran
-    curve = _fit(seed, [])["val_accuracy"]
     changed = ("the callback should only watch the logs and stop, not change the training or "
                "what it logs")
     if not np.allclose(val_accuracy[:-1], curve[:stopped - 1], atol=1e-6):
