@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
-from exercise_checks import failed_with
+from exercise_checks import caller_value, failed_with
 
 from tflab import exercises
 
@@ -291,6 +291,66 @@ def test_cache_wrong_answers():
     # gaming: every item read eagerly into memory, then served from a tensor
     failed_with(ex, lambda ds: tf.data.Dataset.from_tensor_slices(list(ds)),
                 "faster produced 12 of the 12 items before returning")
+
+
+def test_leak_takes_a_float32_placeholder():
+    """A float32 placeholder computes w·x + b in float32: the run again with other values for x
+    is judged within predict's tolerance, not bit for bit against float64."""
+    def float32_predictor(graph, w, b):
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+            y = x * w + b
+        graph.finalize()
+        sess = tf.compat.v1.Session(graph=graph)
+        return lambda values: sess.run(y, {x: values})
+
+    status, text = exercises.get("03", 2).judge(float32_predictor)
+    assert status == "passed", text
+
+    def float32_carries_numpy(graph, w, b):  # gaming: NumPy's y carried in a float32 placeholder
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+            z = tf.compat.v1.placeholder(tf.float32, [None], name="z")
+            y = tf.identity(z) + 0 * x
+        graph.finalize()
+        sess = tf.compat.v1.Session(graph=graph)
+        return lambda values: sess.run(y, {x: values, z: w * np.asarray(values) + b})
+
+    failed_with(exercises.get("03", 2), float32_carries_numpy,
+                "computed outside the graph: fed other values for x")
+
+
+def test_cache_count_is_tamper_evident():
+    ex = exercises.get("03", 3)
+
+    def trims_the_counter(ds):  # gaming: no cache; a map trims the checker's counter to 12
+        counter = caller_value("counter")
+
+        def trim(v):
+            del counter[12:]
+            return v
+
+        return ds.map(lambda v: tf.py_function(trim, [v], tf.int64))
+
+    def clears_after_reading(ds):  # gaming: reads every item, then hides that it did
+        items = [int(v) for v in ds]
+        caller_value("counter").clear()
+        return tf.data.Dataset.from_tensor_slices(items)
+
+    def pads_the_counter(ds):  # gaming: the right items from elsewhere, 12 fake runs counted
+        counter = caller_value("counter")
+        counter.extend(range(12))
+        return tf.data.Dataset.range(12).map(lambda i: 7 * i + 5)
+
+    changed = "your answer changed the checker's count"
+    failed_with(ex, trims_the_counter, changed)
+    failed_with(ex, clears_after_reading, changed)
+    failed_with(ex, pads_the_counter, changed)
+
+
+def test_cache_of_batches_says_items_not_batches():
+    failed_with(exercises.get("03", 3), lambda ds: ds.batch(4).cache(),
+                "yields items of shape (4,), not the single items of ds")
 
 
 def test_traced_once_wrong_answers():

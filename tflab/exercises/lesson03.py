@@ -104,13 +104,17 @@ def _fed(feed_dict, values: np.ndarray) -> bool:
     return False
 
 
-def _produced(result, got: np.ndarray) -> bool:
-    """Whether ``got`` is one of the values a session run returned."""
+def _produced(result, got: np.ndarray, close: bool = False) -> bool:
+    """Whether ``got`` is one of the values a session run returned (``close``: within the
+    tolerance predict is judged by, as a float32 placeholder computes w·x + b)."""
     import tensorflow as tf
 
     for value in tf.nest.flatten(result):
         try:
-            if np.array_equal(np.asarray(value, dtype=np.float64).ravel(), got.ravel()):
+            value = np.asarray(value, dtype=np.float64).ravel()
+            if value.shape == got.ravel().shape and (
+                    np.allclose(value, got.ravel(), rtol=1e-5, atol=1e-5) if close
+                    else np.array_equal(value, got.ravel())):
                 return True
         except (TypeError, ValueError):
             continue
@@ -143,7 +147,7 @@ def _computed_by_the_graph(producing: list, values: np.ndarray, rng, runs: list)
                          f"({type(err).__name__}: {first_line(err, 120)}). Build y = x * w + b "
                          "in the graph and feed x") from None
         del runs[before:]
-        if _produced(again, want):
+        if _produced(again, want, close=True):
             return
     raise Failed(f"{problem}: fed other values for x, the run you made did not give w·x + b "
                  "for them. Build y = x * w + b from the placeholder, and feed only x")
@@ -208,31 +212,71 @@ def _no_leak(answer) -> str:
             "is finalized.")
 
 
-def _cached(answer) -> str:
+def _counted_source(n: int, counter: list) -> tuple:
+    """Section 7's slow source of ``n`` items, 7·i + 5, whose slow function appends to
+    ``counter``, and a function that says how many items the source has produced, counted
+    a second time in a closure that no frame names: an answer that trims ``counter`` (found in
+    the checker's frame) does not change that count."""
     import tensorflow as tf
 
     from tflab import pipelines
 
+    runs = [0]
+
+    def tick(i):
+        runs[0] += 1
+        return i
+
+    def counted(i):
+        return tf.py_function(tick, [i], tf.int64)
+
+    source = pipelines.slow_source(n, 0.0, counter).map(counted)
+    return source.map(lambda i: 7 * i + 5), lambda: runs[0]
+
+
+def _epoch(ds) -> list[int]:
+    """One epoch of the learner's dataset, sorted; items that are not single numbers (batches)
+    fail with what they are."""
+    items = []
+    try:
+        for value in ds:
+            shape = np.shape(value)
+            if shape != ():
+                raise Failed(f"your dataset yields items of shape {shape}, not the single "
+                             "items of ds (numbers): keep the items as ds gives them (batch "
+                             "later, when you train), and cache ds itself")
+            items.append(int(value))
+    except Failed:
+        raise
+    except Exception as err:
+        raise Failed(f"iterating over your dataset raised {type(err).__name__}: "
+                     f"{first_line(err)}") from None
+    return sorted(items)
+
+
+def _cached(answer) -> str:
+    import tensorflow as tf
+
     require_callable(answer, "faster(ds) returning a tf.data.Dataset")
     n = 12
     counter: list = []
-    source = pipelines.slow_source(n, 0.0, counter).map(lambda i: 7 * i + 5)
+    source, produced = _counted_source(n, counter)
     items = [7 * i + 5 for i in range(n)]  # values the learner has not seen
     ds = call(answer, source)
     if not isinstance(ds, tf.data.Dataset):
         raise Failed(f"faster should return a tf.data.Dataset, not {type(ds).__name__}")
+    changed = ("your answer changed the checker's count of the slow function's runs: "
+               "return a dataset built from ds, and leave the checker's objects alone")
+    if len(counter) != produced():
+        raise Failed(changed)
     if counter:
         raise Failed(f"faster produced {len(counter)} of the {n} items before returning (read "
                      "into a list or tensor?): the dataset then holds every item in memory at "
                      "once and training waits for all of them. Return a dataset that remembers "
                      "the items as the first epoch passes them")
-    epochs = []
-    for _ in range(3):
-        try:
-            epochs.append(sorted(int(v) for v in ds))
-        except Exception as err:
-            raise Failed(f"iterating over your dataset raised {type(err).__name__}: "
-                         f"{first_line(err)}") from None
+    epochs = [_epoch(ds) for _ in range(3)]
+    if len(counter) != produced():
+        raise Failed(changed)
     if any(epoch != items for epoch in epochs):
         other = (", not the items of ds: transform the dataset you are given"
                  if all(len(epoch) == n for epoch in epochs) else "")
