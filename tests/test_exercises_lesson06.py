@@ -436,7 +436,7 @@ def test_a_replaced_feature_column_cannot_agree_with_the_answer(monkeypatch):
         return D(bin_boundaries=boundaries), H(num_bins=16, output_mode="one_hot")
 
     failed_with(exercises.get("06", 3), cross_of_16,
-                "tf.feature_column.crossed_column is not the one TensorFlow and the course ship")
+                "feature_column.crossed_column")  # core.call may catch it first
     monkeypatch.setattr(tf.feature_column, "crossed_column", crossed)
     # 06.1: replaced beforehand, in the answer's cell
     monkeypatch.setattr(tf.feature_column, "bucketized_column", one_boundary)
@@ -601,3 +601,12 @@ def test_a_library_function_replaced_under_the_layer_fails(monkeypatch):
     failed_with(exercises.get("06", 2),
                 keras.layers.Hashing(num_bins=20, output_mode="one_hot", salt=7),
                 "your code replaced tf.strings.to_hash_bucket_strong")
+    monkeypatch.undo()
+    # new cheat: the rebuild handed back the tampered object itself
+    monkeypatch.setattr(lesson06, "_LIBRARY_FUNCTIONS", lesson06._capture_library())
+    tampered = instance_backend(keras.layers.Discretization(
+        bin_boundaries=[1.0, 2.0, 3.0, 4.0], output_mode="one_hot"),
+        lambda: [18.0, 35.0, 50.0, 65.0])
+    monkeypatch.setattr(keras.saving, "deserialize_keras_object", lambda *a, **k: tampered)
+    failed_with(exercises.get("06", 1), tampered,
+                "your code replaced keras.saving.deserialize_keras_object")

@@ -233,7 +233,7 @@ def _capture_methods() -> dict:
 
 _KERAS_METHODS: dict = _capture_methods()
 
-_LIBRARY_MODULES = ("keras.src.", "tensorflow._api.v2.", "tensorflow.python.ops.")
+_LIBRARY_MODULES = ("keras.", "tensorflow._api.v2.", "tensorflow.python.ops.")
 
 
 def _capture_library() -> dict:
@@ -259,10 +259,11 @@ def _require_library_as_loaded() -> None:
         for name, value in functions.items():
             if now.get(name) is not value:
                 shown = module.__name__.replace("tensorflow._api.v2.", "tf.")
-                raise Failed(f"your code replaced {shown}.{name}, which Keras's layers (or "
-                             "TensorFlow under them) run: a replaced library function could "
-                             "just run the feature column the layer replaces. Leave Keras and "
-                             "TensorFlow as they are (restart the kernel)")
+                raise Failed(f"your code replaced {shown}.{name}, which Keras's layers, "
+                             "TensorFlow under them or the checker's copy of your layer run: a "
+                             "replaced library function could just run the feature column the "
+                             "layer replaces. Leave Keras and TensorFlow as they are (restart "
+                             "the kernel)")
 
 
 def _foreign(value, homes: tuple[str, ...]) -> bool:
