@@ -73,6 +73,11 @@ def test_epochs_per_efold_wrong_answers():
     # the small-step form is 20% off where η·λmin ≈ 0.38 (it passed on the old three cases)
     failed_with(ex, lambda x, rate: 1 / (rate * eig(x)[0]), "the small-step approximation")
     failed_with(ex, lambda x, rate: 1 / np.log(1 + rate * eig(x)[0]), "a sign slip")
+    # a whole number more than one epoch off is not the small-step form (it was told it was)
+    failed_with(ex, lambda x, rate: np.ceil(-1 / np.log(1 - rate * eig(x)[0])) + 1,
+                "your whole number of epochs")
+    status, text = ex.judge(lambda x, rate: np.ceil(-1 / np.log(1 - rate * eig(x)[0])) + 1)
+    assert "small-step" not in text, text
     for whole in (np.ceil, np.floor):  # a whole number of epochs reads the question fine
         status, message = ex.judge(
             lambda x, rate, whole=whole: whole(-1 / np.log(1 - rate * eig(x)[0])))
@@ -145,6 +150,36 @@ def test_growth_factor_hessian_eigenvalues_in_a_thread():
 def test_growth_factor_reads_want_from_the_checker():
     failed_with(exercises.get("02", 3), lambda x, rate: caller_value("want", 1.0),
                 "the loss grows by")
+
+
+def _growth(x, rate):
+    hessian = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
+    return (1 - rate * np.linalg.eigvalsh(hessian)[-1]) ** 2
+
+
+def test_growth_factor_runs_are_drawn_at_check_time(monkeypatch):
+    """Review (issue 32): the shares of the bound were fixed (1.3, 1.05, 2.5) and sat in the
+    checker's frame: (1 − 2·share)² read from there, or a table of the three answers in call
+    order, passed. The runs are drawn for each check and only (x, rate) leave the draw."""
+    from tflab.exercises import lesson02
+
+    ex = exercises.get("02", 3)
+    failed_with(ex, lambda x, rate: (1 - 2 * caller_value("share", 1.3)) ** 2, "the loss grows by")
+    table = iter([(1 - 2 * 1.3) ** 2, (1 - 2 * 1.05) ** 2, (1 - 2 * 2.5) ** 2])
+    failed_with(ex, lambda x, rate: next(table), "the loss grows by")
+    # the answer to the previous check's runs does not fit the next check's
+    seen = []
+    ex.judge(lambda x, rate: seen.append(_growth(x, rate)) or seen[-1])
+    replay = iter(seen)
+    failed_with(ex, lambda x, rate: next(replay), "the loss grows by")
+    # the seed, found up the frames, draws only what the answer is handed (x, rate)
+    assert all(len(case) == 2 for case in lesson02._growth_cases(5))
+    for seed in range(4):  # the reference and the wrong answers, whatever the draw
+        monkeypatch.setattr(lesson02, "_fresh_seed", lambda seed=seed: seed)
+        status, text = ex.judge(_growth)
+        assert status == "passed" and "drawn for this check" in text, text
+        failed_with(ex, lambda x, rate: _growth(x, rate) ** 0.5, "the square of the error")
+        failed_with(ex, lambda x, rate: _growth(x, rate / 2), "a factor 2 is off")
 
 
 def test_condition_number_by_hessian_eigenvalues():

@@ -14,6 +14,7 @@ from tflab.exercises.core import (
     number,
     require_callable,
 )
+from tflab.exercises.lesson08 import _fresh_seed, _generator
 
 _EIGENVALUES_RULE = ("your function calls solvers.hessian_eigenvalues, the course's own "
                      "eigenvalues of this Hessian, which do the exercise's work for you: build "
@@ -113,11 +114,16 @@ def _epochs_per_efold(answer) -> str:
         want = -1 / np.log(1 - rate * flat)
         if abs(got / want - 1) <= 0.05 or (got == round(got) and abs(got - want) < 1):
             continue  # within 5%, or the whole number of epochs just below or above it
-        if np.isclose(got, 1 / (rate * flat), rtol=0.05):
+        if np.isclose(got, 1 / (rate * flat), rtol=1e-4):  # that formula, not just near it
             raise Failed(f"that is the small-step approximation 1/(η·λmin); for {len(x)} inputs "
                          f"you had not seen, at rate {rate:.3g}, η·λmin = {rate * flat:.2f} is "
                          f"not small, and the flat direction shrinks e-fold in {want:.4g} "
                          "epochs: solve (1 − η·λmin)^k = 1/e for k exactly")
+        if got == round(got) and abs(got - want) < 3:
+            raise Failed(f"for {len(x)} inputs you had not seen, at rate {rate:.3g}, the flat "
+                         f"direction shrinks e-fold in {want:.4g} epochs; your whole number of "
+                         f"epochs, {got:.0f}, is more than one epoch away from it: round "
+                         "k = −1 / ln(1 − η·λmin) to the whole epoch just below or above")
         if np.isclose(got, 1 / np.log(1 + rate * flat), rtol=0.05):
             raise Failed(f"for {len(x)} inputs you had not seen, at rate {rate:.3g}, the flat "
                          f"direction shrinks e-fold in {want:.4g} epochs; yours says {got:.4g}, "
@@ -137,17 +143,33 @@ def _epochs_per_efold(answer) -> str:
     return "within 5% on four sets of inputs you had not seen."
 
 
+def _growth_cases(seed: int) -> list[tuple[np.ndarray, float]]:
+    """02.3's runs from ``seed``: three sets of inputs of drawn sizes and spreads, each with a
+    learning rate above its stability bound by a drawn share (1.05 to 3 times the bound). Only
+    what the answer is handed, (x, rate), leaves this function: the shares exist nowhere else."""
+    from tflab import solvers
+
+    rng = _generator(seed)
+    draws = [lambda n: rng.uniform(0, rng.uniform(5, 40), n),
+             lambda n: rng.normal(rng.uniform(-10, 10), rng.uniform(0.5, 5), n),
+             lambda n: rng.uniform(-1, 1, n)]
+    cases = []
+    for draw in draws:
+        x = draw(int(rng.integers(10, 60)))
+        steep = np.linalg.eigvalsh(solvers._hessian(x))[-1]
+        cases.append((x, float(rng.uniform(1.05, 3.0)) * 2 / steep))  # above the bound
+    return cases
+
+
 def _growth_factor(answer) -> str:
     from tflab import solvers
 
     require_callable(answer, "growth_factor(x, learning_rate) returning a number")
-    rng = np.random.default_rng(33)
-    for x, share in ((rng.uniform(0, 40, 30), 1.3), (rng.normal(5, 2, 17), 1.05),
-                     (rng.uniform(-1, 1, 50), 2.5)):
-        # above the bound: it diverges
-        rate = share * 2 / np.linalg.eigvalsh(solvers._hessian(x))[-1]
+    seed = _fresh_seed()  # new runs on every check; the answer gets only x and the rate
+    for index, (x, rate) in enumerate(_growth_cases(seed)):
         got = _answer_number(answer, "the growth factor", x.copy(), rate)
-        # only now, once the answer has returned
+        # only now, once the answer has returned, from the inputs drawn again
+        x, rate = _growth_cases(seed)[index]
         flat, steep = np.linalg.eigvalsh(solvers._hessian(x))
         want = (1 - rate * steep) ** 2
         if np.isclose(got, want, rtol=1e-3):
@@ -165,7 +187,7 @@ def _growth_factor(answer) -> str:
         raise Failed(f"for {len(x)} inputs you had not seen, at rate {rate:.3g}, the loss grows "
                      f"by {want:.4g} per epoch once the steep direction dominates; yours says "
                      f"{got:.4g}")
-    return "right on three diverging runs you had not seen."
+    return "right on three diverging runs you had not seen, drawn for this check."
 
 
 EXERCISES = [
