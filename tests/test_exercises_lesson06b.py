@@ -420,7 +420,13 @@ def column_prediction(features, labels, mode, params):
 
 
 def test_a_column_prediction_gets_a_hint():
-    """Review: this got only the numbers of the first step."""
-    failed_with(exercises.get("06b", 2), column_prediction,
-                "Your prediction has shape (batch, 1) ((8, 1) for 8 examples) where "
-                "features['x'] and the labels have shape (batch,)")
+    """Review: this got only the numbers of the first step; with mean_squared_error it gets
+    TensorFlow's shape error and the same hint. Squeezed for the loss, it is right."""
+    hint = ("Your prediction has shape (batch, 1) ((8, 1) for 8 examples) where features['x'] "
+            "and the labels have shape (batch,): the two do not line up")
+    failed_with(exercises.get("06b", 2), column_prediction, hint)
+    failed_with(exercises.get("06b", 2), model_fn_with(
+        predict=lambda w, b, x: tf.reshape(w * x + b, [-1, 1])), hint)
+    squeezed = model_fn_with(predict=lambda w, b, x: tf.reshape(w * x + b, [-1, 1]),
+                             loss_fn=lambda y, p: v1.losses.mean_squared_error(y, p[:, 0]))
+    assert exercises.get("06b", 2).judge(squeezed)[0] == "passed"

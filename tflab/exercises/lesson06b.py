@@ -403,10 +403,11 @@ def _column_prediction(answer) -> str:
     if shape != (len(x), 1):
         return ""
     return (f". Your prediction has shape (batch, 1) (({len(x)}, 1) for {len(x)} examples) "
-            "where features['x'] and the labels have shape (batch,): labels - prediction then "
-            "broadcasts to a (batch, batch) table of every label against every prediction, "
-            "which is not the mean squared error. Keep the prediction a vector: "
-            "w * features['x'] + b, without reshaping it to a column")
+            "where features['x'] and the labels have shape (batch,): the two do not line up "
+            "(mean_squared_error refuses them, and labels - prediction broadcasts to a (batch, "
+            "batch) table of every label against every prediction, which is not the mean "
+            "squared error). Keep the prediction a vector: w * features['x'] + b, without "
+            "reshaping it to a column")
 
 
 def _linear_model_fn(answer) -> str:
