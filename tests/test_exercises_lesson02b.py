@@ -78,6 +78,22 @@ def test_two_step_rates_wrong_answers():
     assert ex.judge(lambda x: (1 / eig(x)[0], 1 / eig(x)[1]))[0] == "passed"  # either order
 
 
+def test_two_step_rates_names_the_missing_factor_2():
+    """Review (issue 32): rates from a Hessian without its factor 2 were told only that
+    η = 2/λ flips the error; the message now names the factor 2 too (and the other way round,
+    a Hessian with the factor twice)."""
+    ex = exercises.get("02b", 2)
+
+    def eig(hessian):
+        return np.linalg.eigvalsh(hessian)
+
+    def halved(x):
+        return np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
+
+    failed_with(ex, lambda x: tuple(1 / eig(halved(x))[::-1]), "your Hessian lost its factor 2")
+    failed_with(ex, lambda x: tuple(1 / eig(4 * halved(x))[::-1]), "half the rates that land")
+
+
 def descent(x, gradient, rate, steps):
     """Plain gradient descent on x itself, from w = b = 0."""
     w = b = 0.0
@@ -125,6 +141,30 @@ def test_fast_fit_wrong_answers():
                             (crashes, "raised IndexError"), (42, "should be a function"),
                             (lambda x, g: (1.0, 2.0, 3.0), "two numbers")]:
         failed_with(ex, answer, message)
+
+
+def test_fast_fit_takes_a_newton_step():
+    """Review (issue 32): one gradient at (0, 0) and a Newton step with the Hessian of x (the
+    normal equations) land on the line in one update; the question says any step built from the
+    gradients counts, and a fit that never calls gradient is not told to "descend"."""
+    ex = exercises.get("02b", 3)
+
+    def newton(x, gradient):
+        hessian = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
+        step = np.linalg.solve(hessian, gradient(0.0, 0.0, x))
+        return -step[0], -step[1]
+
+    def normal_equations(x, gradient):  # the same from mean(x·y) and mean(y) read off it
+        mean_xy, mean_y = (-g / 2 for g in gradient(0.0, 0.0, x))
+        slope = (mean_xy - x.mean() * mean_y) / x.var()
+        return slope, mean_y - slope * x.mean()
+
+    for answer in (newton, normal_equations):
+        status, text = ex.judge(answer)
+        assert status == "passed", text
+    assert "Newton step" in ex.question
+    status, text = ex.judge(lambda x, gradient: (0.0, 0.0))
+    assert status == "failed" and "never called gradient" in text and "descent" not in text, text
 
 
 def test_fast_fit_counts_the_calls_itself():

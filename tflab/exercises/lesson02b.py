@@ -129,8 +129,9 @@ def _fast_fit(answer) -> str:
             verdict = oracle.ask({"judge": True})  # only now, once the answer has returned
             calls, exact = verdict["calls"], verdict["exact"]
             if calls == 0:
-                raise Failed(f"on data set {i + 1} fit never called gradient: find the line by "
-                             "gradient descent, with the gradient you are given")
+                raise Failed(f"on data set {i + 1} fit never called gradient: you do not get "
+                             "y, so the line can only come from the gradients you are given; "
+                             "call gradient(w, b, inputs) and step with what it returns")
             if calls > 100:
                 raise Failed(f"on data set {i + 1} it took {calls} calls of gradient, "
                              "that is updates (needs ≤ 100)")
@@ -250,8 +251,17 @@ def _two_step_rates(answer) -> str:
             raise Failed("two steps at the same rate remove at most one direction of the error; "
                          "each step must remove a different one")
         if np.allclose(sorted((first, second)), sorted((2 / steep, 2 / flat)), rtol=1e-3):
-            raise Failed("a step at rate η multiplies the error along λ's eigenvector by 1 − η·λ: "
-                         "η = 2/λ flips it, η = 1/λ removes it")
+            raise Failed("your rates are 2/λ for the Hessian's eigenvalues λ, twice the rates "
+                         "that land: if you took 1/λ, your Hessian lost its factor 2 (the "
+                         "Hessian of the *mean squared* error is 2·[[mean(x²), mean(x)], "
+                         "[mean(x), 1]]); if you took 2/λ, a step at rate η multiplies the "
+                         "error along λ's eigenvector by 1 − η·λ: η = 2/λ flips it, η = 1/λ "
+                         "removes it")
+        if np.allclose(sorted((first, second)), sorted((0.5 / steep, 0.5 / flat)), rtol=1e-3):
+            raise Failed("your rates are 1/(2λ) for the Hessian's eigenvalues λ, half the rates "
+                         "that land (a step then only halves the error along each direction): "
+                         "the Hessian of the mean squared error is 2·[[mean(x²), mean(x)], "
+                         "[mean(x), 1]], with one factor 2, and η = 1/λ removes the error")
         raise Failed(f"on {n} inputs you had not seen, two steps at your rates leave "
                      f"{left:.2g} of the starting error")
     return "two steps land on the exact line from random starts, on three data sets."
@@ -318,7 +328,8 @@ answer = two_step_rates"""),
              "of the exact least-squares line in at most 100 parameter updates. You do not get "
              "y: gradient(w, b, inputs) returns (dL/dw, dL/db) of the mean squared error of "
              "w·inputs + b against it, where inputs is x or a rescaled copy a·x + c, and "
-             "each call counts as one update.", _fast_fit,
+             "each call counts as one update. Any step built from these gradients counts: "
+             "rescaled descent, or a Newton step with the Hessian of x.", _fast_fit,
              ["Scale the input: with z = (x - mean) / std the bowl is round; ask for "
               "gradient(w, b, z).",
               "On standardised z the Hessian is 2·I, so steps w -= 0.5·dw, b -= 0.5·db land on "
