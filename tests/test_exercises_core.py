@@ -194,3 +194,50 @@ def test_an_answer_may_not_load_a_second_copy_of_a_course_module(tmp_path):
         call(_second_copy_of_files)
     assert call(lambda: __import__("tflab.files").files.folder_sha256(tmp_path))  # the module
     assert _second_copy_of_files().folder_sha256(tmp_path)  # outside an answer: allowed
+
+
+def test_an_answer_may_not_patch_the_libraries_a_checker_uses_afterwards():
+    """NumPy's submodules (np.allclose reads numpy._core.numeric.isclose), TensorFlow's public
+    API and the TensorFlow and Keras classes a checker calls are put back, and the answer
+    fails."""
+    import keras
+    import numpy._core.numeric as numeric
+    import tensorflow as tf
+
+    from tflab.exercises.core import call
+
+    eigvalsh, isclose, load = np.linalg.eigvalsh, numeric.isclose, tf.saved_model.load
+
+    def patches_linalg():
+        np.linalg.eigvalsh = lambda h: np.array([1.0, 2.0])
+
+    def patches_isclose():  # np.allclose would then say yes to anything
+        numeric.isclose = lambda a, b, **kw: np.ones(np.broadcast(a, b).shape, bool)
+
+    def patches_saved_model():
+        tf.saved_model.load = lambda *a, **kw: None
+
+    def patches_a_property():  # every model would then have no weights
+        keras.layers.Layer.trainable_weights = property(lambda self: [])
+
+    def adds_a_method():  # Session's own run, in front of BaseSession's
+        tf.compat.v1.Session.run = lambda self, *a, **kw: 0
+
+    for answer, name in [(patches_linalg, "numpy.linalg.eigvalsh"),
+                         (patches_isclose, "numpy._core.numeric.isclose"),
+                         (patches_saved_model, "tensorflow._api.v2.saved_model.load"),
+                         (patches_a_property, "Layer.trainable_weights"),
+                         (adds_a_method, "Session.run")]:
+        with pytest.raises(Failed, match=f"replaced or reloaded {name} while it ran"):
+            call(answer)
+    assert np.linalg.eigvalsh is eigvalsh and numeric.isclose is isclose
+    assert tf.saved_model.load is load and not np.allclose(1.0, 2.0)
+    assert "run" not in vars(tf.compat.v1.Session)
+    assert isinstance(vars(keras.layers.Layer)["trainable_weights"], property)
+    assert keras.layers.Dense(2).trainable_weights == []  # unbuilt: the real property
+    assert call(lambda: tf.keras.layers.Dense(3).units) == 3  # tf.keras's lazy loader may load
+    # Python makes a class's __annotations__ the first time it is read: not a patch
+    from tflab.exercises.core import _guarded_classes
+
+    fresh = [cls for cls in _guarded_classes() if "__annotations__" not in vars(cls)]
+    assert fresh and call(lambda: [cls.__annotations__ for cls in fresh]) is not None

@@ -65,28 +65,65 @@ def require_callable(answer: Any, expected: str) -> None:
         raise Failed(f"the answer should be a function {expected}, not {type(answer).__name__}")
 
 
-def _guarded_modules() -> list:
-    """The modules a checker relies on after the answer returns: NumPy, math, builtins and the
-    course's own (tflab.*)."""
-    names = ("numpy", "math", "builtins")
-    return [module for name, module in list(sys.modules.items())
-            if module is not None and (name in names or name.split(".")[0] == "tflab")]
+def _guarded(name: str) -> bool:
+    """Whether a checker relies on module ``name`` after the answer returns: NumPy (all of it:
+    np.allclose reads numpy._core.numeric.isclose), math, builtins, the course's own (tflab.*)
+    and the public APIs of TensorFlow (tf.saved_model.load ...) and Keras."""
+    top = name.split(".")[0]
+    return (top in ("numpy", "math", "builtins", "tflab") or name in ("tensorflow", "keras")
+            or name.startswith(("tensorflow._api.", "keras.")) and not name.startswith("keras.src"))
+
+
+def _guarded_classes() -> set:
+    """The TensorFlow and Keras classes (with their bases) whose methods checkers call after
+    the answer returns (Session.run, Layer.trainable_weights, tf.function's tracing ...), where
+    those libraries are loaded."""
+    tf, keras = sys.modules.get("tensorflow"), sys.modules.get("keras")
+    key = (hasattr(tf, "compat"), hasattr(keras, "Sequential"))  # loaded, not half-way
+    if key not in _CLASSES:
+        _CLASSES[key] = _classes_of(tf, keras)
+    return _CLASSES[key]
+
+
+_CLASSES: dict[tuple[bool, bool], set] = {}
+
+
+def _classes_of(tf: Any, keras: Any) -> set:
+    roots = []
+    if tf is not None and hasattr(tf, "compat"):
+        roots += [tf.compat.v1.Session, tf.Graph, tf.Variable, tf.data.Dataset,
+                  type(tf.function(lambda: 0)), type(tf.constant(0))]
+    if keras is not None and hasattr(keras, "Sequential"):
+        roots += [keras.Sequential, keras.layers.Dense]
+    return {cls for root in roots for cls in root.__mro__} - {object}
+
+
+def _lazy(value: Any) -> bool:
+    """A lazy loader that puts the real module in its place on first use (tf.keras ...)."""
+    return isinstance(value, types.ModuleType) and "Lazy" in type(value).__name__
 
 
 def _snapshot() -> list[tuple[Any, dict]]:
-    return [(module, dict(vars(module))) for module in _guarded_modules()]
+    modules = [module for name, module in list(sys.modules.items())
+               if module is not None and _guarded(name)]
+    return [(item, dict(vars(item))) for item in modules + list(_guarded_classes())]
 
 
 def _restore(snapshot: list[tuple[Any, dict]]) -> list[str]:
-    """Put back every name the answer rebound or deleted in those modules (names it added, as
-    a lazy import does, stay); the names that had changed."""
+    """Put back every name the answer rebound or deleted in those modules and classes (names it
+    added to a module, as a lazy import does, stay; names added to a class go); the names
+    that had changed."""
     changed = []
-    for module, before in snapshot:
-        now = vars(module)
+    for item, before in snapshot:
+        now, owner = vars(item), getattr(item, "__qualname__", None) or item.__name__
         for name, value in before.items():
-            if now.get(name, _MISSING) is not value:
-                changed.append(f"{module.__name__}.{name}")
-                setattr(module, name, value)
+            if now.get(name, _MISSING) is not value and not _lazy(value):
+                changed.append(f"{owner}.{name}")
+                setattr(item, name, value)
+        if isinstance(item, type):  # (Python makes a class's __annotations__ on first read)
+            for name in set(now) - set(before) - {"__annotations__"}:
+                changed.append(f"{owner}.{name}")
+                delattr(item, name)
     return changed
 
 
@@ -159,7 +196,7 @@ def call(function: Callable, *args, **kwargs) -> Any:
         raise Failed(_escaped(_ESCAPES[escapes]))
     if changed:
         raise Failed(f"your answer replaced or reloaded {', '.join(changed[:3])} while it ran: "
-                     "leave NumPy and the course's modules as they are")
+                     "leave NumPy, TensorFlow, Keras and the course's modules as they are")
     if _holds_placeholder(result):
         raise NotAttempted
     return result
