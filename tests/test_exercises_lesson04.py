@@ -527,6 +527,33 @@ def test_tf1_by_name_wrong_answers(seeded_networks):
 
 
 
+def test_tf1_by_name_logits_are_not_probabilities(seeded_networks):
+    """Review (issue 32): the logits tensor (the softmax's input) was told only that it
+    differs from the saved model's probabilities; it is now told its rows do not sum to 1."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+
+    def logits(prefix, images):
+        graph = tf.Graph()
+        with graph.as_default(), v1.Session(graph=graph) as sess:
+            v1.train.import_meta_graph(prefix + ".meta").restore(sess, prefix)
+            return sess.run(graph.get_operation_by_name("output").inputs[0], {"input:0": images})
+
+    def exponentials(prefix, images):  # honest mistake: softmax without its division
+        import numpy as np
+
+        return np.exp(logits(prefix, images))
+
+    ex = exercises.get("04", 3)
+    failed_with(ex, logits, "your values are not probabilities: their rows should sum to 1")
+    failed_with(ex, logits, "(they are the logits, the values before the softmax). Fetch the "
+                            "tensor 'output:0'")
+    failed_with(ex, exponentials, "your values are not probabilities")
+    status, text = ex.judge(exponentials)
+    assert "logits" not in text, text
+
+
 def test_exercise_04_3_checks_where_op_determinism_is_on():
     """The notebooks run with op determinism on (doctor.setup), where a random op without a
     seed raises: the checker's own network must not need one from the learner."""
@@ -586,5 +613,40 @@ def test_safe_save_judges_the_real_saves_too(monkeypatch):
         _replace_atomically(model, path)
 
     failed_with(ex, in_place_for_keras, "rewritten in place")
+
+    def removed_for_keras(model, path):  # gaming: atomic for the stand-in, unlink + save else
+        if not isinstance(model, keras.Model):
+            return _replace_atomically(model, path)
+        if path.exists():
+            path.unlink()  # a moment with no model; the new file may get the freed inode
+        model.save(path)
+
+    def removed_inode_taken(model, path):  # the same, with the freed inode taken meanwhile
+        if not isinstance(model, keras.Model):
+            return _replace_atomically(model, path)
+        hold = None
+        if path.exists():
+            path.unlink()
+            hold = path.with_name("hold.keras")
+            hold.write_bytes(b"x")
+        model.save(path)
+        if hold:
+            hold.unlink()
+
+    def moved_away_for_keras(model, path):  # gaming: the old model moved aside, then saved
+        if not isinstance(model, keras.Model):
+            return _replace_atomically(model, path)
+        aside = path.with_name("aside.keras")
+        if path.exists():
+            os.replace(path, aside)
+        model.save(path)
+        aside.unlink(missing_ok=True)
+
+    removed = "your save removed the old model at path before the new one was in place"
+    failed_with(ex, removed_for_keras, removed)
+    status, text = ex.judge(removed_for_keras)
+    assert "rewritten in place" not in text, text
+    failed_with(ex, removed_inode_taken, removed)
+    failed_with(ex, moved_away_for_keras, "your save moved away the old model at path before")
     monkeypatch.setattr(lesson04, "_CHILD_SECONDS", 1)
     failed_with(ex, hangs_in_the_crash_test, "your save did not finish within 1 s")

@@ -322,6 +322,38 @@ def _crashed(answer, folder: Path, target: Path, old: bytes, new: bytes) -> int:
 _IN_PLACE = ("your save wrote the new model into the file at path itself (the same file, "
              "rewritten in place): a crash during that write leaves a partly written model. "
              "Save to a new temporary file in the same folder and os.replace it onto path")
+_REMOVED = ("your save {} the old model at path before the new one was in place: a crash "
+            "between the two leaves no model at all. Save to a new temporary file in the same "
+            "folder and os.replace it onto path: one step, never a moment without a model")
+
+#: the old model's path while a real save runs over it (empty otherwise), and what that save
+#: did to it: removed it, or moved it away (audit events, seen in every thread)
+_WATCHED_PATH: list[str] = []
+_TAKEN_AWAY: list[str] = []
+
+
+def _watch_old_model(event: str, args: tuple) -> None:
+    if not _WATCHED_PATH or event not in ("os.remove", "os.rename") or not args:
+        return
+    try:
+        path = os.path.realpath(os.fsdecode(args[0]))
+    except (TypeError, ValueError):
+        return
+    if path == _WATCHED_PATH[0]:
+        _TAKEN_AWAY.append("removed" if event == "os.remove" else "moved away")
+
+
+sys.addaudithook(_watch_old_model)  # audit hooks stay for the life of the process
+
+
+@contextmanager
+def _old_model_watched(target: Path) -> Iterator[list[str]]:
+    """While the block runs, note every removal or move of the file at ``target``."""
+    _WATCHED_PATH[:], _TAKEN_AWAY[:] = [os.path.realpath(target)], []
+    try:
+        yield _TAKEN_AWAY
+    finally:
+        _WATCHED_PATH.clear()
 
 
 def _refuse_save_keras(model, path):
@@ -359,7 +391,9 @@ def _judge_safe_save(answer) -> str:
         _same_model(target, first, images, "after the first save")
         _leftovers(folder, target, "after the first save")
         first_file, first_inode = target.read_bytes(), target.stat().st_ino
-        call(answer, second, target)
+        with _old_model_watched(target) as taken_away:
+            call(answer, second, target)
+        taken_away = list(taken_away)
         _same_model(target, second, images, "after saving a second model over the first")
         _leftovers(folder, target, "after the second save")
         second_inode = target.stat().st_ino
@@ -379,7 +413,10 @@ def _judge_safe_save(answer) -> str:
                          "os.replace it onto path only after the save succeeded")
         _leftovers(folder, target, "after a failed save")
         kills = _crashed(answer, folder, target, good, first_file) if hasattr(os, "fork") else 0
-    if second_inode == first_inode:  # the real saves too: a new file, not the old one rewritten
+    # the real saves too: the old file replaced in one step, not removed first, not rewritten
+    if taken_away:  # removed, then saved anew: its inode may even be reused for the new file
+        raise Failed(_REMOVED.format(taken_away[0]))
+    if second_inode == first_inode:
         raise Failed(_IN_PLACE)
     crashes = (f", and {kills} saves killed at every step left the old or the new model"
                if kills else "")
@@ -518,6 +555,15 @@ def _tf1_by_name(answer) -> str:
                          "weights with saver.restore(sess, prefix) instead of running the "
                          "initializer")
         error = float(np.abs(got - saved).max())
+        sums = got.sum(axis=1)
+        if error > 1e-5 and not np.allclose(sums, 1, atol=1e-3):
+            shifted = np.exp(got - got.max(axis=1, keepdims=True))
+            logits = np.allclose(shifted / shifted.sum(axis=1, keepdims=True), saved, atol=1e-5)
+            raise Failed("your values are not probabilities: their rows should sum to 1, yours "
+                         f"sum to {sums.min():.3g} … {sums.max():.3g}"
+                         + (" (they are the logits, the values before the softmax)"
+                            if logits else "")
+                         + ". Fetch the tensor 'output:0', the softmax's output, by that name")
         if error > 1e-5:
             raise Failed(f"your probabilities differ from the saved model's by up to "
                          f"{error:.3g}: restore the weights, and leave keep_prob at 1.0 (its "
