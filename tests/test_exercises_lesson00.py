@@ -21,7 +21,8 @@ def test_most_ink_wrong_answers():
     failed_with(ex, int(np.argmax(ink["test"])), "in the test split")
     failed_with(ex, int(np.argmax(ink["train"])), "in the train split")
     best = int(np.argmax(ink["validation"]))
-    failed_with(ex, int(splits.validation.labels[best]), "the digit's label")
+    # the digit of the most inked image is 0, which is also the first image with a pixel of 255
+    failed_with(ex, int(splits.validation.labels[best]), "not its label")
     second = int(np.argsort(ink["validation"])[-2])  # close, but not the most
     failed_with(ex, second, "sum over each image")
     failed_with(ex, 5000, "indices 0 to 4999")
@@ -29,6 +30,42 @@ def test_most_ink_wrong_answers():
     failed_with(ex, "seven", "an index")
     assert ex.judge(best)[0] == "passed"
     assert ex.judge(np.int64(best))[0] == "passed"
+
+
+def test_most_ink_by_the_brightest_pixel_or_the_inked_pixels():
+    """Issue 32: argmax of each image's max pixel (image 0, whose index is also the label of
+    the image with the most ink) was told "that is the digit's label"."""
+    ex = exercises.get("00", 1)
+    pixels = data.mnist().validation.images.reshape(5000, -1)
+    failed_with(ex, int(np.argmax(pixels.max(axis=1))), "the largest *max* of each image; the "
+                "most ink is the largest *sum* of an image's pixels")
+    failed_with(ex, int(np.argmax(np.count_nonzero(pixels, axis=1))),
+                "add the pixel values, do not count them")
+
+
+class _ReadsTheChecker:
+    """Issue 32: an answer whose value, read by float(), is the argmax of the checker's ``ink``,
+    or 17 where no frame holds one."""
+
+    def __float__(self):
+        ink = caller_value("ink")
+        return float(np.argmax(ink)) if ink is not None else 17.0
+
+
+class _BendsArgmax:
+    """An answer whose float() makes np.argmax return it, so that the checker's best is it."""
+
+    def __float__(self):
+        np.argmax = lambda *args, **kwargs: 17
+        return 17.0
+
+
+def test_most_ink_answer_cannot_see_or_change_the_reference():
+    ex = exercises.get("00", 1)
+    failed_with(ex, _ReadsTheChecker(), "image 17 has a pixel of 255")
+    real = np.argmax
+    failed_with(ex, _BendsArgmax(), "your answer replaced or reloaded numpy.argmax")
+    assert np.argmax is real
 
 
 def test_one_hot_wrong_answers():
@@ -187,6 +224,39 @@ def test_one_hot_and_shares_read_want_from_the_checker():
 def test_a_width_read_from_the_labels_fails_on_labels_without_a_nine():
     """One-hot width and class shares taken from labels.max() are right only when a 9 occurs."""
     failed_with(exercises.get("00", 2), lambda labels: np.eye(labels.max() + 1)[labels],
-                "should have shape")
+                "a width taken from the labels, labels.max() + 1, is 9 here")
     failed_with(exercises.try_it("00", 1), lambda labels: np.bincount(labels) / len(labels),
                 "minlength")
+
+
+def test_one_hot_nine_rows_high_fails_on_labels_with_nines():
+    """Issue 32: np.eye(9, 10)[labels] passed, as the labels held no 9."""
+    ex = exercises.get("00", 2)
+    failed_with(ex, lambda labels: np.eye(9, 10, dtype=np.float32)[labels],
+                "on labels that include 9s your function raised IndexError")
+    failed_with(ex, lambda labels: np.eye(10, dtype=np.float32)[np.minimum(labels, 8)],
+                "exactly the rows of label 9")
+
+
+def test_one_hot_labels_are_drawn_at_check_time(monkeypatch):
+    from tflab.exercises import lesson00
+
+    seen = []
+
+    def remember(labels):
+        seen.append(labels.copy())
+        return np.eye(10, dtype=np.float32)[labels]
+
+    ex = exercises.get("00", 2)
+    assert ex.judge(remember)[0] == "passed"
+    assert ex.judge(remember)[0] == "passed"
+    assert not np.array_equal(seen[0], seen[2])  # new labels every check
+    assert 9 not in seen[0] and 9 in seen[1]
+    monkeypatch.setattr(lesson00, "_fresh_seed", lambda: 0)
+    table = {}  # a table of the labels it was shown and their rows, from one check to the next
+
+    def by_table(labels):
+        return table.setdefault(labels.tobytes(), np.eye(10, dtype=np.float32)[labels])
+
+    assert ex.judge(by_table)[0] == "passed"
+    assert ex.judge(lambda labels: np.eye(10, dtype=np.float32)[labels])[0] == "passed"

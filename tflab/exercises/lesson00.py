@@ -13,6 +13,7 @@ from tflab.exercises.core import (
     numbers,
     require_callable,
 )
+from tflab.exercises.lesson08 import _fresh_seed, _generator
 
 
 def _ink(images: np.ndarray) -> np.ndarray:
@@ -20,12 +21,25 @@ def _ink(images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), -1).sum(axis=1, dtype=np.int64)
 
 
+def _index_of(answer) -> float:
+    """The answer as a number, converted while NumPy and the course's modules are guarded: an
+    object's ``__float__`` is the learner's code, run before the checker has loaded anything."""
+    def convert():
+        try:
+            return float(answer)
+        except (TypeError, ValueError):
+            return None  # number() words the failure
+
+    value = call(convert)
+    return number(answer if value is None else value, "an index")
+
+
 def _most_ink(answer) -> str:
     from tflab import data
 
+    got = _index_of(answer)  # first: the data and the reference exist only once it is a number
     splits = data.mnist(dtype="uint8")
     ink = _ink(splits.validation.images)
-    got = number(answer, "an index")
     if got != int(got):
         raise Failed(f"{got:g} is not an index: give a whole number from 0 to {len(ink) - 1}")
     got = int(got)
@@ -40,36 +54,76 @@ def _most_ink(answer) -> str:
         if got == int(np.argmax(_ink(getattr(splits, name).images))):
             raise Failed(f"that is the image with the most ink in the {name} split; search the "
                          "validation split (x_val)")
-    if got == int(splits.validation.labels[best]):
+    pixels = splits.validation.images.reshape(len(ink), -1)
+    label = int(splits.validation.labels[best])
+    if got == int(np.argmax(pixels.max(axis=1))):
+        also = (f" ({got} is also the digit of the image with the most ink: give that image's "
+                "index, not its label)" if got == label else "")
+        raise Failed(f"image {got} is the first image whose brightest pixel is "
+                     f"{pixels[got].max()}: that is the largest *max* of each image; the most "
+                     "ink is the largest *sum* of an image's pixels: sum over each image" + also)
+    if got == int(np.argmax(np.count_nonzero(pixels, axis=1))):
+        raise Failed(f"image {got} has the most inked pixels ({np.count_nonzero(pixels[got])} "
+                     f"not 0), but its pixels add up to {ink[got]:,} where the most is "
+                     f"{ink[best]:,}: add the pixel values, do not count them")
+    if got == label:
         raise Failed("that is the digit's label; give the image's index in the validation split")
     if not 0 <= got < len(ink):
         raise Failed(f"the validation split has {len(ink):,} images: indices 0 to {len(ink) - 1}")
-    if splits.validation.images[got].max() == 255:
+    if pixels[got].max() == 255:
         raise Failed(f"image {got} has a pixel of 255, like most images, but its pixels add up to "
                      f"{ink[got]:,} where the most is {ink[best]:,}: sum over each image")
     raise Failed(f"image {got}'s pixels add up to {ink[got]:,}; the most is {ink[best]:,}")
 
 
+def _label_sets(seed: int) -> list[np.ndarray]:
+    """Two label sets drawn from ``seed``: one without any 9 (a width taken from labels.max()
+    comes out 9), one with several 9s (a table 9 rows high has no row for them)."""
+    rng = _generator(seed)
+    no_nines = rng.integers(0, 9, int(rng.integers(30, 45))).astype(np.uint8)
+    with_nines = rng.integers(0, 10, int(rng.integers(30, 45))).astype(np.uint8)
+    with_nines[rng.choice(len(with_nines), 4, replace=False)] = 9
+    return [no_nines, with_nines]
+
+
 def _one_hot(answer) -> str:
     require_callable(answer, "one_hot(labels) returning an (N, 10) array")
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 9, 37).astype(np.uint8)  # no 9s: the width must still be 10
-    got = np.asarray(call(answer, labels.copy()))
-    want = np.eye(10, dtype=np.float32)[labels]  # only now, once the answer has returned
+    seed = _fresh_seed()  # all the checker holds while the answer runs
+    for which in range(2):
+        try:
+            got = np.asarray(call(answer, _label_sets(seed)[which]))
+        except Failed as err:
+            if which == 0:
+                raise
+            raise Failed(f"on labels that include 9s {err} (the labels before had no 9, and your "
+                         "function handled them): label 9 needs column 9, the tenth, so every "
+                         "row has 10 columns") from None
+        labels = _label_sets(seed)[which]  # drawn again, once the answer has returned
+        _judge_one_hot(got, labels, "no 9" if which == 0 else "9s")
+    return "right shape, values and dtype on two label sets you had not seen, one without 9s."
+
+
+def _judge_one_hot(got: np.ndarray, labels: np.ndarray, nines: str) -> None:
+    want = np.eye(10, dtype=np.float32)[labels]
     if got.shape != want.shape:
-        raise Failed(f"for {len(labels)} labels the result should have shape {want.shape}; "
-                     f"yours has {got.shape}")
+        width = (" (a width taken from the labels, labels.max() + 1, is 9 here: a digit label "
+                 "has 10 possible values whether or not a 9 occurs)"
+                 if nines == "no 9" and got.shape == (len(labels), int(labels.max()) + 1) else "")
+        raise Failed(f"for {len(labels)} labels with {nines} the result should have shape "
+                     f"{want.shape}; yours has {got.shape}{width}")
     if not np.array_equal(got, want):
-        rows = int(np.sum(np.any(got != want, axis=1)))
-        where = (np.argmax(got, axis=1) - labels) % 10
+        bad = np.any(got != want, axis=1)
+        rows = int(np.sum(bad))
+        where = (np.argmax(got, axis=1).astype(np.int64) - labels) % 10
         extra = (f" (every 1 sits {int(where[0])} column(s) to the right of labels[i])"
                  if np.all(where == where[0]) and where[0] else "")
+        if nines == "9s" and np.all(labels[bad] == 9):
+            extra = " (exactly the rows of label 9: its 1 belongs in column 9, the last)"
         raise Failed(f"{rows} of {len(labels)} rows are wrong{extra}: row i needs a single 1 in "
                      "column labels[i] and 0 elsewhere.")
     if got.dtype != np.float32:
         raise Failed(f"the values are right but the dtype is {got.dtype}; the course uses float32 "
                      "(as data.mnist(one_hot=True) does).")
-    return "right shape, values and dtype on labels you had not seen."
 
 
 _MAKE_DATASET_RULE = ("make_pipeline calls data.make_dataset, the course's own pipeline, which "
