@@ -553,3 +553,101 @@ def test_one_epoch_wrong_answers():
     failed_with(ex, sequential, "one epoch at rate")
     failed_with(ex, lambda w, b, x, y, rate: (1.71838, 15.7892), "one epoch at rate")  # the seed's
     failed_with(ex, lambda w, b, x, y, rate: 1.0, "a pair (w, b)")
+
+
+def test_gradient_with_a_wrong_term_is_not_called_finite_differences():
+    """Issue 32: (w·x − y)·x, b left out of dL/dw, was told it used finite differences."""
+    ex = exercises.get("01", 2)
+    failed_with(ex, lambda w, b, x, y: (2 * np.mean((w * x - y) * x), 2 * np.mean(w * x + b - y)),
+                "at w = 0.5, b = -1 the gradient is")
+    status, text = ex.judge(lambda w, b, x, y: (2 * np.mean((w * x - y) * x),
+                                                2 * np.mean(w * x + b - y)))
+    assert "your dL/dw is" in text and "your dL/db is right" in text, text
+    assert "finite differences" not in text, text
+    # the two derivatives swapped: both named, as both are wrong
+    status, text = ex.judge(lambda w, b, x, y: (2 * np.mean(w * x + b - y),
+                                                2 * np.mean((w * x + b - y) * x)))
+    assert status == "failed" and "your dL/dw is" in text and "your dL/db is" in text, text
+    assert "finite differences" not in text, text
+
+
+def test_tf_least_squares_numbers_computed_eagerly_and_baked_into_the_graph():
+    """Issue 32: NumPy's line, computed in the eager call and returned as constants when traced,
+    passed as the graph ran on the same data."""
+    cache = {}
+
+    def eager_then_constants(x, y):
+        if tf.executing_eagerly():
+            cache["line"] = np.polyfit(x.numpy(), y.numpy(), 1)
+        return tf.constant(cache["line"][0]), tf.constant(cache["line"][1])
+
+    failed_with(exercises.get("01", 3), eager_then_constants,
+                "your graph returns the line of the data of the eager call")
+
+
+def test_tf_least_squares_data_drawn_at_check_time(monkeypatch):
+    from tflab.exercises import lesson01
+
+    seen = []
+
+    def remember(x, y):
+        seen.append(x.numpy() if tf.executing_eagerly() else None)
+        dx, dy = x - tf.reduce_mean(x), y - tf.reduce_mean(y)
+        slope = tf.reduce_sum(dx * dy) / tf.reduce_sum(dx * dx)
+        return slope, tf.reduce_mean(y) - slope * tf.reduce_mean(x)
+
+    ex = exercises.get("01", 3)
+    assert ex.judge(remember)[0] == "passed"
+    assert ex.judge(remember)[0] == "passed"
+    eager = [x for x in seen if x is not None]
+    assert len(eager) == 2 and not np.array_equal(eager[0], eager[1])  # new data every check
+    assert any(v is None for v in seen)  # traced on symbols: its graph never sees the numbers
+    monkeypatch.setattr(lesson01, "_fresh_seed", lambda: 3)
+    failed_with(ex, lambda x, y: (tf.constant(-2.5, tf.float64), tf.constant(4.0, tf.float64)),
+                "for the data you were given the least-squares line is")
+
+
+def test_tf_least_squares_imports_the_course_graph():
+    """The course's TF1 graph of the same formula, built inside the answer and imported."""
+    from tflab import graphs
+
+    def imported(x, y):
+        graph, _ = graphs.least_squares_graph()
+        slope, intercept = tf.graph_util.import_graph_def(
+            graph.as_graph_def(), input_map={"x:0": x, "y:0": y},
+            return_elements=["slope:0", "intercept:0"])
+        return slope, intercept
+
+    failed_with(exercises.get("01", 3), imported, "calls graphs.least_squares_function")
+
+
+def test_tape_descent_checkers_own_path():
+    """Issue 32: the checker's private _descent_path, called by the answer, passed."""
+    from tflab.exercises import lesson01
+
+    def private(x, y, learning_rate, epochs):
+        descend(x, y, learning_rate, 1)  # a tape for show
+        return lesson01._descent_path(x, y, learning_rate, epochs)[0]
+
+    failed_with(exercises.get("01", 4), private,
+                "train calls the checker's own descent (lesson01._descent_path)")
+
+
+def test_one_epoch_by_the_course_or_the_checker():
+    """Issue 32: solvers.epoch_map (one epoch as an affine map) passed 01's Try it."""
+    from tflab.exercises import lesson01
+
+    def by_map(w, b, x, y, rate):
+        M, c = solvers.epoch_map(x, y, rate)
+        return tuple(M @ np.array([w, b]) + c)
+
+    def by_descent(w, b, x, y, rate):  # one epoch of per-sample descent in file order
+        fit = solvers.gradient_descent(x, y, learning_rate=rate, epochs=1, batch_size=1,
+                                       init=(w, b), dtype="float64").fit
+        return fit.coef, fit.intercept
+
+    ex = exercises.try_it("01", 1)
+    failed_with(ex, by_map, "one_epoch calls solvers.epoch_map, the course's own epoch")
+    failed_with(ex, by_descent, "one_epoch calls solvers.gradient_descent")
+    failed_with(ex, lambda w, b, x, y, rate: lesson01._epoch(w, b, x, y, rate),
+                "one_epoch calls the checker's own epoch (lesson01._epoch)")

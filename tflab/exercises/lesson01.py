@@ -12,10 +12,10 @@ from tflab.exercises.core import (
     Failed,
     call,
     calls_of,
-    first_line,
     pair,
     require_callable,
 )
+from tflab.exercises.lesson08 import _fresh_seed, _generator
 
 
 def _toy(seed: int, n: int = 50) -> tuple[np.ndarray, np.ndarray]:
@@ -82,14 +82,29 @@ def _by_hand_only(*course: tuple[object, str]) -> contextlib.ExitStack:
     return stack
 
 
+def _which_component(w: float, b: float, got: tuple[float, float],
+                     want: tuple[float, float], rtol: float) -> str:
+    """Which of the answer's two derivatives differs from the gradient at (w, b) (by more than
+    ``rtol`` of its size), and by how much."""
+    wrong = [(name, g, v) for name, g, v in zip(("dL/dw", "dL/db"), got, want)
+             if not np.isclose(g, v, rtol=rtol)]
+    parts = "; ".join(f"your {name} is {g:.6g} where it should be {v:.6g}"
+                      f" (off by {g - v:+.4g})" for name, g, v in wrong)
+    right = {"dL/dw": "dL/db", "dL/db": "dL/dw"}
+    ok = f"; your {right[wrong[0][0]]} is right" if len(wrong) == 1 else ""
+    return (f"at w = {w:g}, b = {b:g} the gradient is ({want[0]:.6g}, {want[1]:.6g}): "
+            f"{parts}{ok}. Check each derivative term by term: the residual r = w·x + b − y "
+            "with all its terms, and what multiplies it")
+
+
 def _gradient(answer) -> str:
     from tflab import solvers
 
     require_callable(answer, "mse_gradient(w, b, x, y) returning (dw, db)")
     # the last point lies far from the data's line, where the loss is about 1e17: a formula
     # is as exact there as anywhere, an estimate from nearby losses (finite differences) not
-    for seed, (w, b), rtol in [(1, (0.5, -1.0), 1e-4), (2, (3.0, 2.0), 1e-4),
-                               (2, (1e8, -5e7), 1e-6)]:
+    points = [(1, (0.5, -1.0), 1e-4), (2, (3.0, 2.0), 1e-4), (2, (1e8, -5e7), 1e-6)]
+    for seed, (w, b), rtol in points:
         x, y = _toy(seed)
         with _by_hand_only((solvers.epoch_map, _EPOCH_MAP_RULE),
                            (solvers.gradient_descent, _GD_RULE)):
@@ -99,12 +114,13 @@ def _gradient(answer) -> str:
         want = (2 * np.mean(residual * x), 2 * np.mean(residual))
         if np.allclose(got, want, rtol=rtol):
             continue
-        if np.allclose(got, want, rtol=0.1):
+        far = (w, b) == points[-1][1]  # right at both points near the data, then off here
+        if far and np.allclose(got, want, rtol=0.1):
             off = float(np.max(np.abs(np.subtract(got, want)) / np.abs(want)))
             raise Failed(f"at w = {w:g}, b = {b:g}, far from the data's line, your gradient is off "
-                         f"by {off:.1e} of its size: an estimate from nearby values of the loss "
-                         "(finite differences) loses precision where the loss is large; write "
-                         "dL/dw and dL/db as formulas")
+                         f"by {off:.1e} of its size (and right near the data): an estimate from "
+                         "nearby values of the loss (finite differences) loses precision where "
+                         "the loss is large; write dL/dw and dL/db as formulas")
         if np.allclose(got, [-v for v in want], rtol=1e-4):
             raise Failed("your gradient points the wrong way (the signs are flipped): "
                          "differentiate (w·x + b − y)², not (y − w·x − b) with the sign dropped")
@@ -113,8 +129,7 @@ def _gradient(answer) -> str:
             raise Failed("your gradient is half the right size: the derivative of r² is 2r")
         if np.isclose(ratio, len(x), rtol=1e-3) or np.isclose(ratio, len(x) / 2, rtol=1e-3):
             raise Failed("your gradient is the gradient of the summed error; the loss is the mean")
-        raise Failed(f"at w = {w:g}, b = {b:g} the gradient is ({want[0]:.4g}, {want[1]:.4g}); "
-                     f"yours is ({got[0]:.4g}, {got[1]:.4g})")
+        raise Failed(_which_component(w, b, got, want, rtol))
     return "right at three points of two data sets you had not seen, one far from the data."
 
 
@@ -123,38 +138,63 @@ _LIBRARY_LINE = ("your function calls graphs.least_squares_function, the course'
                  "and tf.reduce_sum yourself")
 
 
+def _line_data(seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Three data sets drawn from ``seed``, each around a line of its own: the first for the
+    eager call, the other two (of one length) for the traced graph, which the answer never
+    sees as numbers."""
+    rng = _generator(seed)
+    sizes = [int(rng.integers(25, 40)), int(rng.integers(41, 60))]
+    sets = []
+    for n in (sizes[0], sizes[1], sizes[1]):
+        slope, intercept = rng.uniform(-4, 4), rng.uniform(-6, 6)
+        x = rng.uniform(-3, 5, n)
+        sets.append((x, slope * x + intercept + rng.normal(0, 0.5, n)))
+    return sets
+
+
 def _tf_least_squares(answer) -> str:
     import tensorflow as tf
 
     from tflab import graphs
 
     require_callable(answer, "tf_least_squares(x, y) returning (slope, intercept) as tensors")
-    for seed in (3, 4):
-        x, y = _toy(seed, 40)
-        made_before = _made_by(graphs.least_squares_function)  # its graphs made before
-        with contextlib.ExitStack() as forbidden:
-            for function in [graphs.least_squares_function, *made_before]:
-                forbidden.enter_context(calls_of(function, rule=_LIBRARY_LINE))
-            # eagerly first: is it attempted at all?
-            call(answer, tf.constant(x), tf.constant(y))
-            graph_fn = tf.function(answer)
-            try:
-                result = graph_fn(tf.constant(x), tf.constant(y))
-            except Failed:
-                raise
-            except Exception as err:
-                raise Failed(f"inside tf.function your function raised {type(err).__name__}: "
-                             f"{first_line(err)} — use TensorFlow ops only (tf.reduce_mean, "
-                             "...), not NumPy, so that it can run as a graph") from None
-            graph = graph_fn.get_concrete_function(tf.constant(x), tf.constant(y)).graph
-            got = pair(result, "slope", "intercept")
-        _no_python_inside(graph)
-        _no_library_graph_inside(graph)
-        want = np.polyfit(x, y, 1)  # only now, once the answer has returned
-        if not np.allclose(got, want, rtol=1e-6, atol=1e-6):
-            raise Failed(f"the least-squares line is ({want[0]:.5f}, {want[1]:.5f}); "
-                         f"yours is ({got[0]:.5f}, {got[1]:.5f})")
-    return "exact on two data sets you had not seen, and it runs as a graph."
+    seed = _fresh_seed()  # all the checker holds while the answer runs
+    made_before = _made_by(graphs.least_squares_function)  # its graphs made before
+    with contextlib.ExitStack() as forbidden:
+        for function in [graphs.least_squares_function, graphs.least_squares_graph,
+                         *made_before]:
+            forbidden.enter_context(calls_of(function, rule=_LIBRARY_LINE))
+        x, y = _line_data(seed)[0]
+        eager = pair(call(answer, tf.constant(x), tf.constant(y)), "slope", "intercept")
+        # traced on symbols, not numbers, then run on two data sets it never saw eagerly
+        spec = tf.TensorSpec([len(_line_data(seed)[1][0])], tf.float64)
+        try:
+            traced = call(tf.function(answer).get_concrete_function, spec, spec)
+        except Failed as err:
+            if not str(err).startswith("your function raised"):
+                raise  # a forbidden call, a module rebound: its own message
+            raise Failed(f"inside tf.function {err} — use TensorFlow ops only (tf.reduce_mean, "
+                         "...), not NumPy, so that it can run as a graph") from None
+        _no_python_inside(traced.graph)
+        _no_library_graph_inside(traced.graph)
+        in_graph = [pair(traced(tf.constant(x), tf.constant(y)), "slope", "intercept")
+                    for x, y in _line_data(seed)[1:]]
+    # the references only now, from the data drawn again once the answer has returned
+    sets = _line_data(seed)
+    wants = [np.polyfit(x, y, 1) for x, y in sets]
+    for got, want, where in [(eager, wants[0], "for the data you were given"),
+                             (in_graph[0], wants[1], "as a graph, on data it had not seen"),
+                             (in_graph[1], wants[2], "as a graph, on other data")]:
+        if np.allclose(got, want, rtol=1e-6, atol=1e-6):
+            continue
+        stale = ""
+        if where.startswith("as a graph") and np.allclose(got, wants[0], rtol=1e-6, atol=1e-6):
+            stale = (": your graph returns the line of the data of the eager call, numbers "
+                     "fixed when it was traced (computed with NumPy or .numpy()?); compute "
+                     "the line from the graph's inputs x and y with TensorFlow ops")
+        raise Failed(f"{where} the least-squares line is ({want[0]:.5f}, {want[1]:.5f}); "
+                     f"yours is ({got[0]:.5f}, {got[1]:.5f}){stale}")
+    return "exact on three data sets you had not seen, eagerly and as a traced graph."
 
 
 def _made_by(factory) -> list:
@@ -205,6 +245,8 @@ _DESCENT_RULE = ("train calls solvers.gradient_descent, which does the exercise 
                  "the loop with tf.GradientTape yourself")
 _EPOCH_RULE = ("train calls solvers.epoch_map, the course's own descent step, which does the "
                "exercise for you: write the loop with tf.GradientTape yourself")
+_PATH_RULE = ("train calls the checker's own descent (lesson01._descent_path), which is what "
+              "this exercise asks you to write: write the loop with tf.GradientTape yourself")
 
 
 def _keras_training() -> list[tuple[object, str]]:
@@ -265,13 +307,14 @@ def _tape_gradients(bend: bool = False) -> Iterator[list]:
 
 
 def _run_train(answer, x, y, rate, epochs, bend=False) -> tuple[tuple[float, float], list]:
-    """The answer's (w, b), read while the course's descent and Keras's training loops are
-    forbidden, and the targets it asked GradientTape about."""
+    """The answer's (w, b), read while the course's descent, the checker's own and Keras's
+    training loops are forbidden, and the targets it asked GradientTape about."""
     from tflab import solvers
 
     with contextlib.ExitStack() as forbidden:
         for function, rule in [(solvers.gradient_descent, _DESCENT_RULE),
-                               (solvers.epoch_map, _EPOCH_RULE), *_keras_training()]:
+                               (solvers.epoch_map, _EPOCH_RULE), (_descent_path, _PATH_RULE),
+                               *_keras_training()]:
             forbidden.enter_context(calls_of(function, rule=rule))
         targets = forbidden.enter_context(_tape_gradients(bend))
         got = pair(call(answer, x.copy(), y.copy(), rate, epochs), "w", "b")
@@ -402,11 +445,26 @@ def _epoch(w, b, x, y, rate, order=1, factor=2.0):
     return w, b
 
 
+_BY_SAMPLE = ": write the loop over the samples yourself"
+
+
 def _one_epoch(answer) -> str:
+    from tflab import solvers
+
     require_callable(answer, "one_epoch(w, b, x, y, learning_rate) returning (w, b)")
+    rules = [(solvers.epoch_map, "solvers.epoch_map, the course's own epoch of descent, which "
+              "does the exercise for you"),
+             (solvers.gradient_descent, "solvers.gradient_descent, the course's own descent, "
+              "which runs the epoch for you"),
+             (_epoch, "the checker's own epoch (lesson01._epoch), which is what this exercise "
+              "asks you to write")]
     for seed, start, rate in ((11, (0.0, 0.0), 0.01), (12, (1.5, -2.0), 0.003)):
         x, y = _toy(seed, 30)
-        got = np.array(pair(call(answer, *start, x.copy(), y.copy(), rate), "w", "b"))
+        with contextlib.ExitStack() as forbidden:
+            for function, rule in rules:
+                forbidden.enter_context(calls_of(function, rule=f"one_epoch calls {rule}"
+                                                 + _BY_SAMPLE))
+            got = np.array(pair(call(answer, *start, x.copy(), y.copy(), rate), "w", "b"))
         want = np.array(_epoch(*start, x, y, rate))  # only now, once the answer has returned
         if np.allclose(got, want, rtol=1e-5, atol=1e-6):
             continue
