@@ -172,8 +172,21 @@ def test_growth_factor_runs_are_drawn_at_check_time(monkeypatch):
     ex.judge(lambda x, rate: seen.append(_growth(x, rate)) or seen[-1])
     replay = iter(seen)
     failed_with(ex, lambda x, rate: next(replay), "the loss grows by")
-    # the seed, found up the frames, draws only what the answer is handed (x, rate)
-    assert all(len(case) == 2 for case in lesson02._growth_cases(5))
+    # the seed, found up the frames, draws the inputs again, but not the share of the bound
+    def replays_the_draw(x, rate):  # the share as the next draw after x (it was, earlier)
+        rng = np.random.default_rng(caller_value("seed"))
+        for draw in (lambda n: rng.uniform(0, rng.uniform(5, 40), n),
+                     lambda n: rng.normal(rng.uniform(-10, 10), rng.uniform(0.5, 5), n),
+                     lambda n: rng.uniform(-1, 1, n)):
+            mine = draw(int(rng.integers(10, 60)))
+            share = rng.uniform(1.05, 3.0)
+            if np.array_equal(mine, x):
+                return (1 - 2 * share) ** 2
+        return 1.0
+
+    failed_with(ex, replays_the_draw, "the loss grows by")
+    assert [len(x) for x in lesson02._growth_inputs(5)] == [
+        len(x) for x in lesson02._growth_inputs(5)]
     for seed in range(4):  # the reference and the wrong answers, whatever the draw
         monkeypatch.setattr(lesson02, "_fresh_seed", lambda seed=seed: seed)
         status, text = ex.judge(_growth)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import random
 
 import numpy as np
 
@@ -143,22 +144,23 @@ def _epochs_per_efold(answer) -> str:
     return "within 5% on four sets of inputs you had not seen."
 
 
-def _growth_cases(seed: int) -> list[tuple[np.ndarray, float]]:
-    """02.3's runs from ``seed``: three sets of inputs of drawn sizes and spreads, each with a
-    learning rate above its stability bound by a drawn share (1.05 to 3 times the bound). Only
-    what the answer is handed, (x, rate), leaves this function: the shares exist nowhere else."""
-    from tflab import solvers
-
+def _growth_inputs(seed: int) -> list[np.ndarray]:
+    """02.3's inputs from ``seed``: three sets of drawn sizes and spreads."""
     rng = _generator(seed)
     draws = [lambda n: rng.uniform(0, rng.uniform(5, 40), n),
              lambda n: rng.normal(rng.uniform(-10, 10), rng.uniform(0.5, 5), n),
              lambda n: rng.uniform(-1, 1, n)]
-    cases = []
-    for draw in draws:
-        x = draw(int(rng.integers(10, 60)))
-        steep = np.linalg.eigvalsh(solvers._hessian(x))[-1]
-        cases.append((x, float(rng.uniform(1.05, 3.0)) * 2 / steep))  # above the bound
-    return cases
+    return [draw(int(rng.integers(10, 60))) for draw in draws]
+
+
+def _rate_above_bound(x: np.ndarray) -> float:
+    """A learning rate above the stability bound for ``x`` by a share (1.05 to 3 times the
+    bound) drawn from the operating system: the share is not kept, nor drawn from the seed, so
+    only the Hessian of x, what the answer computes, gives it back."""
+    from tflab import solvers
+
+    share = random.SystemRandom().uniform(1.05, 3.0)
+    return share * 2 / float(np.linalg.eigvalsh(solvers._hessian(x))[-1])
 
 
 def _growth_factor(answer) -> str:
@@ -166,10 +168,11 @@ def _growth_factor(answer) -> str:
 
     require_callable(answer, "growth_factor(x, learning_rate) returning a number")
     seed = _fresh_seed()  # new runs on every check; the answer gets only x and the rate
-    for index, (x, rate) in enumerate(_growth_cases(seed)):
+    for index, x in enumerate(_growth_inputs(seed)):
+        rate = _rate_above_bound(x)  # a float: the answer cannot change it
         got = _answer_number(answer, "the growth factor", x.copy(), rate)
         # only now, once the answer has returned, from the inputs drawn again
-        x, rate = _growth_cases(seed)[index]
+        x = _growth_inputs(seed)[index]
         flat, steep = np.linalg.eigvalsh(solvers._hessian(x))
         want = (1 - rate * steep) ** 2
         if np.isclose(got, want, rtol=1e-3):
