@@ -167,6 +167,21 @@ def test_fast_fit_takes_a_newton_step():
     assert status == "failed" and "never called gradient" in text and "descent" not in text, text
 
 
+def test_fast_fit_cannot_judge_early_and_start_over():
+    """Review (issue 32): the oracle, found up the frames, judged early (the exact line), then
+    given a new data set whose y is that line, and one gradient call: the checker's verdict
+    was the same line after one call. The oracle counts data sets and verdicts now."""
+    def judges_early(x, gradient):
+        oracle = caller_value("oracle")
+        slope, intercept = oracle.ask({"judge": True})["exact"]
+        oracle.ask({"x": x.tolist(), "y": (slope * x + intercept).tolist()})
+        gradient(slope, intercept, x)
+        return slope, intercept
+
+    failed_with(exercises.get("02b", 3), judges_early,
+                "your fit talked to the checker's gradient process directly")
+
+
 def test_fast_fit_counts_the_calls_itself():
     ex = exercises.get("02b", 3)
 

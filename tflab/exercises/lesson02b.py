@@ -24,9 +24,11 @@ import numpy as np
 
 x = y = None
 calls, judged = 0, False
+sets = judges = 0  # the checker knows how many of each it asked for: extra ones show
 for line in sys.stdin:
     msg = json.loads(line)
     if "x" in msg and (x is None or judged):  # a new data set only once the last was judged
+        sets += 1
         x = np.array(msg["x"], dtype=np.float64)
         y = (np.array(msg["y"], dtype=np.float64) if msg["y"] is not None else
              3.0 * x - 7.0 + np.random.default_rng().normal(0, 2, len(x)))
@@ -49,14 +51,19 @@ for line in sys.stdin:
                 residual = w * u + b - y
                 reply = {"g": [float(2 * np.mean(residual * u)), float(2 * np.mean(residual))]}
     elif "judge" in msg and not judged:
-        judged = True
+        judged, judges = True, judges + 1
         coef, intercept = np.polyfit(x, y, 1)
-        reply = {"calls": calls, "exact": [float(coef), float(intercept)]}
+        reply = {"calls": calls, "exact": [float(coef), float(intercept)], "sets": sets,
+                 "judges": judges}
     else:
         reply = {"tampered": True}
     sys.stdout.write(json.dumps(reply) + "\n")
     sys.stdout.flush()
 """
+
+
+_TALKED = ("your fit talked to the checker's gradient process directly: only call "
+           "gradient(w, b, inputs)")
 
 
 class _Oracle:
@@ -76,8 +83,7 @@ class _Oracle:
         self._process.stdin.flush()
         reply = json.loads(self._process.stdout.readline() or '{"tampered": true}')
         if reply.get("tampered"):
-            raise Failed("your fit talked to the checker's gradient process directly: only call "
-                         "gradient(w, b, inputs)")
+            raise Failed(_TALKED)
         return reply
 
     def close(self) -> None:
@@ -127,6 +133,8 @@ def _fast_fit(answer) -> str:
                              f"not {result!r}"[:300]) from None
             coef, intercept = number(coef, "the slope"), number(intercept, "the intercept")
             verdict = oracle.ask({"judge": True})  # only now, once the answer has returned
+            if verdict["sets"] != i + 1 or verdict["judges"] != i + 1:  # it asked for more
+                raise Failed(_TALKED)
             calls, exact = verdict["calls"], verdict["exact"]
             if calls == 0:
                 raise Failed(f"on data set {i + 1} fit never called gradient: you do not get "
