@@ -260,3 +260,21 @@ def test_one_hot_labels_are_drawn_at_check_time(monkeypatch):
 
     assert ex.judge(by_table)[0] == "passed"
     assert ex.judge(lambda labels: np.eye(10, dtype=np.float32)[labels])[0] == "passed"
+
+
+class _PatchesArrayEqual:
+    """A returned array-like whose conversion makes np.array_equal say yes to everything."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __array__(self, dtype=None, copy=None):
+        np.array_equal = lambda *args, **kwargs: True
+        return np.zeros((self.n, 10), np.float32)
+
+
+def test_one_hot_returned_value_cannot_patch_numpy():
+    real = np.array_equal
+    failed_with(exercises.get("00", 2), lambda labels: _PatchesArrayEqual(len(labels)),
+                "your answer replaced or reloaded numpy.array_equal")
+    assert np.array_equal is real

@@ -651,3 +651,42 @@ def test_one_epoch_by_the_course_or_the_checker():
     failed_with(ex, by_descent, "one_epoch calls solvers.gradient_descent")
     failed_with(ex, lambda w, b, x, y, rate: lesson01._epoch(w, b, x, y, rate),
                 "one_epoch calls the checker's own epoch (lesson01._epoch)")
+
+
+class _PatchesAllclose:
+    """A returned value whose float() makes np.allclose say yes to everything."""
+
+    def __float__(self):
+        np.allclose = lambda *args, **kwargs: True
+        return 0.0
+
+
+def test_a_returned_value_cannot_patch_numpy_when_the_checker_reads_it():
+    real = np.allclose
+    failed_with(exercises.get("01", 2), lambda w, b, x, y: (_PatchesAllclose(), 0.0),
+                "your answer replaced or reloaded numpy.allclose")
+    assert np.allclose is real
+    failed_with(exercises.try_it("01", 1), lambda w, b, x, y, rate: (_PatchesAllclose(), 0.0),
+                "your answer replaced or reloaded numpy.allclose")
+    assert np.allclose is real
+
+
+def test_gradient_by_forward_differences_with_a_fixed_step():
+    """scipy's approx_fprime: a step of 1.5e-8, right near the data, far off at w = 1e8."""
+    def forward(w, b, x, y, step=1.49e-8):
+        def loss(w, b):
+            return np.mean((w * x + b - y) ** 2)
+
+        return ((loss(w + step, b) - loss(w, b)) / step, (loss(w, b + step) - loss(w, b)) / step)
+
+    failed_with(exercises.get("01", 2), forward, "(finite differences)")
+
+
+def test_one_epoch_by_keras_fit():
+    def by_fit(w, b, x, y, rate):  # one epoch of per-sample SGD, in file order, by Keras
+        model = _dense(rate)
+        model.layers[0].set_weights([np.array([[w]]), np.array([b])])
+        model.fit(x.reshape(-1, 1), y, batch_size=1, epochs=1, shuffle=False, verbose=0)
+        return _weights(model)
+
+    failed_with(exercises.try_it("01", 1), by_fit, "one_epoch calls Keras's model.fit")

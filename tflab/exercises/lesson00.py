@@ -7,6 +7,8 @@ import numpy as np
 from tflab.exercises.core import (
     Exercise,
     Failed,
+    NotAttempted,
+    _holds_placeholder,
     call,
     calls_of,
     number,
@@ -21,23 +23,24 @@ def _ink(images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), -1).sum(axis=1, dtype=np.int64)
 
 
-def _index_of(answer) -> float:
-    """The answer as a number, converted while NumPy and the course's modules are guarded: an
-    object's ``__float__`` is the learner's code, run before the checker has loaded anything."""
-    def convert():
-        try:
-            return float(answer)
-        except (TypeError, ValueError):
-            return None  # number() words the failure
+def _returned(function, *args, convert):
+    """``call(function, *args)``, its result converted by ``convert`` (number, pair, np.asarray
+    ...) under the same guard: a returned object's ``__float__`` or ``__array__`` is the
+    learner's code too, and must not run after call() has put NumPy and the course back."""
+    def run():
+        result = function(*args)
+        if _holds_placeholder(result):
+            raise NotAttempted
+        return convert(result)
 
-    value = call(convert)
-    return number(answer if value is None else value, "an index")
+    return call(run)
 
 
 def _most_ink(answer) -> str:
     from tflab import data
 
-    got = _index_of(answer)  # first: the data and the reference exist only once it is a number
+    # first: the data and the reference exist only once the answer is a number
+    got = _returned(lambda: answer, convert=lambda value: number(value, "an index"))
     splits = data.mnist(dtype="uint8")
     ink = _ink(splits.validation.images)
     if got != int(got):
@@ -91,7 +94,7 @@ def _one_hot(answer) -> str:
     seed = _fresh_seed()  # all the checker holds while the answer runs
     for which in range(2):
         try:
-            got = np.asarray(call(answer, _label_sets(seed)[which]))
+            got = _returned(answer, _label_sets(seed)[which], convert=np.asarray)
         except Failed as err:
             if which == 0:
                 raise
