@@ -642,7 +642,17 @@ def test_safe_save_judges_the_real_saves_too(monkeypatch):
         model.save(path)
         aside.unlink(missing_ok=True)
 
+    def removed_by_dir_fd(model, path):  # the same, the old file named relative to its folder
+        if not isinstance(model, keras.Model):
+            return _replace_atomically(model, path)
+        if path.exists():
+            folder = os.open(path.parent, os.O_RDONLY)
+            os.unlink(path.name, dir_fd=folder)
+            os.close(folder)
+        model.save(path)
+
     removed = "your save removed the old model at path before the new one was in place"
+    failed_with(ex, removed_by_dir_fd, removed)
     failed_with(ex, removed_for_keras, removed)
     status, text = ex.judge(removed_for_keras)
     assert "rewritten in place" not in text, text

@@ -326,34 +326,40 @@ _REMOVED = ("your save {} the old model at path before the new one was in place:
             "between the two leaves no model at all. Save to a new temporary file in the same "
             "folder and os.replace it onto path: one step, never a moment without a model")
 
-#: the old model's path while a real save runs over it (empty otherwise), and what that save
-#: did to it: removed it, or moved it away (audit events, seen in every thread)
-_WATCHED_PATH: list[str] = []
-_TAKEN_AWAY: list[str] = []
+def _old_model_watch():
+    """An audit hook (every thread, for the life of the process) and a context manager that
+    turns it on for one save: it notes each removal or move of the file at the target path.
+    What it watches lives in this closure, not in a module name an answer could clear."""
+    watched: list[str] = []
+    taken_away: list[str] = []
+
+    def hook(event: str, args: tuple) -> None:
+        if not watched or event not in ("os.remove", "os.rename") or not args:
+            return
+        try:
+            path = os.fsdecode(args[0])
+            folder = args[1] if event == "os.remove" and len(args) > 1 else args[2]
+            if isinstance(folder, int) and not os.path.isabs(path):  # dir_fd=...
+                path = os.path.join(os.readlink(f"/proc/self/fd/{folder}"), path)
+            path = os.path.realpath(path)
+        except (TypeError, ValueError, IndexError, OSError):
+            return
+        if path == watched[0]:
+            taken_away.append("removed" if event == "os.remove" else "moved away")
+
+    @contextmanager
+    def watching(target: Path) -> Iterator[list[str]]:
+        watched[:], taken_away[:] = [os.path.realpath(target)], []
+        try:
+            yield taken_away
+        finally:
+            watched.clear()
+
+    sys.addaudithook(hook)  # audit hooks stay for the life of the process
+    return watching
 
 
-def _watch_old_model(event: str, args: tuple) -> None:
-    if not _WATCHED_PATH or event not in ("os.remove", "os.rename") or not args:
-        return
-    try:
-        path = os.path.realpath(os.fsdecode(args[0]))
-    except (TypeError, ValueError):
-        return
-    if path == _WATCHED_PATH[0]:
-        _TAKEN_AWAY.append("removed" if event == "os.remove" else "moved away")
-
-
-sys.addaudithook(_watch_old_model)  # audit hooks stay for the life of the process
-
-
-@contextmanager
-def _old_model_watched(target: Path) -> Iterator[list[str]]:
-    """While the block runs, note every removal or move of the file at ``target``."""
-    _WATCHED_PATH[:], _TAKEN_AWAY[:] = [os.path.realpath(target)], []
-    try:
-        yield _TAKEN_AWAY
-    finally:
-        _WATCHED_PATH.clear()
+_old_model_watched = _old_model_watch()
 
 
 def _refuse_save_keras(model, path):
@@ -390,13 +396,16 @@ def _judge_safe_save(answer) -> str:
         call(answer, first, target)
         _same_model(target, first, images, "after the first save")
         _leftovers(folder, target, "after the first save")
-        first_file, first_inode = target.read_bytes(), target.stat().st_ino
-        with _old_model_watched(target) as taken_away:
+        first_file = target.read_bytes()
+        # held open while the second save runs: its inode cannot be freed and given to a new
+        # file, so the same inode afterwards means the old file was rewritten in place
+        with open(target, "rb") as old, _old_model_watched(target) as taken_away:
             call(answer, second, target)
-        taken_away = list(taken_away)
+            taken_away = list(taken_away)
+            first_inode = os.fstat(old.fileno()).st_ino
+            rewritten = target.is_file() and target.stat().st_ino == first_inode
         _same_model(target, second, images, "after saving a second model over the first")
         _leftovers(folder, target, "after the second save")
-        second_inode = target.stat().st_ino
         good = target.read_bytes()
         try:
             call(answer, _HalfSave(), target)
@@ -414,9 +423,9 @@ def _judge_safe_save(answer) -> str:
         _leftovers(folder, target, "after a failed save")
         kills = _crashed(answer, folder, target, good, first_file) if hasattr(os, "fork") else 0
     # the real saves too: the old file replaced in one step, not removed first, not rewritten
-    if taken_away:  # removed, then saved anew: its inode may even be reused for the new file
+    if taken_away:  # removed or moved aside, then saved anew: a moment without a model
         raise Failed(_REMOVED.format(taken_away[0]))
-    if second_inode == first_inode:
+    if rewritten:
         raise Failed(_IN_PLACE)
     crashes = (f", and {kills} saves killed at every step left the old or the new model"
                if kills else "")
