@@ -547,8 +547,8 @@ def test_tf1_by_name_logits_are_not_probabilities(seeded_networks):
 
     ex = exercises.get("04", 3)
     failed_with(ex, logits, "your values are not probabilities: their rows should sum to 1")
-    failed_with(ex, logits, "(they are the logits, the values before the softmax). Fetch the "
-                            "tensor 'output:0'")
+    failed_with(ex, logits, "(they are logits, or log-probabilities: the softmax of your values "
+                            "gives the probabilities). Fetch the tensor 'output:0'")
     failed_with(ex, exponentials, "your values are not probabilities")
     status, text = ex.judge(exponentials)
     assert "logits" not in text, text

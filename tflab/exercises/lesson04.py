@@ -570,8 +570,8 @@ def _tf1_by_name(answer) -> str:
             logits = np.allclose(shifted / shifted.sum(axis=1, keepdims=True), saved, atol=1e-5)
             raise Failed("your values are not probabilities: their rows should sum to 1, yours "
                          f"sum to {sums.min():.3g} … {sums.max():.3g}"
-                         + (" (they are the logits, the values before the softmax)"
-                            if logits else "")
+                         + (" (they are logits, or log-probabilities: the softmax of your "
+                            "values gives the probabilities)" if logits else "")
                          + ". Fetch the tensor 'output:0', the softmax's output, by that name")
         if error > 1e-5:
             raise Failed(f"your probabilities differ from the saved model's by up to "
