@@ -12,6 +12,7 @@ import contextlib
 import gc
 import inspect
 import itertools
+import os
 import random
 import sys
 import threading
@@ -65,12 +66,15 @@ def require_callable(answer: Any, expected: str) -> None:
         raise Failed(f"the answer should be a function {expected}, not {type(answer).__name__}")
 
 
-def _guarded(name: str) -> bool:
-    """Whether a checker relies on module ``name`` after the answer returns: NumPy (all of it:
-    np.allclose reads numpy._core.numeric.isclose), math, builtins, the course's own (tflab.*)
-    and the public APIs of TensorFlow (tf.saved_model.load ...) and Keras."""
+def _guarded(name: str, module: Any) -> bool:
+    """Whether a checker relies on ``module`` (imported as ``name``) after the answer returns:
+    NumPy (all of it: np.allclose reads numpy._core.numeric.isclose), math, builtins, the
+    course's own (tflab.*) and the public APIs of TensorFlow (tf.saved_model.load ..., under
+    whichever name it was imported) and Keras."""
     top = name.split(".")[0]
+    public_tf = f"{os.sep}tensorflow{os.sep}_api{os.sep}" in (getattr(module, "__file__", "") or "")
     return (top in ("numpy", "math", "builtins", "tflab") or name in ("tensorflow", "keras")
+            or public_tf
             or name.startswith(("tensorflow._api.", "keras.")) and not name.startswith("keras.src"))
 
 
@@ -98,14 +102,20 @@ def _classes_of(tf: Any, keras: Any) -> set:
     return {cls for root in roots for cls in root.__mro__} - {object}
 
 
-def _lazy(value: Any) -> bool:
-    """A lazy loader that puts the real module in its place on first use (tf.keras ...)."""
-    return isinstance(value, types.ModuleType) and "Lazy" in type(value).__name__
+def _lazy(value: Any, now: Any) -> bool:
+    """A lazy loader that put the real module in its place on first use (tf.keras ...), or a
+    module imported again under its submodule name (``import tensorflow.saved_model`` binds
+    the same file, as a new module, to tf.saved_model)."""
+    if not isinstance(value, types.ModuleType):
+        return False
+    return "Lazy" in type(value).__name__ or (
+        isinstance(now, types.ModuleType) and getattr(now, "__file__", None) is not None
+        and getattr(now, "__file__", None) == getattr(value, "__file__", ""))
 
 
 def _snapshot() -> list[tuple[Any, dict]]:
     modules = [module for name, module in list(sys.modules.items())
-               if module is not None and _guarded(name)]
+               if module is not None and _guarded(name, module)]
     return [(item, dict(vars(item))) for item in modules + list(_guarded_classes())]
 
 
@@ -117,7 +127,7 @@ def _restore(snapshot: list[tuple[Any, dict]]) -> list[str]:
     for item, before in snapshot:
         now, owner = vars(item), getattr(item, "__qualname__", None) or item.__name__
         for name, value in before.items():
-            if now.get(name, _MISSING) is not value and not _lazy(value):
+            if now.get(name, _MISSING) is not value and not _lazy(value, now.get(name)):
                 changed.append(f"{owner}.{name}")
                 setattr(item, name, value)
         if isinstance(item, type):  # (Python makes a class's __annotations__ on first read)
