@@ -334,9 +334,9 @@ def two_step_rates(x):
 answer = two_step_rates"""),
     Exercise("02b", 3, "Write fit(x, gradient) -> (slope, intercept) that reaches within 1e-4 "
              "of the exact least-squares line in at most 100 parameter updates. You do not get "
-             "y: gradient(w, b, inputs) returns (dL/dw, dL/db) of the mean squared error of "
-             "w·inputs + b, for inputs x or a rescaled a·x + c; each call counts as one "
-             "update. Any step built from these gradients counts (rescaled descent, Newton).", _fast_fit,
+             "y: gradient(w, b, inputs) returns (dL/dw, dL/db) of the MSE of w·inputs + b, "
+             "for inputs x or a rescaled a·x + c; each call counts as one update. Any step "
+             "built from these gradients counts (rescaled descent, a Newton step).", _fast_fit,
              ["Scale the input: with z = (x - mean) / std the bowl is round; ask for "
               "gradient(w, b, z).",
               "On standardised z the Hessian is 2·I, so steps w -= 0.5·dw, b -= 0.5·db land on "
