@@ -243,3 +243,37 @@ def test_an_answer_may_not_patch_the_libraries_a_checker_uses_afterwards():
 
     fresh = [cls for cls in _guarded_classes() if "__annotations__" not in vars(cls)]
     assert fresh and call(lambda: [cls.__annotations__ for cls in fresh]) is not None
+
+
+def test_an_answer_may_not_leave_a_thread_running():
+    """A thread that waits for the check to return and then patches NumPy would escape the
+    restore; threads that end soon after the answer returns are fine."""
+    import time
+
+    from tflab.exercises.core import call
+
+    done = threading.Event()
+
+    def patches_later():
+        def later():
+            done.wait(5)
+        threading.Thread(target=later, name="later", daemon=True).start()
+        return 1.0
+
+    with pytest.raises(Failed, match=r"left a thread running \(later\) after it returned"):
+        call(patches_later)
+    done.set()
+
+    class Later(threading.Thread):
+        def run(self):
+            done.wait(5)
+
+    done.clear()
+    with pytest.raises(Failed, match="left a thread running"):
+        call(lambda: Later(daemon=True).start())
+    with pytest.raises(Failed, match="left a thread running"):
+        call(lambda: threading.Timer(5, lambda: None).start())
+    done.set()
+    # a short-lived thread of its own, which ends by itself, passes
+    assert call(lambda: threading.Thread(target=time.sleep, args=(0.01,)).start() or 2) == 2
+    assert call(lambda: threading.Thread(target=lambda: time.sleep(0.05)).start() or 3) == 3

@@ -15,6 +15,7 @@ import itertools
 import os
 import random
 import sys
+import sysconfig
 import threading
 import types
 from collections.abc import Callable, Iterator
@@ -183,15 +184,50 @@ def _escaped(what: str) -> str:
 sys.addaudithook(_audit)  # audit hooks stay for the life of the process
 
 
+#: where library code lives (the standard library, installed packages, the course's own):
+#: threads running it are the libraries' own pools, not the learner's
+_LIBRARY_DIRS = tuple({*(sysconfig.get_paths()[key] for key in ("stdlib", "purelib", "platlib")),
+                       os.path.dirname(os.path.dirname(os.path.abspath(__file__)))})
+
+
+def _thread_code(thread: threading.Thread) -> types.CodeType | None:
+    """The code a thread runs: its target, a Timer's function or a subclass's run."""
+    target = getattr(thread, "_target", None)
+    if isinstance(thread, threading.Timer):
+        target = thread.function
+    elif type(thread).run is not threading.Thread.run:
+        target = type(thread).run
+    target = getattr(target, "__func__", target)
+    return getattr(target, "__code__", None)
+
+
+def _threads_left(before: set) -> list[str]:
+    """The learner's threads that the answer started and that still run after it returned
+    (one could patch what the checker uses next), given a short while to end."""
+    left = []
+    for thread in threading.enumerate():
+        if thread.ident in before:
+            continue
+        code = _thread_code(thread)
+        if code is None or code.co_filename.startswith(_LIBRARY_DIRS):
+            continue
+        thread.join(0.5)
+        if thread.is_alive():
+            left.append(thread.name)
+    return left
+
+
 def call(function: Callable, *args, **kwargs) -> Any:
     """Call the learner's function; its exceptions become :class:`Failed`, ``___`` NotAttempted.
 
     Names the function rebinds in NumPy, math, builtins or the course's modules (np.allclose,
     a course function the checker uses afterwards) are put back when it returns, and the
     answer fails: a checker compares with what these libraries really do. Starting another
-    program or loading a second copy of a course module while it runs fails as well.
+    program or loading a second copy of a course module while it runs fails as well, and so
+    does leaving a thread of its own running after it returns.
     """
     snapshot, escapes = _snapshot(), len(_ESCAPES)
+    threads = {thread.ident for thread in threading.enumerate()}
     _ANSWERS_RUNNING[0] += 1
     try:
         result = function(*args, **kwargs)
@@ -204,6 +240,10 @@ def call(function: Callable, *args, **kwargs) -> Any:
         changed = _restore(snapshot)
     if len(_ESCAPES) > escapes:  # refused, even where the answer caught the error
         raise Failed(_escaped(_ESCAPES[escapes]))
+    left = _threads_left(threads)
+    if left:
+        raise Failed(f"your answer left a thread running ({left[0]}) after it returned: finish "
+                     "the work (join the threads you start) before you return")
     if changed:
         raise Failed(f"your answer replaced or reloaded {', '.join(changed[:3])} while it ran: "
                      "leave NumPy, TensorFlow, Keras and the course's modules as they are")
