@@ -577,12 +577,15 @@ def test_a_library_function_replaced_under_the_layer_fails(monkeypatch):
     """New cheats: a wrong layer made right by replacing what Keras runs under it, the
     backend's digitize (06.1) or tf.strings' salted hash (06.2); the functions recorded when
     the checker loaded catch it."""
-    import keras.src.backend.tensorflow.numpy as backend_numpy
     import numpy as np
 
     from tflab.exercises import lesson06
 
     monkeypatch.setattr(lesson06, "_LIBRARY_FUNCTIONS", lesson06._capture_library())
+    # the cheat patches Keras's private backend; the test reaches it through the checker's
+    # record instead of importing private code by name, which the course never does
+    backend_numpy = next(module for module in lesson06._LIBRARY_FUNCTIONS
+                         if module.__name__.endswith(".backend.tensorflow.numpy"))
 
     def digitize(x, bins):
         rows = runs_the_column(AGE_COLUMN, "age")(np.asarray(x))
