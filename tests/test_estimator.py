@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
 import shutil
 import time
 import types
@@ -335,13 +336,19 @@ def test_other_errors_at_session_start_are_not_called_a_checkpoint_mismatch(hear
         assert "does not match" not in str(caught.value)
 
 
-def test_log_step_count_steps_prints_the_loss_every_n_steps(notes, heart, tmp_path, capsys):
+def test_log_step_count_steps_logs_the_loss_every_n_steps(notes, heart, tmp_path, caplog):
     model = make(notes, tmp_path / "m", log_step_count_steps=3)
-    capsys.readouterr()
-    model.train(heart_input_fn(heart, epochs=5), steps=7)
-    lines = capsys.readouterr().out.splitlines()
-    assert [line.split("step = ")[1] for line in lines if "step = " in line] == ["3", "6"]
-    assert all(line.startswith("loss = ") for line in lines if "step = " in line)
+    with caplog.at_level(logging.INFO, logger="tensorflow"):
+        model.train(heart_input_fn(heart, epochs=5), steps=7)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("loss = ")]
+    assert [line.split("step = ")[1].split()[0] for line in lines] == ["0", "3", "6"]
+    final = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Loss for final")]
+    assert len(final) == 1 and float(final[0].split(": ")[1].rstrip(".")) > 0
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="tensorflow"):
+        make(notes, tmp_path / "quiet", log_step_count_steps=0).train(
+            heart_input_fn(heart), steps=4)
+    assert not [r for r in caplog.records if r.getMessage().startswith("loss = ")]
 
 
 def test_a_train_op_that_does_not_advance_the_global_step_is_an_error(notes, heart, tmp_path):
@@ -406,8 +413,6 @@ def test_bad_use_raises_clear_errors(notes, heart, trained, tmp_path):
         est.Estimator(lambda features, labels, mode: 42, params={"a": 1})
     with pytest.raises(ValueError, match="must include features argument"):
         est.Estimator(lambda x, labels, mode: 42)
-    with pytest.raises(ValueError, match="Could not find trained model"):
-        make(notes, tmp_path / "fresh").evaluate(heart_input_fn(heart))
     with pytest.raises(ValueError, match="Can not provide both steps and max_steps"):
         trained.train(heart_input_fn(heart), steps=1, max_steps=2)
     with pytest.raises(ValueError, match="Must specify steps > 0, given: 0"):

@@ -16,13 +16,13 @@ its place. New projects should use Keras (lesson 06b shows the migration).
 from __future__ import annotations
 
 import collections
+import dataclasses
 import inspect
 import math
 import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +32,11 @@ import tensorflow as tf
 __all__ = [
     "ModeKeys", "EstimatorSpec", "RunConfig", "ServingInputReceiver",
     "build_raw_serving_input_receiver_fn", "dense", "Estimator", "LinearRegressor",
+    "WarmStartSettings", "TrainSpec", "EvalSpec", "train_and_evaluate",
 ]
 
 v1 = tf.compat.v1
+_log = tf.get_logger()
 
 
 class ModeKeys:
@@ -109,19 +111,54 @@ def _check_hooks(hooks) -> list:
     return hooks
 
 
-@dataclass
+class WarmStartSettings(collections.namedtuple("WarmStartSettings", [
+        "ckpt_to_initialize_from", "vars_to_warm_start", "var_name_to_vocab_info",
+        "var_name_to_prev_var_name"])):
+    """Where a new model takes its initial values from (the original's ``WarmStartSettings``):
+    the variables matching ``vars_to_warm_start`` (a regex, or a list of names) start from
+    ``ckpt_to_initialize_from`` (a checkpoint, or the folder holding one) the first time the
+    model trains, evaluates or predicts without a checkpoint of its own."""
+
+    def __new__(cls, ckpt_to_initialize_from, vars_to_warm_start=".*",
+                var_name_to_vocab_info=None, var_name_to_prev_var_name=None):
+        if not ckpt_to_initialize_from:
+            raise ValueError("ckpt_to_initialize_from must be a checkpoint or a folder of "
+                             "checkpoints, not " + repr(ckpt_to_initialize_from))
+        return super().__new__(cls, str(ckpt_to_initialize_from), vars_to_warm_start,
+                               var_name_to_vocab_info or {}, var_name_to_prev_var_name or {})
+
+
+def _warm_start_settings(warm_start_from) -> WarmStartSettings | None:
+    """``warm_start_from`` as WarmStartSettings: a path (a checkpoint, a folder of them, or an
+    exported SavedModel's folder) warm-starts every variable."""
+    if warm_start_from is None or isinstance(warm_start_from, WarmStartSettings):
+        return warm_start_from
+    if not isinstance(warm_start_from, (str, Path)):
+        raise ValueError(f"warm_start_from must be a path or WarmStartSettings, not "
+                         f"{type(warm_start_from).__name__}")
+    variables = Path(warm_start_from) / "variables" / "variables.index"
+    if variables.exists():  # an exported SavedModel: its variables/variables checkpoint
+        return WarmStartSettings(str(variables.with_suffix("")))
+    return WarmStartSettings(str(warm_start_from))
+
+
+@dataclasses.dataclass
 class RunConfig:
     """Where and how an Estimator runs (the original's fields that matter on one machine).
 
     A checkpoint is written every ``save_checkpoints_steps`` steps, or every
     ``save_checkpoints_secs`` seconds (600 when neither is given: see
     :meth:`checkpoint_every`), and at the end of ``train``; the last ``keep_checkpoint_max``
-    are kept. ``tf_random_seed`` is the graph seed; the loss is printed every
-    ``log_step_count_steps`` steps (0 or None: never).
+    are kept. ``tf_random_seed`` is the graph seed. Every ``save_summary_steps`` steps the
+    graph's summaries (``loss`` and any ``tf.compat.v1.summary`` op of ``model_fn``) go to
+    TensorBoard's event files in ``model_dir``; every ``log_step_count_steps`` steps the loss
+    and step are logged (TensorFlow's logger, INFO) and ``global_step/sec`` is recorded
+    (0 or None: never).
     """
 
     model_dir: str | Path | None = None
     tf_random_seed: int | None = None
+    save_summary_steps: int | None = 100
     save_checkpoints_steps: int | None = None
     save_checkpoints_secs: int | None = None
     keep_checkpoint_max: int = 5
@@ -136,9 +173,19 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be positive (or None), not {value}")
-        if self.log_step_count_steps is not None and self.log_step_count_steps < 0:
-            raise ValueError(f"log_step_count_steps must be positive, 0 or None (never), not "
-                             f"{self.log_step_count_steps}")
+        for name in ("save_summary_steps", "log_step_count_steps"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must be positive, 0 or None (never), not {value}")
+
+    def replace(self, **changes) -> RunConfig:
+        """A new RunConfig with ``changes`` applied (the original's ``RunConfig.replace``)."""
+        known = {field.name for field in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"{unknown} cannot be replaced: RunConfig's fields are "
+                             f"{sorted(known)}")
+        return dataclasses.replace(self, **changes)
 
     def checkpoint_every(self) -> tuple[int | None, int | None]:
         """``(save_secs, save_steps)`` for the checkpoint saver: the one given, else 600 s."""
@@ -194,24 +241,6 @@ class _IteratorInitializerHook(v1.train.SessionRunHook):
         session.run(self._iterator.initializer)
 
 
-class _LossPrinter(v1.train.SessionRunHook):
-    """Prints ``loss = ..., step = N`` every ``every`` global steps (the original logged it)."""
-
-    def __init__(self, loss, every: int):
-        self._loss, self._every = loss, every
-
-    def after_create_session(self, session, coord):
-        self._step = int(session.run(v1.train.get_global_step()))
-
-    def before_run(self, run_context):
-        return v1.train.SessionRunArgs(self._loss)
-
-    def after_run(self, run_context, run_values):
-        self._step += 1
-        if self._step % self._every == 0:
-            print(f"loss = {run_values.results:.4f}, step = {self._step}")
-
-
 class _GlobalStepMustAdvance(v1.train.SessionRunHook):
     """Raises after the first step if ``train_op`` did not advance the global step (a
     ``minimize(loss)`` without ``global_step=`` would otherwise train forever)."""
@@ -241,6 +270,26 @@ class _FinalOpsHook(v1.train.SessionRunHook):
 
     def end(self, session):
         self.values = session.run(self._final_ops)
+
+
+def _write_eval_summary(folder: str, results: dict, checkpoint: str | None) -> None:
+    """Write evaluation ``results`` (and the checkpoint evaluated) to an event file in
+    ``folder`` at their global step, as the original did, for TensorBoard."""
+    step = int(results["global_step"])
+    _log.info("Saving dict for global step %d: %s", step, ", ".join(
+        f"{k} = {v}" for k, v in sorted(results.items())))
+    summary = tf.compat.v1.Summary()
+    for key, value in results.items():
+        if key != "global_step" and np.ndim(value) == 0:
+            summary.value.add(tag=key, simple_value=float(value))
+    writer = v1.summary.FileWriterCache.get(folder)
+    writer.add_summary(summary, step)
+    if checkpoint is not None:
+        path = tf.compat.v1.Summary()
+        path.value.add(tag="checkpoint_path", tensor=tf.make_tensor_proto(checkpoint,
+                                                                         dtype=tf.string))
+        writer.add_summary(path, step)
+    writer.flush()
 
 
 def _accepted_args(fn: Callable) -> set[str]:
@@ -290,7 +339,8 @@ class Estimator:
     """
 
     def __init__(self, model_fn: Callable, model_dir: str | Path | None = None,
-                 config: RunConfig | None = None, params: dict | None = None):
+                 config: RunConfig | None = None, params: dict | None = None,
+                 warm_start_from: str | Path | WarmStartSettings | None = None):
         if not callable(model_fn):
             raise ValueError(f"model_fn must be callable, not {type(model_fn).__name__}")
         args = _accepted_args(model_fn)
@@ -310,6 +360,7 @@ class Estimator:
             tempfile.mkdtemp(prefix="tflab_estimator_")
         self.model_fn = model_fn
         self.params = dict(params or {})
+        self.warm_start_settings = _warm_start_settings(warm_start_from)
 
     # -- checkpoints
 
@@ -384,8 +435,10 @@ class Estimator:
             v1.train.get_or_create_global_step()
         return graph
 
-    def _session(self, scaffold, hooks: list, checkpoint: str) -> v1.train.MonitoredSession:
-        _check_matches(checkpoint)
+    def _session(self, scaffold, hooks: list, checkpoint: str | None
+                 ) -> v1.train.MonitoredSession:
+        if checkpoint is not None:
+            _check_matches(checkpoint)
         creator = v1.train.ChiefSessionCreator(scaffold=scaffold, checkpoint_filename_with_path=
                                                checkpoint, config=self.config.session_config)
         try:
@@ -395,12 +448,32 @@ class Estimator:
                 raise
             raise _mismatch(err, checkpoint) from None
 
+    def eval_dir(self, name: str | None = None) -> str:
+        """The folder ``evaluate(name=name)`` writes its event file to: ``model_dir/eval``, or
+        ``model_dir/eval_<name>``."""
+        return str(Path(self.model_dir) / ("eval" if not name else f"eval_{name}"))
+
+    def _maybe_warm_start(self, checkpoint: str | None) -> None:
+        """Warm-start the default graph's variables when there is no checkpoint to restore."""
+        if checkpoint is None and self.warm_start_settings is not None:
+            _log.info("Warm-starting with WarmStartSettings: %s", self.warm_start_settings)
+            v1.train.warm_start(*self.warm_start_settings)
+
+    def _latest_or_none(self, checkpoint_path: str | None, doing: str) -> str | None:
+        checkpoint = checkpoint_path or self.latest_checkpoint()
+        if checkpoint is None:
+            _log.info("Could not find trained model in model_dir: %s, running initialization "
+                      "to %s.", self.model_dir, doing)
+        return checkpoint
+
     # -- the four methods
 
     def train(self, input_fn: Callable, hooks: list | None = None, steps: int | None = None,
-              max_steps: int | None = None) -> Estimator:
+              max_steps: int | None = None, saving_listeners: list | None = None) -> Estimator:
         """Train for ``steps`` more steps, or until the global step reaches ``max_steps``,
-        or until the input runs out or a hook calls ``run_context.request_stop()``."""
+        or until the input runs out or a hook calls ``run_context.request_stop()``.
+        ``saving_listeners`` (``tf.compat.v1.train.CheckpointSaverListener``) run around
+        each checkpoint save."""
         if steps is not None and max_steps is not None:
             raise ValueError("Can not provide both steps and max_steps.")
         if steps is not None and steps <= 0:
@@ -408,61 +481,82 @@ class Estimator:
         if max_steps is not None and max_steps <= 0:
             raise ValueError(f"Must specify max_steps > 0, given: {max_steps}")
         hooks = _check_hooks(hooks)
+        listeners = list(_check_listeners(saving_listeners))
         latest = self.latest_checkpoint()
         if max_steps is not None and latest is not None and self.global_step >= max_steps:
-            return self  # "Skipping training since max_steps has already saved."
+            _log.info("Skipping training since max_steps has already saved.")
+            return self
         graph = self._new_graph()
         with graph.as_default():
             features, labels, input_hooks = self._call_input_fn(input_fn, ModeKeys.TRAIN)
             spec = self._call_model_fn(features, labels, ModeKeys.TRAIN)
-            v1.add_to_collection(v1.GraphKeys.LOSSES, spec.loss)  # as the original did
+            self._maybe_warm_start(latest)
+            if not any(summary.op.name == "loss"
+                       for summary in v1.get_collection(v1.GraphKeys.SUMMARIES)):
+                v1.summary.scalar("loss", spec.loss)  # TensorBoard's loss curve, as the original
+            v1.add_to_collection(v1.GraphKeys.LOSSES, spec.loss)
             scaffold = spec.scaffold
             if scaffold.saver is None and not v1.get_collection(v1.GraphKeys.SAVERS):
                 v1.add_to_collection(v1.GraphKeys.SAVERS, v1.train.Saver(
                     sharded=True, max_to_keep=self.config.keep_checkpoint_max, defer_build=True,
                     save_relative_paths=True))
-            all_hooks = input_hooks + hooks + list(spec.training_hooks) + [
-                v1.train.NanTensorHook(spec.loss), _GlobalStepMustAdvance()]
+            all_hooks = input_hooks + hooks + [v1.train.NanTensorHook(spec.loss)]
+            if self.config.log_step_count_steps:
+                all_hooks.append(v1.train.LoggingTensorHook(
+                    {"loss": spec.loss, "step": v1.train.get_global_step()},
+                    every_n_iter=self.config.log_step_count_steps))
+            all_hooks += list(spec.training_hooks) + [_GlobalStepMustAdvance()]
             if steps is not None or max_steps is not None:
                 all_hooks.append(v1.train.StopAtStepHook(num_steps=steps, last_step=max_steps))
-            if self.config.log_step_count_steps:
-                all_hooks.append(_LossPrinter(spec.loss, self.config.log_step_count_steps))
             save_secs, save_steps = self.config.checkpoint_every()
-            chief_hooks = list(spec.training_chief_hooks) + [v1.train.CheckpointSaverHook(
-                self.model_dir, save_secs=save_secs, save_steps=save_steps, scaffold=scaffold)]
+            chief_hooks = [v1.train.CheckpointSaverHook(
+                self.model_dir, save_secs=save_secs, save_steps=save_steps, scaffold=scaffold,
+                listeners=listeners)] + list(spec.training_chief_hooks)
             if latest is not None:
                 _check_matches(latest)
             try:
                 session = v1.train.MonitoredTrainingSession(
                     checkpoint_dir=self.model_dir, scaffold=scaffold, hooks=all_hooks,
                     chief_only_hooks=chief_hooks, save_checkpoint_secs=0,
-                    save_summaries_steps=0, save_summaries_secs=0, log_step_count_steps=0,
+                    save_summaries_steps=self.config.save_summary_steps or 0,
+                    log_step_count_steps=self.config.log_step_count_steps,
                     config=self.config.session_config)
             except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as err:
                 if not _is_restore_error(err, latest):
                     raise
                 raise _mismatch(err, latest) from None
+            loss, taken = None, 0
             with session:
                 while not session.should_stop():
-                    session.run(spec.train_op)
+                    _, loss = session.run([spec.train_op, spec.loss])
+                    taken += 1
+            if taken == 0:
+                _log.warning("Training with estimator made no steps. Perhaps input is empty or "
+                             "misspecified.")
+            _log.info("Loss for final step: %s.", loss)
         return self
 
     def evaluate(self, input_fn: Callable, steps: int | None = None, hooks: list | None = None,
-                 checkpoint_path: str | None = None) -> dict[str, Any]:
+                 checkpoint_path: str | None = None, name: str | None = None) -> dict[str, Any]:
         """Loss and metrics over the whole input (or its first ``steps`` batches), from the
-        latest checkpoint. ``loss`` is the mean of the batches' losses, as in the original."""
+        latest checkpoint (freshly initialised, or warm-started, variables when there is
+        none). ``loss`` is the mean of the batches' losses, as in the original. The results
+        also go to an event file in :meth:`eval_dir` (``name`` tells evaluations apart)."""
         if steps is not None and steps <= 0:
             raise ValueError(f"Must specify steps > 0, given: {steps}")
-        checkpoint = self._require_checkpoint(checkpoint_path)
         hooks = _check_hooks(hooks)
+        checkpoint = self._latest_or_none(checkpoint_path, "evaluate")
         graph = self._new_graph()
         with graph.as_default():
             features, labels, input_hooks = self._call_input_fn(input_fn, ModeKeys.EVAL)
             spec = self._call_model_fn(features, labels, ModeKeys.EVAL)
+            self._maybe_warm_start(checkpoint)
             metrics = dict(spec.eval_metric_ops)
-            if "loss" in metrics:
-                raise ValueError('Metric with name "loss" is not allowed, because Estimator '
-                                 "already defines a default metric with the same name.")
+            for reserved in ("loss", "global_step"):
+                if reserved in metrics:
+                    raise ValueError(f'Metric with name "{reserved}" is not allowed, because '
+                                     "Estimator already defines a default metric with the same "
+                                     "name.")
             metrics["loss"] = v1.metrics.mean(spec.loss)
             final = _FinalOpsHook({**{k: value for k, (value, _) in metrics.items()},
                                    "global_step": v1.train.get_global_step()})
@@ -474,18 +568,23 @@ class Estimator:
                 while not session.should_stop() and (steps is None or batches < steps):
                     session.run(updates)
                     batches += 1
-        return final.values
+            results = final.values
+            _write_eval_summary(self.eval_dir(name), results, checkpoint)
+        return results
 
     def predict(self, input_fn: Callable, predict_keys: list[str] | None = None,
                 hooks: list | None = None, checkpoint_path: str | None = None,
                 yield_single_examples: bool = True) -> Iterator:
-        """Yield predictions from the latest checkpoint: one dict per example (or per batch)."""
-        checkpoint = self._require_checkpoint(checkpoint_path)
+        """Yield predictions from the latest checkpoint (freshly initialised, or warm-started,
+        variables when there is none): one per example (a dict when ``model_fn``'s predictions
+        are a dict, else an array), or one per batch."""
         hooks = _check_hooks(hooks)
+        checkpoint = self._latest_or_none(checkpoint_path, "predict")
         graph = self._new_graph()
         with graph.as_default():  # not held across yields: the caller stays eager
             features, _, input_hooks = self._call_input_fn(input_fn, ModeKeys.PREDICT)
             spec = self._call_model_fn(features, None, ModeKeys.PREDICT)
+            self._maybe_warm_start(checkpoint)
             predictions = spec.predictions
             if predict_keys is not None:
                 if not isinstance(predictions, dict):
@@ -570,10 +669,10 @@ def _linear_learning_rate(num_columns: int) -> float:
 _REDUCTIONS = (v1.losses.Reduction.SUM, v1.losses.Reduction.SUM_OVER_BATCH_SIZE)
 
 
-def LinearRegressor(feature_columns: list, model_dir: str | Path | None = None,
-                    label_dimension: int = 1, weight_column: str | None = None,
-                    optimizer: Any = "Ftrl", config: RunConfig | None = None,
-                    loss_reduction: str = v1.losses.Reduction.SUM) -> Estimator:
+_COMBINERS = ("sum", "mean", "sqrtn")
+
+
+class LinearRegressor(Estimator):
     """The canned TF1 ``tf.estimator.LinearRegressor``, with its historical defaults.
 
     A linear model of the feature columns (variables ``linear/linear_model/<column>/weights``
@@ -583,32 +682,51 @@ def LinearRegressor(feature_columns: list, model_dir: str | Path | None = None,
     (``tf.compat.v1.losses.Reduction.SUM``, TF1's default) or averaged
     (``SUM_OVER_BATCH_SIZE``, the default of TF2's ``LinearRegressorV2``). ``optimizer``
     may instead be a name in ('Adagrad', 'Adam', 'Ftrl', 'RMSProp', 'SGD'), a
-    ``tf.compat.v1.train`` optimizer, or a function returning one. Predictions are
-    ``{"predictions": (batch, label_dimension)}``.
+    ``tf.compat.v1.train`` optimizer, or a function returning one. ``sparse_combiner``
+    ('sum', 'mean' or 'sqrtn') combines a categorical column's several values in one row.
+    Predictions are ``{"predictions": (batch, label_dimension)}``; evaluation gives ``loss``,
+    ``average_loss`` (the weighted mean squared error), ``label/mean`` and ``prediction/mean``
+    (weighted means).
     """
-    feature_columns = list(feature_columns)
-    if not feature_columns:
-        raise ValueError("LinearRegressor needs at least one feature column")
-    if label_dimension < 1:
-        raise ValueError(f"label_dimension must be at least 1, not {label_dimension}")
-    if loss_reduction not in _REDUCTIONS:
-        raise ValueError(f"loss_reduction must be one of {_REDUCTIONS}, not {loss_reduction!r}")
-    if isinstance(optimizer, str) and optimizer not in _OPTIMIZERS:
-        raise ValueError(f"optimizer {optimizer!r} is not one of {sorted(_OPTIMIZERS)}")
 
-    def model_fn(features, labels, mode, config):
+    def __init__(self, feature_columns: list, model_dir: str | Path | None = None,
+                 label_dimension: int = 1, weight_column: str | None = None,
+                 optimizer: Any = "Ftrl", config: RunConfig | None = None,
+                 warm_start_from: str | Path | WarmStartSettings | None = None,
+                 loss_reduction: str = v1.losses.Reduction.SUM, sparse_combiner: str = "sum"):
+        self.feature_columns = list(feature_columns)
+        if not self.feature_columns:
+            raise ValueError("LinearRegressor needs at least one feature column")
+        if label_dimension < 1:
+            raise ValueError(f"label_dimension must be at least 1, not {label_dimension}")
+        if loss_reduction not in _REDUCTIONS:
+            raise ValueError(f"loss_reduction must be one of {_REDUCTIONS}, not "
+                             f"{loss_reduction!r}")
+        if isinstance(optimizer, str) and optimizer not in _OPTIMIZERS:
+            raise ValueError(f"optimizer {optimizer!r} is not one of {sorted(_OPTIMIZERS)}")
+        if sparse_combiner not in _COMBINERS:
+            raise ValueError(f"sparse_combiner must be one of {_COMBINERS}, not "
+                             f"{sparse_combiner!r}")
+        self.label_dimension, self.weight_column = label_dimension, weight_column
+        self.optimizer, self.loss_reduction = optimizer, loss_reduction
+        self.sparse_combiner = sparse_combiner
+        super().__init__(self._linear_model_fn, model_dir=model_dir, config=config,
+                         warm_start_from=warm_start_from)
+
+    def _linear_model_fn(self, features, labels, mode, config):
         with v1.variable_scope("linear"), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*layer.add_variable. is deprecated")
-            predictions = v1.feature_column.linear_model(features, feature_columns,
-                                                         units=label_dimension)
+            predictions = v1.feature_column.linear_model(
+                features, self.feature_columns, units=self.label_dimension,
+                sparse_combiner=self.sparse_combiner)
         if mode == ModeKeys.PREDICT:
             return EstimatorSpec(mode, predictions={"predictions": predictions})
-        labels = tf.reshape(tf.cast(labels, tf.float32), [-1, label_dimension])
-        weights = tf.ones_like(labels[:, :1]) if weight_column is None else \
-            tf.reshape(tf.cast(features[weight_column], tf.float32), [-1, 1])
+        labels = tf.reshape(tf.cast(labels, tf.float32), [-1, self.label_dimension])
+        weights = tf.ones_like(labels[:, :1]) if self.weight_column is None else \
+            tf.reshape(tf.cast(features[self.weight_column], tf.float32), [-1, 1])
         squared = tf.math.squared_difference(labels, predictions)
         loss = tf.reduce_sum(weights * squared)
-        if loss_reduction == v1.losses.Reduction.SUM_OVER_BATCH_SIZE:
+        if self.loss_reduction == v1.losses.Reduction.SUM_OVER_BATCH_SIZE:
             loss = loss / tf.cast(tf.size(squared), tf.float32)
         if mode == ModeKeys.EVAL:
             broadcast = tf.broadcast_to(weights, tf.shape(squared))
@@ -616,14 +734,150 @@ def LinearRegressor(feature_columns: list, model_dir: str | Path | None = None,
                 "average_loss": v1.metrics.mean(squared, broadcast),
                 "label/mean": v1.metrics.mean(labels, broadcast),
                 "prediction/mean": v1.metrics.mean(predictions, broadcast)})
-        if isinstance(optimizer, str):
-            opt = _OPTIMIZERS[optimizer](_linear_learning_rate(len(feature_columns)))
+        if isinstance(self.optimizer, str):
+            opt = _OPTIMIZERS[self.optimizer](_linear_learning_rate(len(self.feature_columns)))
         else:
-            opt = optimizer() if callable(optimizer) else optimizer
+            opt = self.optimizer() if callable(self.optimizer) else self.optimizer
         if not isinstance(opt, v1.train.Optimizer):
             raise TypeError(f"optimizer must be a tf.compat.v1.train optimizer, not "
                             f"{type(opt).__name__}")
         train_op = opt.minimize(loss, global_step=v1.train.get_global_step())
         return EstimatorSpec(mode, loss=loss, train_op=train_op)
 
-    return Estimator(model_fn, model_dir=model_dir, config=config)
+
+def _check_listeners(listeners) -> tuple:
+    listeners = tuple(listeners or ())
+    for listener in listeners:
+        if not isinstance(listener, v1.train.CheckpointSaverListener):
+            raise TypeError("saving_listeners must be tf.compat.v1.train.CheckpointSaverListener "
+                            f"instances, not {type(listener).__name__}")
+    return listeners
+
+
+def _check_input_fn(input_fn) -> None:
+    if not callable(input_fn):
+        raise TypeError(f"`input_fn` must be callable, given: {input_fn}")
+
+
+class TrainSpec(collections.namedtuple("TrainSpec", ["input_fn", "max_steps", "hooks",
+                                                     "saving_listeners"])):
+    """The training half of :func:`train_and_evaluate`: train on ``input_fn`` until the global
+    step reaches ``max_steps`` (None: until the input ends)."""
+
+    def __new__(cls, input_fn: Callable, max_steps: int | None = None, hooks=None,
+                saving_listeners=None):
+        _check_input_fn(input_fn)
+        if max_steps is not None and max_steps <= 0:
+            raise ValueError(f"Must specify max_steps > 0, given: {max_steps}")
+        return super().__new__(cls, input_fn, max_steps, tuple(_check_hooks(hooks)),
+                               _check_listeners(saving_listeners))
+
+
+class EvalSpec(collections.namedtuple("EvalSpec", ["input_fn", "steps", "name", "hooks",
+                                                   "exporters", "start_delay_secs",
+                                                   "throttle_secs"])):
+    """The evaluation half of :func:`train_and_evaluate`: evaluate ``steps`` batches of
+    ``input_fn`` (None: all of it) after a new checkpoint, at most every ``throttle_secs``
+    seconds, and once at the end. ``exporters`` are objects with a ``name`` and an
+    ``export(estimator, export_path, checkpoint_path, eval_result, is_the_final_export)``
+    method, as the original's. ``start_delay_secs`` matters only on a cluster (kept for the
+    original's signature)."""
+
+    def __new__(cls, input_fn: Callable, steps: int | None = 100, name: str | None = None,
+                hooks=None, exporters=None, start_delay_secs: float = 120,
+                throttle_secs: float = 600):
+        _check_input_fn(input_fn)
+        if steps is not None and steps <= 0:
+            raise ValueError(f"Must specify steps > 0, given: {steps}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"`name` must be string, given: {name}")
+        if exporters is None:
+            exporters = ()
+        elif not isinstance(exporters, (list, tuple)):
+            exporters = (exporters,)
+        names = [getattr(exporter, "name", None) for exporter in exporters]
+        for exporter, exporter_name in zip(exporters, names):
+            if not callable(getattr(exporter, "export", None)) or \
+                    not isinstance(exporter_name, str) or not exporter_name:
+                raise TypeError("`exporters` must be Exporters: objects with a string `name` and "
+                                f"an `export` method, given: {exporter!r}")
+        if len(set(names)) != len(names):
+            raise ValueError(f"`exporters` must have unique names. Given names: {names}")
+        if start_delay_secs < 0:
+            raise ValueError(f"Must specify start_delay_secs >= 0, given: {start_delay_secs}")
+        if throttle_secs < 0:
+            raise ValueError(f"Must specify throttle_secs >= 0, given: {throttle_secs}")
+        return super().__new__(cls, input_fn, steps, name, tuple(_check_hooks(hooks)),
+                               tuple(exporters), start_delay_secs, throttle_secs)
+
+
+class _EvaluateAfterSave(v1.train.CheckpointSaverListener):
+    """Evaluates (and exports) after each checkpoint save past the first, at most every
+    ``throttle_secs`` seconds, and after the last save: the original's local
+    ``train_and_evaluate`` loop."""
+
+    def __init__(self, estimator: Estimator, eval_spec: EvalSpec, max_steps: int | None):
+        self._estimator, self._spec, self._max_steps = estimator, eval_spec, max_steps
+        self.eval_result, self.export_results = None, []
+        self._last_step = self._last_time = self._evaluated = None
+
+    def begin(self):
+        self._first = True
+
+    def after_save(self, session, global_step_value):
+        if self._first:  # the save at the start of training: nothing new to evaluate
+            self._first = False
+            return
+        if self._last_time is None or \
+                time.monotonic() - self._last_time >= self._spec.throttle_secs:
+            self._evaluate(global_step_value)
+        else:
+            _log.info("Skip the current checkpoint eval due to throttle secs (%s secs).",
+                      self._spec.throttle_secs)
+
+    def end(self, session, global_step_value):
+        if global_step_value != self._last_step:
+            self._evaluate(global_step_value)
+
+    def _evaluate(self, global_step_value: int) -> None:
+        self._last_step, self._last_time = global_step_value, time.monotonic()
+        checkpoint = self._estimator.latest_checkpoint()
+        if checkpoint is None or checkpoint == self._evaluated:
+            return
+        self._evaluated = checkpoint
+        self.eval_result = self._estimator.evaluate(
+            self._spec.input_fn, steps=self._spec.steps, hooks=list(self._spec.hooks),
+            checkpoint_path=checkpoint, name=self._spec.name)
+        final = self._max_steps is not None and \
+            self.eval_result["global_step"] >= self._max_steps
+        export_base = Path(self._estimator.model_dir) / "export"
+        self.export_results = [exporter.export(
+            estimator=self._estimator, export_path=str(export_base / exporter.name),
+            checkpoint_path=checkpoint, eval_result=self.eval_result,
+            is_the_final_export=final) for exporter in self._spec.exporters]
+
+
+def train_and_evaluate(estimator: Estimator, train_spec: TrainSpec, eval_spec: EvalSpec
+                       ) -> tuple[dict | None, list]:
+    """Train ``estimator`` as ``train_spec`` says, evaluating it as ``eval_spec`` says after
+    new checkpoints and at the end; return ``(the last evaluation's metrics, what its
+    exporters returned)``. This is the original's local (one-process) mode; its cluster mode,
+    driven by ``TF_CONFIG``, is not rebuilt (lesson 09 runs ``tf.distribute`` clusters)."""
+    if not isinstance(estimator, Estimator):
+        raise TypeError(f"`estimator` must have type `tf.estimator.Estimator`. Got: "
+                        f"{type(estimator)}")
+    if not isinstance(train_spec, TrainSpec):
+        raise TypeError(f"`train_spec` must have type `tf.estimator.TrainSpec`. Got: "
+                        f"{type(train_spec)}")
+    if not isinstance(eval_spec, EvalSpec):
+        raise TypeError(f"`eval_spec` must have type `tf.estimator.EvalSpec`. Got: "
+                        f"{type(eval_spec)}")
+    _log.info("Start train and evaluate loop. The evaluate will happen after every "
+              "checkpoint. Checkpoint frequency is determined based on RunConfig arguments: "
+              "save_checkpoints_steps %s or save_checkpoints_secs %s.",
+              estimator.config.save_checkpoints_steps, estimator.config.save_checkpoints_secs)
+    listener = _EvaluateAfterSave(estimator, eval_spec, train_spec.max_steps)
+    estimator.train(train_spec.input_fn, hooks=list(train_spec.hooks),
+                    max_steps=train_spec.max_steps,
+                    saving_listeners=list(train_spec.saving_listeners) + [listener])
+    return listener.eval_result, listener.export_results
