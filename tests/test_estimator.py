@@ -502,3 +502,272 @@ def test_linear_regressor_learning_rate_rule_weights_and_dimensions(tmp_path):
         est.LinearRegressor([fc.numeric_column("x")], optimizer="Lion")
     with pytest.raises(ValueError, match="loss_reduction must be one of"):
         est.LinearRegressor([fc.numeric_column("x")], loss_reduction="mean")
+
+
+# -- a one-variable line, for what every Estimator does (before training, summaries, warm
+# starts, listeners, train_and_evaluate): deterministic initial values, so numbers are exact.
+
+LINE_X = np.linspace(-1.0, 1.0, 20, dtype=np.float32)
+LINE_Y = (3.0 * LINE_X + 1.0).astype(np.float32)
+
+
+def line_input_fn(batch_size=8, epochs=1, features_only=False):
+    def input_fn():
+        items = {"x": LINE_X} if features_only else ({"x": LINE_X}, LINE_Y)
+        return tf.data.Dataset.from_tensor_slices(items).repeat(epochs).batch(batch_size)
+    return input_fn
+
+
+def line_model_fn(features, labels, mode, params):
+    """predictions = w * x + b (one tensor, not a dict), w starting at params['w0']."""
+    w = v1.get_variable("w", [], initializer=v1.constant_initializer(params["w0"]))
+    b = v1.get_variable("b", [], initializer=v1.zeros_initializer())
+    predictions = w * features["x"] + b
+    if mode == ModeKeys.PREDICT:
+        return EstimatorSpec(mode, predictions=predictions)
+    target = 2.0 * features["x"] if labels is None else labels  # features-only input: 2x
+    loss = tf.reduce_mean(tf.square(predictions - target))
+    if mode == ModeKeys.EVAL:
+        return EstimatorSpec(mode, loss=loss, eval_metric_ops={
+            "mae": v1.metrics.mean_absolute_error(target, predictions)})
+    v1.summary.scalar("w_value", w)
+    train_op = v1.train.GradientDescentOptimizer(0.1).minimize(
+        loss, global_step=v1.train.get_global_step())
+    return EstimatorSpec(mode, loss=loss, train_op=train_op)
+
+
+def line(model_dir, w0=0.5, warm_start_from=None, **config):
+    config = {"log_step_count_steps": 0, **config}
+    return est.Estimator(line_model_fn, model_dir=model_dir, config=est.RunConfig(**config),
+                         params={"w0": w0}, warm_start_from=warm_start_from)
+
+
+def events(folder) -> dict[str, list[tuple[int, object]]]:
+    """tag -> [(step, value)] from the event files directly in ``folder``."""
+    found: dict[str, list] = {}
+    for path in sorted(Path(folder).glob("events.out.tfevents.*")):
+        for event in v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                kind = value.WhichOneof("value")
+                found.setdefault(value.tag, []).append(
+                    (event.step, value.simple_value if kind == "simple_value" else kind))
+    return found
+
+
+def test_evaluate_and_predict_before_training_run_from_the_initial_values(tmp_path, caplog):
+    model = line(tmp_path / "fresh", w0=0.5)
+    with caplog.at_level(logging.INFO, logger="tensorflow"):
+        results = model.evaluate(line_input_fn())
+    assert "running initialization to evaluate" in caplog.text
+    assert results["global_step"] == 0
+    start = 0.5 * LINE_X  # w0 * x + 0
+    batches = [np.mean((start[i:i + 8] - LINE_Y[i:i + 8]) ** 2) for i in range(0, 20, 8)]
+    assert results["loss"] == pytest.approx(np.mean(batches), rel=1e-6)  # mean of batch losses
+    assert results["mae"] == pytest.approx(np.mean(np.abs(start - LINE_Y)), rel=1e-6)
+    with caplog.at_level(logging.INFO, logger="tensorflow"):
+        predicted = list(model.predict(line_input_fn()))
+    assert "running initialization to predict" in caplog.text
+    np.testing.assert_allclose(predicted, start, rtol=1e-6)
+    assert model.latest_checkpoint() is None  # neither writes a checkpoint
+    other = line(tmp_path / "other", w0=-2.0)  # the initial values, not a constant
+    np.testing.assert_allclose(list(other.predict(line_input_fn())), -2.0 * LINE_X, rtol=1e-6)
+
+
+def test_non_dict_predictions_yield_one_array_per_example_or_per_batch(tmp_path):
+    model = line(tmp_path / "m", w0=1.5)
+    single = list(model.predict(line_input_fn(batch_size=8)))
+    assert len(single) == 20 and all(np.ndim(p) == 0 for p in single)  # 8 + 8 + 4 examples
+    np.testing.assert_allclose(single, 1.5 * LINE_X, rtol=1e-6)
+    batches = list(model.predict(line_input_fn(batch_size=8), yield_single_examples=False))
+    assert [len(b) for b in batches] == [8, 8, 4]
+    np.testing.assert_allclose(np.concatenate(batches), 1.5 * LINE_X, rtol=1e-6)
+    with pytest.raises(ValueError, match="predict_keys needs model_fn's predictions to be a dict"):
+        next(model.predict(line_input_fn(), predict_keys=["y"]))
+
+
+def test_an_input_fn_of_features_only_gives_model_fn_no_labels(tmp_path):
+    seen = []
+
+    def model_fn(features, labels, mode, params):
+        seen.append((mode, labels))
+        return line_model_fn(features, labels, mode, params)
+
+    model = est.Estimator(model_fn, tmp_path / "m", est.RunConfig(log_step_count_steps=0),
+                          params={"w0": 0.0})
+    model.train(line_input_fn(features_only=True, epochs=50), steps=100)  # learns y = 2x
+    assert model.get_variable_value("w") == pytest.approx(2.0, abs=0.05)
+    assert model.evaluate(line_input_fn(features_only=True))["loss"] < 1e-3
+    assert len(list(model.predict(line_input_fn(features_only=True)))) == 20
+    assert [labels for _, labels in seen] == [None, None, None]
+    assert [mode for mode, _ in seen] == [ModeKeys.TRAIN, ModeKeys.EVAL, ModeKeys.PREDICT]
+
+
+def test_training_writes_tensorboard_summaries_every_save_summary_steps(tmp_path):
+    model = line(tmp_path / "m", save_summary_steps=2, log_step_count_steps=2)
+    model.train(line_input_fn(epochs=10), steps=6)
+    written = events(model.model_dir)
+    assert set(written) == {"loss", "w_value", "global_step/sec"}
+    assert [step for step, _ in written["loss"]] == [step for step, _ in written["w_value"]]
+    assert len(written["loss"]) == 3 and len(written["global_step/sec"]) >= 2
+    assert all(value > 0 for _, value in written["loss"])  # batch losses
+    w_values = [value for _, value in written["w_value"]]  # model_fn's own summary: w moves
+    assert abs(w_values[-1] - 3.0) < abs(w_values[0] - 3.0)  # towards y = 3x + 1
+    quiet = line(tmp_path / "quiet", save_summary_steps=0, log_step_count_steps=0)
+    quiet.train(line_input_fn(epochs=10), steps=6)
+    assert "loss" not in events(quiet.model_dir)
+
+
+def test_evaluate_writes_its_results_to_eval_or_eval_name(tmp_path):
+    model = line(tmp_path / "m")
+    model.train(line_input_fn(epochs=5), steps=7)
+    default = model.evaluate(line_input_fn())
+    named = model.evaluate(line_input_fn(), steps=1, name="first_batch")
+    assert model.eval_dir() == str(tmp_path / "m" / "eval")
+    assert model.eval_dir("first_batch") == str(tmp_path / "m" / "eval_first_batch")
+    for folder, results in ((model.eval_dir(), default), (model.eval_dir("first_batch"), named)):
+        written = events(folder)
+        assert set(written) == {"loss", "mae", "checkpoint_path"}
+        for tag in ("loss", "mae"):
+            assert written[tag] == [(7, pytest.approx(float(results[tag]), rel=1e-6))]
+        assert written["checkpoint_path"] == [(7, "tensor")]
+    assert named["loss"] != default["loss"]  # one batch against all three
+
+
+def test_run_config_replace_returns_a_new_checked_config():
+    config = est.RunConfig(tf_random_seed=1, save_summary_steps=10)
+    changed = config.replace(save_summary_steps=5, model_dir="elsewhere")
+    assert (changed.save_summary_steps, changed.model_dir, changed.tf_random_seed) == \
+        (5, "elsewhere", 1)
+    assert (config.save_summary_steps, config.model_dir) == (10, None)  # unchanged
+    with pytest.raises(ValueError, match=r"\['save_every'\] cannot be replaced"):
+        config.replace(save_every=3)
+    with pytest.raises(ValueError, match="save_summary_steps must be positive, 0 or None"):
+        config.replace(save_summary_steps=-1)
+
+
+def test_warm_start_from_takes_initial_values_from_another_model(tmp_path):
+    source = line(tmp_path / "source", w0=0.5)
+    source.train(line_input_fn(epochs=5), steps=6)
+    w, b = source.get_variable_value("w"), source.get_variable_value("b")
+    assert w != 0.5 and b != 0.0
+    warm = line(tmp_path / "warm", w0=-1.0, warm_start_from=str(source.model_dir))
+    np.testing.assert_allclose(list(warm.predict(line_input_fn())), w * LINE_X + b, rtol=1e-6)
+    assert warm.evaluate(line_input_fn())["loss"] == pytest.approx(
+        float(source.evaluate(line_input_fn())["loss"]), rel=1e-6)
+    only_w = line(tmp_path / "only_w", w0=-1.0, warm_start_from=est.WarmStartSettings(
+        source.latest_checkpoint(), vars_to_warm_start="w"))
+    np.testing.assert_allclose(list(only_w.predict(line_input_fn())), w * LINE_X, rtol=1e-6)
+    warm.train(line_input_fn(), steps=1)  # from the warm values, then from its own checkpoint
+    assert warm.get_variable_value("w") != pytest.approx(-1.0)
+    warm.train(line_input_fn(), steps=1)
+    assert warm.global_step == 2
+    with pytest.raises(ValueError, match="warm_start_from must be a path or WarmStartSettings"):
+        line(tmp_path / "bad", warm_start_from=3)
+
+
+def test_saving_listeners_run_around_every_checkpoint_save(tmp_path):
+    class Listener(v1.train.CheckpointSaverListener):
+        def __init__(self):
+            self.calls = []
+
+        def before_save(self, session, global_step_value):
+            self.calls.append(("before", int(global_step_value)))
+
+        def after_save(self, session, global_step_value):
+            self.calls.append(("after", int(global_step_value)))
+
+    listener = Listener()
+    model = line(tmp_path / "m", save_checkpoints_steps=2)
+    model.train(line_input_fn(epochs=5), steps=5, saving_listeners=[listener])
+    saves = [0, 2, 4, 5]  # the first save, every 2 steps, the end
+    assert listener.calls == [(when, s) for s in saves for when in ("before", "after")]
+    with pytest.raises(TypeError, match="CheckpointSaverListener instances, not function"):
+        model.train(line_input_fn(), steps=1, saving_listeners=[lambda: None])
+
+
+def test_train_and_evaluate_evaluates_after_checkpoints_and_at_the_end(tmp_path):
+    class Exporter:
+        name = "record"
+
+        def __init__(self):
+            self.calls = []
+
+        def export(self, estimator, export_path, checkpoint_path, eval_result,
+                   is_the_final_export):
+            self.calls.append((int(eval_result["global_step"]), is_the_final_export,
+                               Path(export_path).name))
+            return f"exported {eval_result['global_step']}"
+
+    exporter = Exporter()
+    model = line(tmp_path / "m", save_checkpoints_steps=2)
+    metrics, exported = est.train_and_evaluate(
+        model, est.TrainSpec(line_input_fn(epochs=20), max_steps=6),
+        est.EvalSpec(line_input_fn(), steps=2, name="check", exporters=exporter,
+                     throttle_secs=0))
+    assert metrics["global_step"] == 6 and exported == ["exported 6"]
+    assert [step for step, _ in events(model.eval_dir("check"))["loss"]] == [2, 4, 6]
+    assert exporter.calls == [(2, False, "record"), (4, False, "record"), (6, True, "record")]
+    assert metrics["loss"] == pytest.approx(float(model.evaluate(line_input_fn(), steps=2)["loss"]))
+
+    throttled = line(tmp_path / "t", save_checkpoints_steps=2)
+    est.train_and_evaluate(throttled, est.TrainSpec(line_input_fn(epochs=20), max_steps=6),
+                           est.EvalSpec(line_input_fn(), throttle_secs=600))
+    assert [step for step, _ in events(throttled.eval_dir())["loss"]] == [2, 6]  # first, last
+
+    with pytest.raises(ValueError, match="Must specify max_steps > 0, given: 0"):
+        est.TrainSpec(line_input_fn(), max_steps=0)
+    with pytest.raises(ValueError, match="Must specify steps > 0, given: 0"):
+        est.EvalSpec(line_input_fn(), steps=0)
+    with pytest.raises(TypeError, match="`input_fn` must be callable"):
+        est.EvalSpec("data.csv")
+    with pytest.raises(TypeError, match="`exporters` must be Exporters"):
+        est.EvalSpec(line_input_fn(), exporters=["latest"])
+    with pytest.raises(TypeError, match="`train_spec` must have type"):
+        est.train_and_evaluate(model, line_input_fn(), est.EvalSpec(line_input_fn()))
+
+
+def test_linear_regressor_is_an_estimator_and_weights_its_eval_metrics(tmp_path):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=40).astype(np.float32)
+    y = (2.0 * x + 0.5 + rng.normal(scale=0.3, size=40)).astype(np.float32)
+    w = rng.uniform(0.1, 3.0, size=40).astype(np.float32)  # uneven weights
+
+    def input_fn():
+        return tf.data.Dataset.from_tensor_slices(({"x": x, "w": w}, y)).batch(10)
+
+    regressor = est.LinearRegressor([fc.numeric_column("x")], tmp_path / "lin", weight_column="w",
+                                    config=est.RunConfig(log_step_count_steps=0))
+    assert isinstance(regressor, est.Estimator)
+    regressor.train(lambda: input_fn().repeat(), steps=20)
+    results = regressor.evaluate(input_fn)
+    slope = regressor.get_variable_value("linear/linear_model/x/weights").item()
+    bias = regressor.get_variable_value("linear/linear_model/bias_weights").item()
+    predicted = slope * x + bias
+    assert results["average_loss"] == pytest.approx(np.average((y - predicted) ** 2, weights=w),
+                                                    rel=1e-5)
+    assert results["label/mean"] == pytest.approx(np.average(y, weights=w), rel=1e-5)
+    assert results["prediction/mean"] == pytest.approx(np.average(predicted, weights=w), rel=1e-5)
+    assert results["average_loss"] != pytest.approx(np.mean((y - predicted) ** 2), rel=1e-3)
+
+
+def test_linear_regressor_sparse_combiner_combines_a_rows_categories(tmp_path):
+    labels = np.array([1.0, 2.0, 3.0, 4.0], np.float32)
+
+    def input_fn():  # rows with one, two and three categories
+        tags = tf.ragged.constant([["a"], ["a", "b"], ["b", "b", "c"], ["c"]]).to_sparse()
+        return {"tags": tags}, labels
+
+    column = fc.categorical_column_with_vocabulary_list("tags", ["a", "b", "c"])
+    config = est.RunConfig(log_step_count_steps=0)
+    trained = {}
+    for combiner in ("sum", "mean", "sqrtn"):
+        regressor = est.LinearRegressor([column], tmp_path / combiner, sparse_combiner=combiner,
+                                        optimizer=lambda: v1.train.GradientDescentOptimizer(0.05),
+                                        config=config)
+        regressor.train(input_fn, steps=1)
+        trained[combiner] = regressor.get_variable_value("linear/linear_model/tags/weights")
+    # one SGD step from zeros: each category's weight moves by its share of the error
+    assert not np.allclose(trained["sum"], trained["mean"])
+    assert not np.allclose(trained["mean"], trained["sqrtn"])
+    with pytest.raises(ValueError, match="sparse_combiner must be one of"):
+        est.LinearRegressor([column], sparse_combiner="max")
