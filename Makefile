@@ -28,7 +28,8 @@ JUPYTER_ENV := JUPYTER_DATA_DIR="$(CURDIR)/$(VENV)/share/jupyter" \
                JUPYTERLAB_SETTINGS_DIR="$(CURDIR)/$(VENV)/etc/jupyter/lab/user-settings" \
                JUPYTERLAB_WORKSPACES_DIR="$(CURDIR)/$(VENV)/etc/jupyter/lab/workspaces"
 
-.PHONY: lab test test-portable lint lock course venv clean-venv test-ui
+.PHONY: lab test test-portable lint lock course venv clean-venv test-ui \
+        real-estimator-env test-estimator
 
 venv: $(STAMP) $(KERNEL_CONFIG)
 
@@ -85,6 +86,37 @@ $(UI_STAMP): $(STAMP)
 test-ui: $(UI_STAMP) $(KERNEL_CONFIG)
 	@sh tests_ui/install_chromium.sh "$(CHROMIUM)"
 	TFLAB_CHROMIUM="$(CHROMIUM)" $(PY) -m pytest tests_ui $(PYTEST_ARGS)
+
+# The real tf.estimator, for tests_estimator/ (not part of `make test`): TensorFlow 2.15.1 and
+# tensorflow-estimator 2.15.0 (the last release that shipped it, wheels for Python 3.9 to 3.11
+# only) in a throw-away environment made by REAL_TF_PYTHON. It lives outside the repository and
+# outside .venv, in the user's cache, in a folder named by the hash of its requirements file, so
+# editing that file builds a new one. Only a complete install is marked done: a failed one is
+# removed, and an unmarked folder (an interrupted install) is built again.
+REAL_TF_PYTHON ?= python3.11
+REAL_TF_REQUIREMENTS := tests_estimator/requirements-tf215.txt
+REAL_TF_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tflab
+REAL_TF_HASH = $(shell $(PYTHON) -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest()[:16])' $(REAL_TF_REQUIREMENTS))
+REAL_TF_ENV = $(REAL_TF_CACHE)/real-tf215-$(REAL_TF_HASH)
+
+real-estimator-env:
+	@if [ -f "$(REAL_TF_ENV)/.tflab-installed" ]; then echo "real tf.estimator: $(REAL_TF_ENV)"; exit 0; fi; \
+	$(REAL_TF_PYTHON) -c 'import sys; sys.exit(not (3, 9) <= sys.version_info[:2] <= (3, 11))' 2>/dev/null || { \
+		echo "error: the real tf.estimator needs Python 3.9, 3.10 or 3.11 (TensorFlow 2.15 has wheels for" \
+		     "those only), and '$(REAL_TF_PYTHON)' is missing or another version: install one and set" \
+		     "REAL_TF_PYTHON, e.g. make $(MAKECMDGOALS) REAL_TF_PYTHON=/usr/bin/python3.11" >&2; exit 1; }; \
+	echo "building the real tf.estimator's environment in $(REAL_TF_ENV)"; \
+	rm -rf "$(REAL_TF_ENV)" && mkdir -p "$(REAL_TF_CACHE)" \
+	&& $(REAL_TF_PYTHON) -m venv "$(REAL_TF_ENV)" \
+	&& "$(REAL_TF_ENV)/bin/python" -m pip install -q -r $(REAL_TF_REQUIREMENTS) \
+	&& touch "$(REAL_TF_ENV)/.tflab-installed" || { \
+		rm -rf "$(REAL_TF_ENV)"; echo "error: could not build $(REAL_TF_ENV) (see pip's output above)" >&2; exit 1; }
+
+# tflab.estimator against the real tf.estimator: tests_estimator/ runs each scenario through both
+# (the real one in the environment above, its python given by TFLAB_REAL_TF_PYTHON) and compares
+# what a user sees. pytest itself runs in .venv.
+test-estimator: $(STAMP) real-estimator-env
+	TFLAB_REAL_TF_PYTHON="$(REAL_TF_ENV)/bin/python" $(PY) -m pytest tests_estimator $(PYTEST_ARGS)
 
 # ruff's checks (configured in pyproject.toml; its formatter is not used, see there).
 lint: $(STAMP)
