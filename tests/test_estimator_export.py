@@ -352,6 +352,10 @@ def bad_outputs():
          "Regression output value must be a float32 Tensor; got Tensor"),
         (lambda: est.RegressionOutput(1.0), ValueError,
          "Regression output value must be a float32 Tensor; got 1.0"),
+        (lambda: EstimatorSpec(ModeKeys.PREDICT, predictions={"p": 1.0}), TypeError,
+         "predictions[p] must be Tensor, given: 1.0"),
+        (lambda: EstimatorSpec(ModeKeys.PREDICT, predictions=[x]), TypeError,
+         "predictions must be Tensor, given: [<tf.Tensor"),
         (lambda: EstimatorSpec(**spec, export_outputs=[est.PredictOutput(x)]), TypeError,
          "`export_outputs` must be dict, received: ["),
         (lambda: EstimatorSpec(**spec, export_outputs={"a": x}), TypeError,
@@ -388,7 +392,7 @@ def test_bad_export_outputs_and_receivers_raise_clear_errors():
             with pytest.raises(error) as raised:
                 build()
             assert str(raised.value).startswith(message), (message, str(raised.value))
-    assert len(cases) == 19
+    assert len(cases) == 21
 
 
 def test_good_receivers_are_wrapped_as_the_original():

@@ -11,6 +11,14 @@ As in the original, each call to ``train``, ``evaluate``, ``predict`` or
 in a ``MonitoredSession`` that restores the latest TF1 checkpoint (``model.ckpt-N``) in
 ``model_dir``. One substitution: Keras 3 removed ``tf.layers.dense``; :func:`dense` takes
 its place. New projects should use Keras (lesson 06b shows the migration).
+
+``export`` stands for ``tf.estimator.export``: the receiver functions
+(``build_raw_serving_input_receiver_fn``, ``build_parsing_serving_input_receiver_fn``) and the
+outputs a PREDICT spec's ``export_outputs`` names (``PredictOutput``, ``ClassificationOutput``,
+``RegressionOutput``), one exported signature each, as in the original. Differences from it:
+a raw receiver's placeholders are named after their features (the original's are
+``Placeholder``, ``Placeholder_1``, ...); ``TensorServingInputReceiver``, ``EvalOutput``,
+``TrainOutput``, ``assets_extra`` and TRAIN or EVAL exports are not rebuilt.
 """
 
 from __future__ import annotations
@@ -102,6 +110,12 @@ class EstimatorSpec(collections.namedtuple("EstimatorSpec", _SPEC_FIELDS)):
             hooks[field] = tuple(value or ())
             _check_hooks(hooks[field])
         if mode == ModeKeys.PREDICT:
+            named = predictions.items() if isinstance(predictions, dict) else \
+                [(None, predictions)]
+            for key, value in named:
+                if not isinstance(value, tf.Tensor):
+                    name = "predictions" if key is None else f"predictions[{key}]"
+                    raise TypeError(f"{name} must be Tensor, given: {value}")
             export_outputs = _check_export_outputs(export_outputs, predictions)
         return super().__new__(cls, mode, predictions, loss, train_op, eval_metric_ops or {},
                                export_outputs, scaffold=scaffold or v1.train.Scaffold(), **hooks)
