@@ -352,9 +352,9 @@ def _check_export_outputs(export_outputs, predictions) -> dict:
     return export_outputs
 
 
-def _unfed_placeholder(graph: tf.Graph, inputs: list, signature) -> str | None:
-    """Why ``signature`` cannot be served from ``inputs``: the path from an output to a
-    placeholder that is not among them; None when it can."""
+def _check_servable(graph: tf.Graph, inputs: list, signature) -> None:
+    """Raise if an output of ``signature`` needs a placeholder other than ``inputs``, giving
+    the path from the output to that placeholder."""
     fed = {t.name for t in tf.nest.flatten(inputs, expand_composites=True)}
     outputs = [graph.get_tensor_by_name(info.name) for info in signature.outputs.values()]
     todo, reached_from, seen = [t.op for t in outputs], {}, set()
@@ -367,17 +367,16 @@ def _unfed_placeholder(graph: tf.Graph, inputs: list, signature) -> str | None:
             path = [op]
             while path[-1].name in reached_from:
                 path.append(reached_from[path[-1].name])
-            return (f"The signature's input tensors {sorted(fed)} are insufficient to compute "
-                    f"its output keys {list(signature.outputs)} (respectively, tensors "
-                    f"{[t.name for t in outputs]}) because of the dependency on `{op.name}` "
-                    "which is not given as a signature input, as illustrated by the following "
-                    "dependency path: " +
-                    " <- ".join(f"{o.name} ({o.type})" for o in reversed(path)))
+            raise ValueError(
+                f"The signature's input tensors {sorted(fed)} are insufficient to compute its "
+                f"output keys {list(signature.outputs)} (respectively, tensors "
+                f"{[t.name for t in outputs]}) because of the dependency on `{op.name}` which "
+                "is not given as a signature input, as illustrated by the following dependency "
+                "path: " + " <- ".join(f"{o.name} ({o.type})" for o in reversed(path)))
         for t in op.inputs:
             if t.name not in fed and t.op.name not in seen:
                 reached_from.setdefault(t.op.name, op)
                 todo.append(t.op)
-    return None
 
 
 _METHODS = {v1.saved_model.signature_constants.CLASSIFY_METHOD_NAME: "Classify",
@@ -397,14 +396,10 @@ def _signature_defs(receiver: ServingInputReceiver, export_outputs: dict) -> dic
             name = str(key) if group is None else f"{group}:{key}"
             try:
                 signature = output.as_signature_def(tensors)
-                problem = _unfed_placeholder(v1.get_default_graph(),
-                                             list(tensors.values()), signature)
-                if problem:
-                    raise ValueError(problem)
+                _check_servable(v1.get_default_graph(), list(tensors.values()), signature)
+                signatures[name] = signature
             except ValueError as err:
                 excluded[name] = str(err)
-                continue
-            signatures[name] = signature
     logger = tf.get_logger()
     for method, friendly in _METHODS.items():
         names = [n for n, s in signatures.items() if s.method_name == method]
