@@ -417,3 +417,18 @@ def test_export_errors_name_what_was_wrong(model_dir, tmp_path):
         est.Estimator(model_fn, model_dir=tmp_path / "empty", params={"kind": "none"}) \
             .export_saved_model(tmp_path, RAW)
     assert not any(p.name.isdigit() for p in tmp_path.iterdir())
+
+
+def test_local_variables_are_initialised_in_the_export_as_in_predict(model_dir, tmp_path):
+    def with_offset(features, mode):  # a local variable, as streaming metrics make
+        value = est.dense(features["x"], 2, name="linear")[:, :1]
+        offset = v1.get_local_variable("offset", initializer=tf.constant(3.0))
+        return EstimatorSpec(mode, predictions={"value": value + offset})
+
+    estimator = est.Estimator(with_offset, model_dir=model_dir)
+    path = estimator.export_saved_model(tmp_path, RAW)
+    x = draw(4, seed=9)
+    expected = predicted(estimator, x)["value"]
+    np.testing.assert_allclose(expected - predicted(estimator_for(model_dir, "none"), x)["value"],
+                               3.0, rtol=1e-6)
+    np.testing.assert_allclose(serve(path, "serving_default", x=x)["value"], expected, rtol=1e-6)

@@ -798,7 +798,10 @@ class Estimator:
             spec = self._call_model_fn(receiver.features, None, ModeKeys.PREDICT)
             signatures = _signature_defs(receiver, spec.export_outputs)
             _check_matches(checkpoint)
-            saver = v1.train.Saver(sharded=True)
+            saver = spec.scaffold.saver or v1.train.Saver(sharded=True)
+            local_init_op = spec.scaffold.local_init_op
+            if local_init_op is None:
+                local_init_op = v1.train.Scaffold.default_local_init_op()
             with v1.Session(graph=graph) as session:
                 try:
                     saver.restore(session, checkpoint)
@@ -808,7 +811,7 @@ class Estimator:
                     builder = v1.saved_model.Builder(str(tmp))
                     builder.add_meta_graph_and_variables(
                         session, [v1.saved_model.tag_constants.SERVING],
-                        signature_def_map=signatures, main_op=v1.tables_initializer(),
+                        signature_def_map=signatures, main_op=local_init_op,
                         strip_default_attrs=True, saver=saver)
                     builder.save()
         return target
