@@ -45,7 +45,8 @@ def with_probabilities(model_fn):
             return spec
         logits = spec.predictions["class_ids"].op.inputs[0]
         return spec._replace(predictions={**spec.predictions, "logits": logits,
-                                          "probabilities": tf.nn.softmax(logits)})
+                                          "probabilities": tf.nn.softmax(logits)},
+                             export_outputs=None)  # served by default, as tf.estimator did
     return fn
 
 

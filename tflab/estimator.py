@@ -11,6 +11,14 @@ As in the original, each call to ``train``, ``evaluate``, ``predict`` or
 in a ``MonitoredSession`` that restores the latest TF1 checkpoint (``model.ckpt-N``) in
 ``model_dir``. One substitution: Keras 3 removed ``tf.layers.dense``; :func:`dense` takes
 its place. New projects should use Keras (lesson 06b shows the migration).
+
+``export`` stands for ``tf.estimator.export``: the receiver functions
+(``build_raw_serving_input_receiver_fn``, ``build_parsing_serving_input_receiver_fn``) and the
+outputs a PREDICT spec's ``export_outputs`` names (``PredictOutput``, ``ClassificationOutput``,
+``RegressionOutput``), one exported signature each, as in the original. Differences from it:
+a raw receiver's placeholders are named after their features (the original's are
+``Placeholder``, ``Placeholder_1``, ...); ``TensorServingInputReceiver``, ``EvalOutput``,
+``TrainOutput``, ``assets_extra`` and TRAIN or EVAL exports are not rebuilt.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import inspect
 import math
 import tempfile
 import time
+import types
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,8 +40,10 @@ import tensorflow as tf
 
 __all__ = [
     "ModeKeys", "EstimatorSpec", "RunConfig", "ServingInputReceiver",
-    "build_raw_serving_input_receiver_fn", "dense", "Estimator", "LinearRegressor",
-    "WarmStartSettings", "TrainSpec", "EvalSpec", "train_and_evaluate",
+    "build_raw_serving_input_receiver_fn", "build_parsing_serving_input_receiver_fn",
+    "ExportOutput", "PredictOutput", "ClassificationOutput", "RegressionOutput", "export",
+    "dense", "Estimator", "LinearRegressor", "WarmStartSettings", "TrainSpec", "EvalSpec",
+    "train_and_evaluate",
 ]
 
 v1 = tf.compat.v1
@@ -58,7 +69,9 @@ class EstimatorSpec(collections.namedtuple("EstimatorSpec", _SPEC_FIELDS)):
     - TRAIN needs ``loss`` and ``train_op`` (an op, e.g. ``optimizer.minimize(...)``);
     - EVAL needs ``loss``, and may give ``eval_metric_ops``: name -> ``(value, update_op)``,
       as ``tf.compat.v1.metrics.*`` return them;
-    - PREDICT needs ``predictions`` (a dict of tensors, or one tensor).
+    - PREDICT needs ``predictions`` (a dict of tensors, or one tensor), and may give
+      ``export_outputs``: signature name -> :class:`PredictOutput`, :class:`ClassificationOutput`
+      or :class:`RegressionOutput` (default ``{'serving_default': PredictOutput(predictions)}``).
     """
 
     def __new__(cls, mode, predictions=None, loss=None, train_op=None, eval_metric_ops=None,
@@ -98,8 +111,23 @@ class EstimatorSpec(collections.namedtuple("EstimatorSpec", _SPEC_FIELDS)):
                              ("prediction_hooks", prediction_hooks)):
             hooks[field] = tuple(value or ())
             _check_hooks(hooks[field])
+        if mode == ModeKeys.PREDICT:
+            named = predictions.items() if isinstance(predictions, dict) else \
+                [(None, predictions)]
+            for key, value in named:
+                if not isinstance(value, tf.Tensor):
+                    name = "predictions" if key is None else f"predictions[{key}]"
+                    raise TypeError(f"{name} must be Tensor, given: {value}")
+            export_outputs = _check_export_outputs(export_outputs, predictions)
         return super().__new__(cls, mode, predictions, loss, train_op, eval_metric_ops or {},
                                export_outputs, scaffold=scaffold or v1.train.Scaffold(), **hooks)
+
+    def _replace(self, **fields) -> EstimatorSpec:
+        """A copy with ``fields`` replaced, checked again (``export_outputs`` included: give
+        ``export_outputs=None`` with new predictions to serve them by default)."""
+        if "mode" in fields and fields["mode"] != self.mode:
+            raise ValueError("mode of EstimatorSpec cannot be changed.")
+        return EstimatorSpec(**{**self._asdict(), **fields})
 
 
 def _check_hooks(hooks) -> list:
@@ -194,29 +222,255 @@ class RunConfig:
         return self.save_checkpoints_secs, self.save_checkpoints_steps
 
 
-class ServingInputReceiver(collections.namedtuple("ServingInputReceiver",
-                                                  ["features", "receiver_tensors"])):
-    """What a ``serving_input_receiver_fn`` returns: the features for ``model_fn`` and the
-    tensors (placeholders) the served signature takes."""
+def _check_input_tensors(tensors, field: str, default_key: str, allow_int_keys: bool = False
+                         ) -> dict:
+    """``tensors`` as a dict of name -> Tensor, checked as the original checked a receiver's."""
+    if tensors is None:
+        raise ValueError(f"{field}s must be defined.")
+    if not isinstance(tensors, dict):
+        tensors = {default_key: tensors}
+    for name, value in tensors.items():
+        if not isinstance(name, str) and not (allow_int_keys and isinstance(name, int)):
+            kinds = "strings or ints" if allow_int_keys else "strings"
+            raise ValueError(f"{field} keys must be {kinds}: {name}.")
+        if not isinstance(value, (tf.Tensor, tf.SparseTensor, tf.RaggedTensor)):
+            raise ValueError(f"{field} {name} must be a Tensor, SparseTensor, or RaggedTensor.")
+    return tensors
 
-    def __new__(cls, features, receiver_tensors):
-        if not isinstance(features, dict):
-            features = {"feature": features}
-        if not isinstance(receiver_tensors, dict):
-            receiver_tensors = {"input": receiver_tensors}
-        return super().__new__(cls, features, receiver_tensors)
+
+class ServingInputReceiver(collections.namedtuple(
+        "ServingInputReceiver", ["features", "receiver_tensors", "receiver_tensors_alternatives"])):
+    """What a ``serving_input_receiver_fn`` returns: the features for ``model_fn`` and the
+    tensors (placeholders) the served signatures take.
+
+    A single tensor is named ``'feature'`` (features) or ``'input'`` (receiver tensors).
+    ``receiver_tensors_alternatives`` (name -> tensors) add signatures named
+    ``'<name>:<export_outputs key>'`` that take those tensors instead.
+    """
+
+    def __new__(cls, features, receiver_tensors, receiver_tensors_alternatives=None):
+        features = _check_input_tensors(features, "feature", "feature", allow_int_keys=True)
+        receiver_tensors = _check_input_tensors(receiver_tensors, "receiver_tensor", "input")
+        if receiver_tensors_alternatives is not None:
+            if not isinstance(receiver_tensors_alternatives, dict):
+                raise ValueError(f"receiver_tensors_alternatives must be a dict: "
+                                 f"{receiver_tensors_alternatives}.")
+            receiver_tensors_alternatives = {
+                name: _check_input_tensors(tensors, "receiver_tensors_alternative", "input")
+                for name, tensors in receiver_tensors_alternatives.items()}
+        return super().__new__(cls, features, receiver_tensors, receiver_tensors_alternatives)
 
 
 def build_raw_serving_input_receiver_fn(features: dict, default_batch_size: int | None = None
                                         ) -> Callable[[], ServingInputReceiver]:
     """A receiver fn taking raw tensors: one placeholder per feature, shaped like the
     example tensor (or ``tf.TensorSpec``) given, batch dimension ``default_batch_size``."""
+    if not isinstance(features, dict):
+        raise TypeError(f"features must be a dict of name -> example Tensor, not "
+                        f"{type(features).__name__}")
+
     def serving_input_receiver_fn() -> ServingInputReceiver:
         receivers = {name: v1.placeholder(t.dtype, [default_batch_size] + list(t.shape[1:]),
                                           name=name) for name, t in features.items()}
         return ServingInputReceiver(receivers, receivers)
 
     return serving_input_receiver_fn
+
+
+def build_parsing_serving_input_receiver_fn(feature_spec: dict,
+                                            default_batch_size: int | None = None
+                                            ) -> Callable[[], ServingInputReceiver]:
+    """A receiver fn taking serialized ``tf.train.Example``s: one string placeholder
+    (``input_example_tensor``, receiver key ``'examples'``, batch ``default_batch_size``)
+    parsed by ``tf.io.parse_example`` with ``feature_spec`` (name -> ``FixedLenFeature`` /
+    ``VarLenFeature``, as ``tf.feature_column.make_parse_example_spec`` gives)."""
+    if not isinstance(feature_spec, dict):
+        raise TypeError(f"feature_spec must be a dict of name -> tf.io.FixedLenFeature or "
+                        f"VarLenFeature, not {type(feature_spec).__name__}")
+
+    def serving_input_receiver_fn() -> ServingInputReceiver:
+        examples = v1.placeholder(tf.string, [default_batch_size], name="input_example_tensor")
+        features = v1.io.parse_example(examples, feature_spec)
+        return ServingInputReceiver(features, {"examples": examples})
+
+    return serving_input_receiver_fn
+
+
+_signature_utils = v1.saved_model.signature_def_utils
+_DEFAULT_SIGNATURE = v1.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY
+
+
+def _only_string_input(receiver_tensors: dict, kind: str) -> tf.Tensor:
+    """The one string tensor a classification or regression signature takes."""
+    if len(receiver_tensors) != 1 or next(iter(receiver_tensors.values())).dtype != tf.string:
+        raise ValueError(
+            f"{kind} signatures can only accept a single tensor input of type tf.string. Please "
+            "check to make sure that you have structured the serving_input_receiver_fn so that "
+            "it creates a single string placeholder. If your model function expects multiple "
+            "inputs, then use `tf.io.parse_example()` to parse the string into multiple "
+            f"tensors.\n Received: {receiver_tensors}")
+    return next(iter(receiver_tensors.values()))
+
+
+class ExportOutput:
+    """One served signature of an exported model: its outputs, and how it takes its inputs."""
+
+    def as_signature_def(self, receiver_tensors: dict):
+        """The ``SignatureDef`` proto: ``receiver_tensors`` (name -> tensor) in, these out."""
+        raise NotImplementedError
+
+
+class PredictOutput(ExportOutput):
+    """A ``tensorflow/serving/predict`` signature: any named tensors out, the receiver
+    tensors in. One tensor is named ``'output'``; tuple keys are joined with ``'/'``."""
+
+    def __init__(self, outputs):
+        if not isinstance(outputs, dict):
+            outputs = {"output": outputs}
+        self.outputs = {}
+        for key, value in outputs.items():
+            key = "/".join(key) if isinstance(key, tuple) else key
+            if not isinstance(key, str):
+                raise ValueError(f"Prediction output key must be a string; got {key}.")
+            if not isinstance(value, tf.Tensor):
+                raise ValueError(f"Prediction output value must be a Tensor; got {value}.")
+            self.outputs[key] = value
+
+    def as_signature_def(self, receiver_tensors: dict):
+        return _signature_utils.predict_signature_def(receiver_tensors, self.outputs)
+
+
+class ClassificationOutput(ExportOutput):
+    """A ``tensorflow/serving/classify`` signature: float ``scores`` and/or string
+    ``classes`` out, over one serialized ``tf.train.Example`` string tensor in."""
+
+    def __init__(self, scores=None, classes=None):
+        if scores is not None and not (isinstance(scores, tf.Tensor)
+                                       and scores.dtype.is_floating):
+            raise ValueError(f"Classification scores must be a float32 Tensor; got {scores}")
+        if classes is not None and not (isinstance(classes, tf.Tensor)
+                                        and classes.dtype == tf.string):
+            raise ValueError(f"Classification classes must be a string Tensor; got {classes}")
+        if scores is None and classes is None:
+            raise ValueError("Cannot create a ClassificationOutput with empty arguments. At "
+                             "least one of `scores` and `classes` must be defined.")
+        self.scores = scores
+        self.classes = classes
+
+    def as_signature_def(self, receiver_tensors: dict):
+        examples = _only_string_input(receiver_tensors, "Classification")
+        return _signature_utils.classification_signature_def(examples, self.classes,
+                                                             self.scores)
+
+
+class RegressionOutput(ExportOutput):
+    """A ``tensorflow/serving/regress`` signature: the float ``value`` out (as
+    ``'outputs'``), over one serialized ``tf.train.Example`` string tensor in (``'inputs'``)."""
+
+    def __init__(self, value):
+        if not (isinstance(value, tf.Tensor) and value.dtype.is_floating):
+            raise ValueError(f"Regression output value must be a float32 Tensor; got {value}")
+        self.value = value
+
+    def as_signature_def(self, receiver_tensors: dict):
+        examples = _only_string_input(receiver_tensors, "Regression")
+        return _signature_utils.regression_signature_def(examples, self.value)
+
+
+def _check_export_outputs(export_outputs, predictions) -> dict:
+    """``export_outputs`` of a PREDICT spec, completed as the original did: None ->
+    ``{'serving_default': PredictOutput(predictions)}``; a single output is also served as
+    ``'serving_default'``; several need one under that key."""
+    if export_outputs is None:
+        export_outputs = {_DEFAULT_SIGNATURE: PredictOutput(predictions)}
+    if not isinstance(export_outputs, dict):
+        raise TypeError(f"`export_outputs` must be dict, received: {export_outputs}.")
+    if not all(isinstance(output, ExportOutput) for output in export_outputs.values()):
+        raise TypeError(f"Values in `export_outputs` must be ExportOutput objects, received: "
+                        f"{export_outputs}.")
+    export_outputs = dict(export_outputs)
+    if len(export_outputs) == 1:
+        export_outputs[_DEFAULT_SIGNATURE] = next(iter(export_outputs.values()))
+    if _DEFAULT_SIGNATURE not in export_outputs:
+        raise ValueError("Multiple `export_outputs` were provided, but none of them are "
+                         "specified as the default. Use"
+                         "`tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY` to specify a "
+                         "default.")
+    return export_outputs
+
+
+def _check_servable(graph: tf.Graph, inputs: list, signature) -> None:
+    """Raise if an output of ``signature`` needs a placeholder other than ``inputs``, giving
+    the path from the output to that placeholder."""
+    fed = {t.name for t in tf.nest.flatten(inputs, expand_composites=True)}
+    outputs = [graph.get_tensor_by_name(info.name) for info in signature.outputs.values()]
+    todo, reached_from, seen = [t.op for t in outputs], {}, set()
+    while todo:
+        op = todo.pop()
+        if op.name in seen:
+            continue
+        seen.add(op.name)
+        if op.type == "Placeholder" and not all(t.name in fed for t in op.outputs):
+            path = [op]
+            while path[-1].name in reached_from:
+                path.append(reached_from[path[-1].name])
+            raise ValueError(
+                f"The signature's input tensors {sorted(fed)} are insufficient to compute its "
+                f"output keys {list(signature.outputs)} (respectively, tensors "
+                f"{[t.name for t in outputs]}) because of the dependency on `{op.name}` which "
+                "is not given as a signature input, as illustrated by the following dependency "
+                "path: " + " <- ".join(f"{o.name} ({o.type})" for o in reversed(path)))
+        for t in op.inputs:
+            if t.name not in fed and t.op.name not in seen:
+                reached_from.setdefault(t.op.name, op)
+                todo.append(t.op)
+
+
+_METHODS = {v1.saved_model.signature_constants.CLASSIFY_METHOD_NAME: "Classify",
+            v1.saved_model.signature_constants.REGRESS_METHOD_NAME: "Regress",
+            v1.saved_model.signature_constants.PREDICT_METHOD_NAME: "Predict",
+            "tensorflow/supervised/training": "Train", "tensorflow/supervised/eval": "Eval"}
+
+
+def _signature_defs(receiver: ServingInputReceiver, export_outputs: dict) -> dict:
+    """One ``SignatureDef`` per export output (and per receiver alternative), as the original
+    built them: those that cannot be served from the receiver tensors (a classification or
+    regression output over anything but one string tensor) are left out, and logged."""
+    groups = {None: receiver.receiver_tensors, **(receiver.receiver_tensors_alternatives or {})}
+    signatures, excluded = {}, {}
+    for group, tensors in groups.items():
+        for key, output in export_outputs.items():
+            name = str(key) if group is None else f"{group}:{key}"
+            try:
+                signature = output.as_signature_def(tensors)
+                _check_servable(v1.get_default_graph(), list(tensors.values()), signature)
+                signatures[name] = signature
+            except ValueError as err:
+                excluded[name] = str(err)
+    logger = tf.get_logger()
+    for method, friendly in _METHODS.items():
+        names = [n for n, s in signatures.items() if s.method_name == method]
+        logger.info(f"Signatures INCLUDED in export for {friendly}: {names or 'None'}")
+    if excluded:
+        logger.info("Signatures EXCLUDED from export because they cannot be be served via "
+                    "TensorFlow Serving APIs:")
+        for name, message in excluded.items():
+            logger.info(f"'{name}' : {message}")
+    if not signatures:
+        logger.warning("Export includes no signatures!")
+    elif _DEFAULT_SIGNATURE not in signatures:
+        logger.warning("Export includes no default signature!")
+    return {name: signature for name, signature in signatures.items()
+            if _signature_utils.is_valid_signature(signature)}
+
+
+export = types.SimpleNamespace(
+    ServingInputReceiver=ServingInputReceiver,
+    build_raw_serving_input_receiver_fn=build_raw_serving_input_receiver_fn,
+    build_parsing_serving_input_receiver_fn=build_parsing_serving_input_receiver_fn,
+    ExportOutput=ExportOutput, PredictOutput=PredictOutput,
+    ClassificationOutput=ClassificationOutput, RegressionOutput=RegressionOutput)
+export.__doc__ = "``tf.estimator.export``: serving input receivers and export outputs."
 
 
 def dense(inputs, units: int, activation: Callable | None = None, name: str | None = None):
@@ -617,8 +871,14 @@ class Estimator:
                            serving_input_receiver_fn: Callable[[], ServingInputReceiver],
                            checkpoint_path: str | None = None) -> Path:
         """Write the PREDICT graph and the latest checkpoint's variables as a SavedModel in
-        ``export_dir_base/<timestamp>``, with the ``serving_default`` signature (receiver
-        tensors in, predictions out); load it with ``tf.saved_model.load``."""
+        ``export_dir_base/<timestamp>``; load it with ``tf.saved_model.load``.
+
+        One signature per key of the PREDICT spec's ``export_outputs`` (``serving_default``
+        among them), taking the receiver tensors; a classification or regression signature
+        needs one serialized ``tf.train.Example`` string input
+        (:func:`build_parsing_serving_input_receiver_fn`), and is left out, with a log line,
+        otherwise.
+        """
         from tflab.files import replace_atomically
 
         if not callable(serving_input_receiver_fn):
@@ -635,12 +895,12 @@ class Estimator:
                 raise TypeError("serving_input_receiver_fn must return a ServingInputReceiver, "
                                 f"not {type(receiver).__name__}")
             spec = self._call_model_fn(receiver.features, None, ModeKeys.PREDICT)
-            outputs = spec.predictions if isinstance(spec.predictions, dict) else \
-                {"output": spec.predictions}
-            signature = v1.saved_model.signature_def_utils.predict_signature_def(
-                inputs=receiver.receiver_tensors, outputs=outputs)
+            signatures = _signature_defs(receiver, spec.export_outputs)
             _check_matches(checkpoint)
-            saver = v1.train.Saver(sharded=True)
+            saver = spec.scaffold.saver or v1.train.Saver(sharded=True)
+            local_init_op = spec.scaffold.local_init_op
+            if local_init_op is None:
+                local_init_op = v1.train.Scaffold.default_local_init_op()
             with v1.Session(graph=graph) as session:
                 try:
                     saver.restore(session, checkpoint)
@@ -650,8 +910,8 @@ class Estimator:
                     builder = v1.saved_model.Builder(str(tmp))
                     builder.add_meta_graph_and_variables(
                         session, [v1.saved_model.tag_constants.SERVING],
-                        signature_def_map={"serving_default": signature},
-                        main_op=v1.tables_initializer(), strip_default_attrs=True, saver=saver)
+                        signature_def_map=signatures, main_op=local_init_op,
+                        strip_default_attrs=True, saver=saver)
                     builder.save()
         return target
 
