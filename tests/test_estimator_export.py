@@ -432,3 +432,29 @@ def test_local_variables_are_initialised_in_the_export_as_in_predict(model_dir, 
     np.testing.assert_allclose(expected - predicted(estimator_for(model_dir, "none"), x)["value"],
                                3.0, rtol=1e-6)
     np.testing.assert_allclose(serve(path, "serving_default", x=x)["value"], expected, rtol=1e-6)
+
+
+def test_linear_regressor_exports_the_regression_heads_three_signatures(tmp_path):
+    x = draw(48, seed=5)
+    y = (x @ np.array([[0.5], [1.0], [-1.5]], np.float32) + 2.0).astype(np.float32)
+    regressor = est.LinearRegressor(
+        [tf.feature_column.numeric_column("x", shape=[3])], tmp_path / "lin",
+        config=est.RunConfig(log_step_count_steps=0))
+    regressor.train(lambda: tf.data.Dataset.from_tensor_slices(({"x": x}, y)).batch(16).repeat(),
+                    steps=30)
+    path = regressor.export_saved_model(tmp_path / "export", PARSING)
+    regress = (REGRESS, {"inputs": EXAMPLES}, {"outputs": VALUE})
+    assert signature_table(path) == {
+        "serving_default": regress, "regression": regress,
+        "predict": (PREDICT, {"examples": EXAMPLES}, {"predictions": VALUE})}
+    new = draw(5, seed=6)
+    expected = np.stack([p["predictions"] for p in regressor.predict(
+        lambda: tf.data.Dataset.from_tensor_slices({"x": new}).batch(5))])
+    assert np.ptp(expected) > 0.1  # trained: the inputs matter
+    for name, key, inputs in (("serving_default", "outputs", "inputs"),
+                              ("regression", "outputs", "inputs"),
+                              ("predict", "predictions", "examples")):
+        np.testing.assert_allclose(serve(path, name, **{inputs: serialized(new)})[key], expected,
+                                   rtol=1e-6)
+    raw = regressor.export_saved_model(tmp_path / "raw", RAW)  # regress needs serialized input
+    assert set(signature_table(raw)) == {"predict"}

@@ -447,19 +447,18 @@ def _signature_defs(receiver: ServingInputReceiver, export_outputs: dict) -> dic
                 signatures[name] = signature
             except ValueError as err:
                 excluded[name] = str(err)
-    logger = tf.get_logger()
     for method, friendly in _METHODS.items():
         names = [n for n, s in signatures.items() if s.method_name == method]
-        logger.info(f"Signatures INCLUDED in export for {friendly}: {names or 'None'}")
+        _log.info(f"Signatures INCLUDED in export for {friendly}: {names or 'None'}")
     if excluded:
-        logger.info("Signatures EXCLUDED from export because they cannot be be served via "
+        _log.info("Signatures EXCLUDED from export because they cannot be be served via "
                     "TensorFlow Serving APIs:")
         for name, message in excluded.items():
-            logger.info(f"'{name}' : {message}")
+            _log.info(f"'{name}' : {message}")
     if not signatures:
-        logger.warning("Export includes no signatures!")
+        _log.warning("Export includes no signatures!")
     elif _DEFAULT_SIGNATURE not in signatures:
-        logger.warning("Export includes no default signature!")
+        _log.warning("Export includes no default signature!")
     return {name: signature for name, signature in signatures.items()
             if _signature_utils.is_valid_signature(signature)}
 
@@ -944,7 +943,10 @@ class LinearRegressor(Estimator):
     may instead be a name in ('Adagrad', 'Adam', 'Ftrl', 'RMSProp', 'SGD'), a
     ``tf.compat.v1.train`` optimizer, or a function returning one. ``sparse_combiner``
     ('sum', 'mean' or 'sqrtn') combines a categorical column's several values in one row.
-    Predictions are ``{"predictions": (batch, label_dimension)}``; evaluation gives ``loss``,
+    Predictions are ``{"predictions": (batch, label_dimension)}``; its export's
+    ``serving_default`` and ``regression`` signatures regress serialized ``tf.Example``s (with a
+    parsing receiver; a raw receiver exports ``predict`` only), ``predict`` returns the
+    predictions dict. Evaluation gives ``loss``,
     ``average_loss`` (the weighted mean squared error), ``label/mean`` and ``prediction/mean``
     (weighted means).
     """
@@ -979,8 +981,11 @@ class LinearRegressor(Estimator):
             predictions = v1.feature_column.linear_model(
                 features, self.feature_columns, units=self.label_dimension,
                 sparse_combiner=self.sparse_combiner)
-        if mode == ModeKeys.PREDICT:
-            return EstimatorSpec(mode, predictions={"predictions": predictions})
+        if mode == ModeKeys.PREDICT:  # the regression head's three signatures, as the original
+            regression = RegressionOutput(predictions)
+            return EstimatorSpec(mode, predictions={"predictions": predictions}, export_outputs={
+                "serving_default": regression, "regression": regression,
+                "predict": PredictOutput({"predictions": predictions})})
         labels = tf.reshape(tf.cast(labels, tf.float32), [-1, self.label_dimension])
         weights = tf.ones_like(labels[:, :1]) if self.weight_column is None else \
             tf.reshape(tf.cast(features[self.weight_column], tf.float32), [-1, 1])
