@@ -12,6 +12,7 @@ import contextlib
 import gc
 import inspect
 import itertools
+import operator
 import os
 import random
 import sys
@@ -114,10 +115,24 @@ def _lazy(value: Any, now: Any) -> bool:
         and getattr(now, "__file__", None) == getattr(value, "__file__", ""))
 
 
+def _guarded_modules() -> list[Any]:
+    """The modules of :func:`_guarded` now loaded; each name's verdict is kept for as long as
+    the same module object stays under it (call() asks before every answer)."""
+    modules = []
+    for name, module in list(sys.modules.items()):
+        known = _VERDICTS.get(name)
+        if known is None or known[0] is not module:
+            known = _VERDICTS[name] = (module, module is not None and _guarded(name, module))
+        if known[1]:
+            modules.append(module)
+    return modules
+
+
+_VERDICTS: dict[str, tuple[Any, bool]] = {}
+
+
 def _snapshot() -> list[tuple[Any, dict]]:
-    modules = [module for name, module in list(sys.modules.items())
-               if module is not None and _guarded(name, module)]
-    return [(item, dict(vars(item))) for item in modules + list(_guarded_classes())]
+    return [(item, vars(item).copy()) for item in _guarded_modules() + list(_guarded_classes())]
 
 
 def _restore(snapshot: list[tuple[Any, dict]]) -> list[str]:
@@ -126,7 +141,11 @@ def _restore(snapshot: list[tuple[Any, dict]]) -> list[str]:
     that had changed."""
     changed = []
     for item, before in snapshot:
-        now, owner = vars(item), getattr(item, "__qualname__", None) or item.__name__
+        now = vars(item)
+        if len(now) == len(before) and all(map(operator.is_, now, before)) \
+                and all(map(operator.is_, now.values(), before.values())):
+            continue  # the same names bound to the same objects, in the same order: untouched
+        owner = getattr(item, "__qualname__", None) or item.__name__
         for name, value in before.items():
             if now.get(name, _MISSING) is not value and not _lazy(value, now.get(name)):
                 changed.append(f"{owner}.{name}")
