@@ -413,7 +413,7 @@ def test_export_errors_name_what_was_wrong(model_dir, tmp_path):
     with pytest.raises(TypeError, match="serving_input_receiver_fn must return a "
                                         "ServingInputReceiver, not dict"):
         estimator.export_saved_model(tmp_path, lambda: {"x": tf.zeros([1, 3])})
-    with pytest.raises(ValueError, match="Could not find trained model in model_dir"):
+    with pytest.raises(ValueError, match="Couldn't find trained model at "):
         est.Estimator(model_fn, model_dir=tmp_path / "empty", params={"kind": "none"}) \
             .export_saved_model(tmp_path, RAW)
     assert not any(p.name.isdigit() for p in tmp_path.iterdir())

@@ -624,8 +624,8 @@ class Estimator:
     def _require_checkpoint(self, checkpoint_path: str | None = None) -> str:
         checkpoint = checkpoint_path or self.latest_checkpoint()
         if checkpoint is None:
-            raise ValueError(f"Could not find trained model in model_dir: {self.model_dir}: "
-                             "train the estimator first (or point model_dir at a trained one)")
+            raise ValueError(f"Couldn't find trained model at {self.model_dir}: train the "
+                             "estimator first (or point model_dir at a trained one)")
         return checkpoint
 
     @property
