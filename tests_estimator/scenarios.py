@@ -514,7 +514,7 @@ def train_and_evaluate(api, workdir: Path, initial_checkpoint: str | None) -> di
     metrics_seen, exports = result if result is not None else (None, None)
     return {"returns": type(result).__name__,
             "metrics": metrics(metrics_seen) if metrics_seen is not None else None,
-            "exports": exports,
+            "exports": plain(exports),
             "checkpoint": checkpoint(model_dir),
             "events": events(model_dir, values_of=("mae",)),
             "files": files(model_dir),

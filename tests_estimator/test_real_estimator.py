@@ -7,8 +7,15 @@ compares the two JSON records with :func:`compare`:
   event tags and the steps they were written at, files under ``model_dir``), shapes, dtypes,
   structures (dicts against arrays, item counts), ints, strings, booleans, exception types
   (their messages are shown, not compared: the wording is free);
-- floats within ``|tflab - real| <= ATOL + RTOL * |real|``. TOLERANCE: MEASURED ON THIS RUN'S
-  SCENARIOS, see the note at RTOL below.
+- floats within ``|tflab - real| <= ATOL + RTOL * |real|``, ``RTOL = 1e-5``, ``ATOL = 1e-6``.
+  Measured (2026-12-07, 2 CPU cores, x86-64 with AVX-512): every float of every scenario was
+  bit-identical except the notes' model (Adagrad on an input layer of feature columns), whose
+  loss, accuracy and weights differed by at most 6.0e-8 absolute, 9.9e-8 relative (one or two
+  float32 ulps: TensorFlow 2.21's kernels against 2.15's). The tolerance leaves 100 times that
+  for another CPU's kernels, and is still 100 times finer than the smallest change the suite
+  must see (dropping the example weights from LinearRegressor's metrics moves average_loss by
+  5%; a perturbation of 1e-3 fails, see :func:`test_one_changed_field_fails`). The table at
+  the end of the session prints the largest gaps each scenario saw.
 
 A difference tflab keeps on purpose is listed once, in :data:`KNOWN_DIFFERENCES` (scenario,
 field, real value, tflab value, reason); the comparison asserts it is still exactly that
@@ -41,11 +48,11 @@ from scenarios import DETERMINISTIC, LESSON_PROCESSES, SCENARIOS
 HERE = Path(__file__).resolve().parent
 LESSON06B = HERE / "real_tf215_lesson06b.json"
 
-# TOLERANCE (see the module docstring): to be replaced by the measured figures.
+# Measured and explained in the module docstring.
 RTOL = 1e-5
 ATOL = 1e-6
-# The heart model's figures are rounded to 4 decimals by the scenario.
-LESSON_ATOL = 1e-4
+# lesson06b's figures are rounded to 4 decimals: one unit of the last, with float slack.
+LESSON_ATOL = 1.5e-4
 # tf.compat.v1.layers.dense's kernel of shape (3, 2) is Glorot-uniform in +-sqrt(6 / 5).
 DENSE_LIMIT = math.sqrt(6 / 5)
 
@@ -178,30 +185,47 @@ def test_scenario(scenario, runs, comparison_table):
     found = compare(real, tflab, known_for(scenario))
     row.update(floats=found.floats, max_abs=found.max_abs, max_rel=found.max_rel,
                result=f"{len(found.mismatches)} mismatches" if found.mismatches else "same")
-    assert not found.mismatches, f"{scenario}: tflab differs from the real tf.estimator " \
-        f"({len(found.mismatches)} fields):\n{report(found)}"
+    if found.mismatches:
+        pytest.fail(f"{scenario}: tflab differs from the real tf.estimator "
+                    f"({len(found.mismatches)} fields):\n{report(found)}", pytrace=False)
 
 
 # -- lesson 06b's figures
 
 
-def lesson06b_problems(result: dict, reference: dict, atol: float = LESSON_ATOL) -> list[str]:
-    """What is wrong with a lesson06b result against the reference (the real side's): its
-    deterministic figures must match within ``atol``, its random ones lie in their range."""
-    problems = compare({k: reference[k] for k in DETERMINISTIC},
-                       {k: result.get(k) for k in DETERMINISTIC}, rtol=0.0, atol=atol).mismatches
+def lesson06b_check(result: dict, reference: dict, atol: float = LESSON_ATOL) -> Comparison:
+    """A lesson06b result against the reference (the real side's): its deterministic figures
+    must match within ``atol``, its random ones lie in their range (else a mismatch)."""
+    found = compare({k: reference[k] for k in DETERMINISTIC},
+                    {k: result.get(k) for k in DETERMINISTIC}, rtol=0.0, atol=atol)
     processes = result.get("processes", [])
     if len(processes) != LESSON_PROCESSES:
-        problems.append(f"{len(processes)} processes, not {LESSON_PROCESSES}")
+        found.mismatches.append(f"{len(processes)} processes, not {LESSON_PROCESSES}")
     for i, process in enumerate(processes):
         accuracies = [process["heart accuracy, seed 42"], *process["heart accuracy, seeds 0-4"]]
         if len(accuracies) != 6 or not all(0.0 <= a <= 1.0 for a in accuracies):
-            problems.append(f"process {i}: heart accuracies {accuracies} (six in [0, 1])")
+            found.mismatches.append(f"process {i}: heart accuracies {accuracies} (six in [0, 1])")
         kernel = process["seeded dense kernel[0,0]"]
         if not abs(kernel) <= DENSE_LIMIT:
-            problems.append(f"process {i}: dense kernel[0,0] {kernel} outside "
-                            f"+-{DENSE_LIMIT:.4f}")
-    return problems
+            found.mismatches.append(f"process {i}: dense kernel[0,0] {kernel} outside "
+                                    f"+-{DENSE_LIMIT:.4f}")
+    return found
+
+
+def check_lesson06b(runs, comparison_table, backend: str, against: str) -> None:
+    """Check lesson06b's result on ``backend`` against the committed real figures."""
+    committed = json.loads(LESSON06B.read_text())["result"]
+    row = comparison_table.setdefault(f"lesson06b, {backend}", {
+        "floats": 0, "max_abs": 0.0, "max_rel": 0.0, "result": "no result",
+        "real_s": runs[("lesson06b", "real")].seconds,
+        "tflab_s": runs[("lesson06b", "tflab")].seconds})
+    found = lesson06b_check(result_of(runs, "lesson06b", backend), committed)
+    row.update(floats=found.floats, max_abs=found.max_abs, max_rel=found.max_rel,
+               result=f"{against}: " + (f"{len(found.mismatches)} mismatches"
+                                        if found.mismatches else "same"))
+    if found.mismatches:
+        pytest.fail(f"lesson06b on the {backend} side differs from real_tf215_lesson06b.json "
+                    f"({against}):\n{report(found)}", pytrace=False)
 
 
 def test_lesson06b_committed_file_is_complete():
@@ -211,23 +235,17 @@ def test_lesson06b_committed_file_is_complete():
     assert committed["meta"]["versions"]["tensorflow"] == "2.15.1"
     assert committed["meta"]["versions"]["tensorflow_estimator"] == "2.15.0"
     assert {"command", "date", "machine"} <= set(committed["meta"])
-    assert lesson06b_problems(committed["result"], committed["result"]) == []
+    assert lesson06b_check(committed["result"], committed["result"]).mismatches == []
 
 
-def test_lesson06b_real_figures_reproduce(runs):
+def test_lesson06b_real_figures_reproduce(runs, comparison_table):
     """The real tf.estimator, run again, gives the committed deterministic figures."""
-    committed = json.loads(LESSON06B.read_text())["result"]
-    problems = lesson06b_problems(result_of(runs, "lesson06b", "real"), committed)
-    assert not problems, "the real tf.estimator no longer gives real_tf215_lesson06b.json's " \
-        "figures:\n" + "\n".join(problems)
+    check_lesson06b(runs, comparison_table, "real", "measured again")
 
 
-def test_lesson06b_tflab_matches_real(runs):
+def test_lesson06b_tflab_matches_real(runs, comparison_table):
     """tflab's LinearRegressor gives the real one's slope and intercept (to 4 decimals)."""
-    committed = json.loads(LESSON06B.read_text())["result"]
-    problems = lesson06b_problems(result_of(runs, "lesson06b", "tflab"), committed)
-    assert not problems, "tflab differs from the real tf.estimator's lesson 06b figures:\n" + \
-        "\n".join(problems)
+    check_lesson06b(runs, comparison_table, "tflab", "tflab against real")
 
 
 # -- the comparison itself is not vacuous (no TensorFlow needed)
@@ -328,7 +346,7 @@ def test_lesson06b_check_catches_a_moved_slope():
     committed = json.loads(LESSON06B.read_text())["result"]
     moved = copy.deepcopy(committed)
     moved[DETERMINISTIC[0]][0] = round(moved[DETERMINISTIC[0]][0] + 0.001, 4)
-    assert lesson06b_problems(moved, committed)
+    assert lesson06b_check(moved, committed).mismatches
     out_of_range = copy.deepcopy(committed)
     out_of_range["processes"][1]["heart accuracy, seeds 0-4"][2] = 1.2
-    assert lesson06b_problems(out_of_range, committed)
+    assert lesson06b_check(out_of_range, committed).mismatches
