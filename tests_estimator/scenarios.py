@@ -815,15 +815,15 @@ def main() -> None:
         parser.error("--backend, --scenario, --workdir and --out are needed")
     sys.path.insert(0, str(ROOT))  # tflab.source and tflab.data, in either environment
     args.workdir.mkdir(parents=True, exist_ok=True)
-    api = backend(args.backend)
     record = {"scenario": args.scenario, "backend": args.backend,
               "meta": {"command": " ".join(["python", *sys.argv]),
                        "date": datetime.datetime.now(datetime.timezone.utc)
                        .strftime("%Y-%m-%d %H:%M UTC"),
-                       "versions": versions(args.backend),
                        "machine": f"{platform.platform()}, {os.cpu_count()} CPU cores"}}
     started = time.perf_counter()
-    try:
+    try:  # a failure, even importing the backend, is recorded for the comparison to show
+        api = backend(args.backend)
+        record["meta"]["versions"] = versions(args.backend)
         if args.scenario == "lesson06b_process":
             record["result"] = lesson06b_process(api)
         else:
