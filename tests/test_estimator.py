@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import logging
 import shutil
@@ -367,10 +366,17 @@ def test_a_train_op_that_does_not_advance_the_global_step_is_an_error(notes, hea
 
 
 def test_run_config_defaults_and_bad_values(tmp_path):
-    config = dataclasses.replace(est.RunConfig(), save_checkpoints_steps=5)
-    assert config.checkpoint_every() == (None, 5)
-    assert est.RunConfig().checkpoint_every() == (600, None)
-    assert est.RunConfig(save_checkpoints_secs=30).checkpoint_every() == (30, None)
+    def every(config):
+        return config.save_checkpoints_secs, config.save_checkpoints_steps
+
+    assert every(est.RunConfig()) == (600, None)  # the original's defaults
+    assert every(est.RunConfig().replace(save_checkpoints_steps=5)) == (None, 5)
+    assert every(est.RunConfig(save_checkpoints_steps=5).replace(save_checkpoints_secs=9)) == \
+        (9, None)
+    assert every(est.RunConfig(save_checkpoints_secs=30)) == (30, None)
+    assert every(est.RunConfig(save_checkpoints_steps=7)) == (None, 7)
+    assert every(est.RunConfig(save_checkpoints_steps=None, save_checkpoints_secs=None)) == \
+        (None, None)  # never
     assert est.RunConfig(log_step_count_steps=0).log_step_count_steps == 0
     with pytest.raises(ValueError, match="log_step_count_steps must be positive, 0 or None"):
         est.RunConfig(log_step_count_steps=-1)
@@ -381,6 +387,9 @@ def test_run_config_defaults_and_bad_values(tmp_path):
         est.Estimator(model_fn, tmp_path / "a", est.RunConfig(model_dir=tmp_path / "b"))
     same = est.Estimator(model_fn, tmp_path / "a", est.RunConfig(model_dir=str(tmp_path / "a")))
     assert same.model_dir == str(tmp_path / "a")
+    assert est.Estimator(model_fn, tmp_path / "c").config.model_dir == str(tmp_path / "c")
+    temporary = est.Estimator(model_fn)  # a temporary folder, which its config names
+    assert temporary.config.model_dir == temporary.model_dir and Path(temporary.model_dir).is_dir()
 
 
 def _spec_error(mode, **kwargs):
@@ -420,7 +429,8 @@ def test_bad_use_raises_clear_errors(notes, heart, trained, tmp_path):
         trained.train(heart_input_fn(heart), steps=0)
     with pytest.raises(TypeError, match="SessionRunHook instances, not function"):
         trained.train(heart_input_fn(heart), steps=1, hooks=[lambda: None])
-    with pytest.raises(ValueError, match="Can not provide both save_checkpoints_secs"):
+    with pytest.raises(ValueError, match="`save_checkpoints_steps` and `save_checkpoints_secs` "
+                                         "cannot be both set"):
         est.RunConfig(save_checkpoints_steps=10, save_checkpoints_secs=10)
 
     def loss_metric_model_fn(features, labels, mode, params):
@@ -772,3 +782,14 @@ def test_linear_regressor_sparse_combiner_combines_a_rows_categories(tmp_path):
     assert not np.allclose(trained["mean"], trained["sqrtn"])
     with pytest.raises(ValueError, match="sparse_combiner must be one of"):
         est.LinearRegressor([column], sparse_combiner="max")
+
+
+def test_checkpoints_can_be_turned_off_as_in_the_original(tmp_path):
+    never = line(tmp_path / "never", save_checkpoints_steps=None, save_checkpoints_secs=None)
+    never.train(line_input_fn(epochs=2), steps=3)
+    assert never.latest_checkpoint() is None  # and evaluation runs from the initial values
+    assert never.evaluate(line_input_fn())["global_step"] == 0
+    with pytest.raises(ValueError, match="There should be a CheckpointSaverHook to use "
+                                         "saving_listeners"):
+        never.train(line_input_fn(), steps=1,
+                    saving_listeners=[v1.train.CheckpointSaverListener()])

@@ -410,6 +410,9 @@ def test_export_errors_name_what_was_wrong(model_dir, tmp_path):
     estimator = estimator_for(model_dir, "none")
     with pytest.raises(ValueError, match="An input_receiver_fn must be defined."):
         estimator.export_saved_model(tmp_path, None)
+    with pytest.raises(TypeError, match="serving_input_receiver_fn must be a function returning "
+                                        "a ServingInputReceiver, not str"):
+        estimator.export_saved_model(tmp_path, "receiver")
     with pytest.raises(TypeError, match="serving_input_receiver_fn must return a "
                                         "ServingInputReceiver, not dict"):
         estimator.export_saved_model(tmp_path, lambda: {"x": tf.zeros([1, 3])})

@@ -170,33 +170,43 @@ def _warm_start_settings(warm_start_from) -> WarmStartSettings | None:
     return WarmStartSettings(str(warm_start_from))
 
 
+_DEFAULT = "default"  # save_checkpoints_*: not given (the original's _USE_DEFAULT)
+
+
 @dataclasses.dataclass
 class RunConfig:
     """Where and how an Estimator runs (the original's fields that matter on one machine).
 
     A checkpoint is written every ``save_checkpoints_steps`` steps, or every
-    ``save_checkpoints_secs`` seconds (600 when neither is given: see
-    :meth:`checkpoint_every`), and at the end of ``train``; the last ``keep_checkpoint_max``
-    are kept. ``tf_random_seed`` is the graph seed. Every ``save_summary_steps`` steps the
-    graph's summaries (``loss`` and any ``tf.compat.v1.summary`` op of ``model_fn``) go to
-    TensorBoard's event files in ``model_dir``; every ``log_step_count_steps`` steps the loss
-    and step are logged (TensorFlow's logger, INFO) and ``global_step/sec`` is recorded
-    (0 or None: never).
+    ``save_checkpoints_secs`` seconds (600 when neither is given; both given as None: never),
+    and at the end of ``train``; the last ``keep_checkpoint_max`` are kept. ``model_dir`` is
+    the Estimator's (its config says where it went). ``tf_random_seed`` is the graph seed.
+    Every ``save_summary_steps`` steps the graph's summaries (``loss`` and any
+    ``tf.compat.v1.summary`` op of ``model_fn``) go to TensorBoard's event files in
+    ``model_dir``; every ``log_step_count_steps`` steps the loss and step are logged
+    (TensorFlow's logger, INFO) and ``global_step/sec`` is recorded (0 or None: never).
     """
 
     model_dir: str | Path | None = None
     tf_random_seed: int | None = None
     save_summary_steps: int | None = 100
-    save_checkpoints_steps: int | None = None
-    save_checkpoints_secs: int | None = None
+    save_checkpoints_steps: int | None = _DEFAULT
+    save_checkpoints_secs: int | None = _DEFAULT
     keep_checkpoint_max: int = 5
     log_step_count_steps: int | None = 100
     session_config: Any = None
 
     def __post_init__(self):
-        if self.save_checkpoints_steps is not None and self.save_checkpoints_secs is not None:
-            raise ValueError("Can not provide both save_checkpoints_secs and "
-                             "save_checkpoints_steps.")
+        steps, secs = self.save_checkpoints_steps, self.save_checkpoints_secs
+        if steps == _DEFAULT and secs == _DEFAULT:
+            self.save_checkpoints_steps, self.save_checkpoints_secs = None, 600
+        elif secs == _DEFAULT:
+            self.save_checkpoints_secs = None
+        elif steps == _DEFAULT:
+            self.save_checkpoints_steps = None
+        elif steps is not None and secs is not None:
+            raise ValueError("`save_checkpoints_steps` and `save_checkpoints_secs` cannot be "
+                             "both set.")
         for name in ("save_checkpoints_steps", "save_checkpoints_secs", "keep_checkpoint_max"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -207,19 +217,19 @@ class RunConfig:
                 raise ValueError(f"{name} must be positive, 0 or None (never), not {value}")
 
     def replace(self, **changes) -> RunConfig:
-        """A new RunConfig with ``changes`` applied (the original's ``RunConfig.replace``)."""
+        """A new RunConfig with ``changes`` applied (the original's ``RunConfig.replace``):
+        giving one of ``save_checkpoints_steps`` and ``save_checkpoints_secs`` clears the
+        other."""
         known = {field.name for field in dataclasses.fields(self)}
         unknown = sorted(set(changes) - known)
         if unknown:
             raise ValueError(f"{unknown} cannot be replaced: RunConfig's fields are "
                              f"{sorted(known)}")
+        for given, other in (("save_checkpoints_steps", "save_checkpoints_secs"),
+                             ("save_checkpoints_secs", "save_checkpoints_steps")):
+            if changes.get(given) is not None and other not in changes:
+                changes[other] = None
         return dataclasses.replace(self, **changes)
-
-    def checkpoint_every(self) -> tuple[int | None, int | None]:
-        """``(save_secs, save_steps)`` for the checkpoint saver: the one given, else 600 s."""
-        if self.save_checkpoints_steps is None and self.save_checkpoints_secs is None:
-            return 600, None
-        return self.save_checkpoints_secs, self.save_checkpoints_steps
 
 
 def _check_input_tensors(tensors, field: str, default_key: str, allow_int_keys: bool = False
@@ -611,6 +621,7 @@ class Estimator:
         model_dir = model_dir or self.config.model_dir
         self.model_dir = str(model_dir) if model_dir else \
             tempfile.mkdtemp(prefix="tflab_estimator_")
+        self.config = self.config.replace(model_dir=self.model_dir)
         self.model_fn = model_fn
         self.params = dict(params or {})
         self.warm_start_settings = _warm_start_settings(warm_start_from)
@@ -761,10 +772,16 @@ class Estimator:
             all_hooks += list(spec.training_hooks) + [_GlobalStepMustAdvance()]
             if steps is not None or max_steps is not None:
                 all_hooks.append(v1.train.StopAtStepHook(num_steps=steps, last_step=max_steps))
-            save_secs, save_steps = self.config.checkpoint_every()
-            chief_hooks = [v1.train.CheckpointSaverHook(
-                self.model_dir, save_secs=save_secs, save_steps=save_steps, scaffold=scaffold,
-                listeners=listeners)] + list(spec.training_chief_hooks)
+            chief_hooks = list(spec.training_chief_hooks)
+            if self.config.save_checkpoints_secs or self.config.save_checkpoints_steps:
+                chief_hooks.insert(0, v1.train.CheckpointSaverHook(
+                    self.model_dir, save_secs=self.config.save_checkpoints_secs,
+                    save_steps=self.config.save_checkpoints_steps, scaffold=scaffold,
+                    listeners=listeners))
+            elif listeners:
+                raise ValueError("There should be a CheckpointSaverHook to use saving_listeners. "
+                                 "Please set one of the RunConfig.save_checkpoints_steps or "
+                                 "RunConfig.save_checkpoints_secs.")
             if latest is not None:
                 _check_matches(latest)
             try:
@@ -880,8 +897,11 @@ class Estimator:
         """
         from tflab.files import replace_atomically
 
-        if not callable(serving_input_receiver_fn):
+        if not serving_input_receiver_fn:
             raise ValueError("An input_receiver_fn must be defined.")
+        if not callable(serving_input_receiver_fn):
+            raise TypeError("serving_input_receiver_fn must be a function returning a "
+                            f"ServingInputReceiver, not {type(serving_input_receiver_fn).__name__}")
         checkpoint = self._require_checkpoint(checkpoint_path)
         stamp = int(time.time())
         while (Path(export_dir_base) / str(stamp)).exists():  # two exports in one second
@@ -931,6 +951,13 @@ _REDUCTIONS = (v1.losses.Reduction.SUM, v1.losses.Reduction.SUM_OVER_BATCH_SIZE)
 _COMBINERS = ("sum", "mean", "sqrtn")
 
 
+def _fraction_of_zero(variables: list) -> tf.Tensor:
+    """The share of the linear model's weights that are exactly zero (FTRL's sparsity)."""
+    sizes = [tf.cast(tf.size(v), tf.float32) for v in variables]
+    zeros = tf.add_n([tf.math.zero_fraction(v) * size for v, size in zip(variables, sizes)])
+    return zeros / tf.add_n(sizes)
+
+
 class LinearRegressor(Estimator):
     """The canned TF1 ``tf.estimator.LinearRegressor``, with its historical defaults.
 
@@ -978,9 +1005,17 @@ class LinearRegressor(Estimator):
     def _linear_model_fn(self, features, labels, mode, config):
         with v1.variable_scope("linear"), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*layer.add_variable. is deprecated")
+            cols_to_vars: dict = {}
             predictions = v1.feature_column.linear_model(
                 features, self.feature_columns, units=self.label_dimension,
-                sparse_combiner=self.sparse_combiner)
+                sparse_combiner=self.sparse_combiner, cols_to_vars=cols_to_vars)
+            bias = cols_to_vars.pop("bias")[0]
+            if self.label_dimension == 1:
+                v1.summary.scalar("bias", bias[0])
+            else:
+                v1.summary.histogram("bias", bias)
+            weights = [part for parts in cols_to_vars.values() for part in parts]
+            v1.summary.scalar("fraction_of_zero_weights", _fraction_of_zero(weights))
         if mode == ModeKeys.PREDICT:  # the regression head's three signatures, as the original
             regression = RegressionOutput(predictions)
             return EstimatorSpec(mode, predictions={"predictions": predictions}, export_outputs={
@@ -993,6 +1028,9 @@ class LinearRegressor(Estimator):
         loss = tf.reduce_sum(weights * squared)
         if self.loss_reduction == v1.losses.Reduction.SUM_OVER_BATCH_SIZE:
             loss = loss / tf.cast(tf.size(squared), tf.float32)
+        elif mode == ModeKeys.TRAIN:  # the summed loss per unit of weight, as the original
+            v1.summary.scalar("average_loss", loss / tf.reduce_sum(
+                tf.broadcast_to(weights, tf.shape(squared))))
         if mode == ModeKeys.EVAL:
             broadcast = tf.broadcast_to(weights, tf.shape(squared))
             return EstimatorSpec(mode, loss=loss, eval_metric_ops={
