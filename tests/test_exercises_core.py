@@ -121,6 +121,43 @@ def test_a_copy_made_beforehand_is_forbidden_too():
     assert copy(X, X, 0.01, 1)[0].shape == (2, 2)
 
 
+def test_a_copy_made_after_an_earlier_block_is_forbidden_too():
+    """calls_of keeps gc's list of a function's copies from one block to the next: a copy made
+    in between, from its code or by giving another function that code, is found all the same,
+    and so is a nested function made again by its outer function."""
+    import types
+
+    def other(x, y, rate, epochs):
+        return None
+
+    with calls_of(solvers.epoch_map):  # gc's list of epoch_map's copies, kept
+        pass
+    copy = types.FunctionType(solvers.epoch_map.__code__, solvers.epoch_map.__globals__)
+    for function in (copy, other):
+        if function is other:
+            other.__code__ = solvers.epoch_map.__code__
+        with calls_of(solvers.epoch_map) as calls:
+            with pytest.raises(Failed, match="your answer calls"):
+                function(X, X, 0.01, 1)
+        assert len(calls) == 1
+    assert copy(X, X, 0.01, 1)[0].shape == (2, 2)  # its own code again
+
+    def make():
+        def inner():
+            return 3
+
+        return inner
+
+    first = make()
+    with calls_of(first):
+        pass
+    second = make()  # the same code, no event
+    with calls_of(first):
+        with pytest.raises(Failed, match="your answer calls"):
+            second()
+    assert second() == 3
+
+
 def test_an_answer_that_patches_numpy_fails_and_numpy_comes_back():
     from tflab import exercises
 

@@ -19,6 +19,7 @@ import sys
 import sysconfig
 import threading
 import types
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,7 +182,10 @@ def _second_copy(code: types.CodeType) -> str | None:
 
 def _audit(event: str, args: tuple) -> None:
     """Refuse, while an answer runs (in any thread), to start another program or to load a
-    second copy of a course module: both run the course's code out of the checker's sight."""
+    second copy of a course module: both run the course's code out of the checker's sight.
+    Count, always, the events after which a function may share a code object anew."""
+    if _may_share_code(event, args):
+        _SHARING_EVENTS[0] += 1
     if not _ANSWERS_RUNNING[0]:
         return
     if event.startswith(PROGRAM_EVENTS):
@@ -193,6 +197,24 @@ def _audit(event: str, args: tuple) -> None:
         return
     _ESCAPES.append(what)
     raise Failed(_escaped(what))
+
+
+def _may_share_code(event: str, args: tuple) -> bool:
+    """Whether an audit event may have given a function an existing code object: a function
+    made from a code object, a function's code replaced, code executed (it defines functions
+    again), the C API through ctypes. The stubs of :func:`calls_of` do not count."""
+    if event == "object.__setattr__":
+        return args[1:2] == ("__code__",) and not _is_stub(args[2:3])
+    if event in ("function.__new__", "exec"):
+        return not _is_stub(args[:1])
+    return event.startswith("ctypes.")
+
+
+def _is_stub(args: tuple) -> bool:
+    return bool(args) and getattr(args[0], "co_filename", None) == _STUB_FILE
+
+
+_SHARING_EVENTS = [0]  # how many audit events _may_share_code has counted
 
 
 def _escaped(what: str) -> str:
@@ -365,8 +387,37 @@ def _stub_code(function: types.FunctionType, key: int) -> types.CodeType:
               + (f"        return ({uses},)\n" if free else "")
               + "    return _stub\n")
     namespace: dict = {}
-    exec(compile(source, "<forbidden>", "exec"), namespace)  # noqa: S102 - our own fixed text
+    exec(compile(source, _STUB_FILE, "exec"), namespace)  # noqa: S102 - our own fixed text
     return namespace["_outer"]().__code__.replace(co_name=function.__code__.co_name)
+
+
+_STUB_FILE = "<forbidden>"
+
+
+def _functions_running(code: types.CodeType) -> tuple[list[types.FunctionType], int]:
+    """The functions whose code is ``code`` (copies made with types.FunctionType share it), and
+    the count of :data:`_SHARING_EVENTS` they are valid for. gc's answer (it reads every object
+    in memory) is kept for a function defined at a module's top level or in a class there, as
+    long as no event has counted since: only such events can give its code to another function.
+    """
+    known = _KNOWN_COPIES.get(code)
+    if known is not None and known[0] == _SHARING_EVENTS[0]:
+        functions = (ref() for ref in known[1])  # (a nested calls_of finds them stubbed)
+        return [item for item in functions if item is not None and item.__code__ is code], known[0]
+    events = _SHARING_EVENTS[0]
+    return [item for item in gc.get_referrers(code)
+            if isinstance(item, types.FunctionType) and item.__code__ is code], events
+
+
+def _keep_copies(code: types.CodeType, copies: list[types.FunctionType], events: int) -> None:
+    """Keep gc's answer for ``code`` (see :func:`_functions_running`); a nested function's code
+    is defined again by each call of its outer function, without an event: never kept."""
+    if "<locals>" not in getattr(code, "co_qualname", "<locals>"):  # (Python 3.10: never)
+        _KNOWN_COPIES[code] = (events, [weakref.ref(item) for item in copies])
+
+
+#: code -> (the count of _SHARING_EVENTS when gc last looked, weak references to its functions)
+_KNOWN_COPIES: dict[types.CodeType, tuple[int, list]] = {}
 
 
 def _default_rule(function: Callable) -> str:
@@ -400,8 +451,7 @@ def calls_of(function: Callable, rule: str | None = None) -> Iterator[list]:
     key, calls = next(_STUB_NUMBERS), []
     stub, original = _stub_code(function, key), function.__code__
     # copies made beforehand (types.FunctionType(f.__code__, ...)) share the code: stub them too
-    copies = [item for item in gc.get_referrers(original)
-              if isinstance(item, types.FunctionType) and item.__code__ is original]
+    copies, events = _functions_running(original)
     with _WATCH_LOCK:
         _WATCHED[key] = (calls, message)
         for item in copies:
@@ -420,6 +470,8 @@ def calls_of(function: Callable, rule: str | None = None) -> Iterator[list]:
             for item in copies:
                 item.__code__ = original
             _WATCHED.pop(key, None)
+            if _SHARING_EVENTS[0] == events + len(copies):  # only those code swaps since gc
+                _keep_copies(original, copies, _SHARING_EVENTS[0])
     if on_module and getattr(module, name, None) is not function:
         setattr(module, name, function)
         raise Failed(f"your answer replaced or reloaded {module.__name__}.{name} while it ran: "
