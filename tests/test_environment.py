@@ -162,7 +162,7 @@ def test_gitignore_keeps_data_out_but_its_readme_in():
 # Every package that the code imports is declared; no private Keras modules.
 
 # The folders whose code the course runs, and the notebooks' code cells.
-CODE_FOLDERS = ("tflab", "tests", "tests_ui", "benchmarks")
+CODE_FOLDERS = ("tflab", "tests", "tests_ui", "tests_estimator", "benchmarks")
 # Import names whose distribution is named differently, for packages that may be absent here
 # (installed ones are looked up in their metadata).
 IMPORT_TO_DISTRIBUTION = {"PIL": "pillow", "skimage": "scikit-image", "sklearn": "scikit-learn",
@@ -200,10 +200,10 @@ def _sources():
 
 
 def _local_modules() -> set[str]:
-    """This repository's modules: tflab, tests/, tests_ui/ and benchmarks/ files, scripts
-    notebooks write."""
+    """This repository's modules: tflab, tests/, tests_ui/, tests_estimator/ and benchmarks/
+    files, scripts notebooks write."""
     local = {"tflab"}
-    for folder in ("tests", "tests_ui", "benchmarks"):
+    for folder in ("tests", "tests_ui", "tests_estimator", "benchmarks"):
         local |= {p.stem for p in (ROOT / folder).glob("*.py")}
     for _, _, lines in _sources():
         if lines and (match := re.match(r"%%writefile\s.*?([A-Za-z_]\w*)\.py$", lines[0])):
@@ -396,8 +396,8 @@ def test_ci_lints_before_the_tests_and_stops_when_lint_fails(tmp_path):
 def test_ci_runs_make_test_ui_after_make_test_and_keeps_either_failure(tmp_path):
     run = _run_ci(tmp_path / "ui", 'echo "make $*"; [ "$1" != test-ui ] || exit 3')
     assert run.returncode == 3
-    assert run.stdout.split("\n")[-5:-1] == ["make lint", "make test", "make test-portable",
-                                             "make test-ui"]
+    assert run.stdout.split("\n")[-6:-1] == ["make lint", "make test", "make test-portable",
+                                             "make test-ui", "make test-estimator"]
     run = _run_ci(tmp_path / "both", 'echo "make $*"; [ "$1" != test ] || exit 2')
     assert run.returncode == 2 and "make test-ui" in run.stdout  # ran although make test failed
     assert "make test-portable" in run.stdout
@@ -406,6 +406,13 @@ def test_ci_runs_make_test_ui_after_make_test_and_keeps_either_failure(tmp_path)
 def test_ci_fails_when_only_the_portable_pass_fails(tmp_path):
     run = _run_ci(tmp_path / "portable", 'echo "make $*"; [ "$1" != test-portable ] || exit 4')
     assert run.returncode == 4 and "make test-ui" in run.stdout  # the UI pass still ran
+
+
+def test_ci_fails_when_only_the_real_estimator_comparison_fails(tmp_path):
+    run = _run_ci(tmp_path / "estimator", 'echo "make $*"; [ "$1" != test-estimator ] || exit 5')
+    assert run.returncode == 5
+    run = _run_ci(tmp_path / "first", 'echo "make $*"; [ "$1" != test ] || exit 2')
+    assert run.returncode == 2 and "make test-estimator" in run.stdout  # ran, first status kept
 
 
 def test_make_test_runs_the_notebooks_in_two_ordered_chains():
