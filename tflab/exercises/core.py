@@ -165,6 +165,9 @@ PROGRAM_EVENTS = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", 
                   "os.fork", "os.forkpty", "os.startfile", "pty.spawn")
 _ANSWERS_RUNNING = [0]  # how many call()s are inside the learner's function now
 _ESCAPES: list[str] = []  # what the audit hook refused while an answer ran
+_STUB_FILE = "<forbidden>"  # the file name of calls_of's stubs
+_SHARING_EVENTS = [0]  # how many audit events _may_share_code has counted
+_PUTTING_BACK = [0]  # the thread in which calls_of puts the original code back, while it does
 
 
 def _second_copy(code: types.CodeType) -> str | None:
@@ -202,9 +205,10 @@ def _audit(event: str, args: tuple) -> None:
 def _may_share_code(event: str, args: tuple) -> bool:
     """Whether an audit event may have given a function an existing code object: a function
     made from a code object, a function's code replaced, code executed (it defines functions
-    again), the C API through ctypes. The stubs of :func:`calls_of` do not count."""
+    again), the C API through ctypes. :func:`calls_of`'s own code swaps do not count."""
     if event == "object.__setattr__":
-        return args[1:2] == ("__code__",) and not _is_stub(args[2:3])
+        return (args[1:2] == ("__code__",) and not _is_stub(args[2:3])
+                and _PUTTING_BACK[0] != threading.get_ident())
     if event in ("function.__new__", "exec"):
         return not _is_stub(args[:1])
     return event.startswith("ctypes.")
@@ -212,9 +216,6 @@ def _may_share_code(event: str, args: tuple) -> bool:
 
 def _is_stub(args: tuple) -> bool:
     return bool(args) and getattr(args[0], "co_filename", None) == _STUB_FILE
-
-
-_SHARING_EVENTS = [0]  # how many audit events _may_share_code has counted
 
 
 def _escaped(what: str) -> str:
@@ -391,9 +392,6 @@ def _stub_code(function: types.FunctionType, key: int) -> types.CodeType:
     return namespace["_outer"]().__code__.replace(co_name=function.__code__.co_name)
 
 
-_STUB_FILE = "<forbidden>"
-
-
 def _functions_running(code: types.CodeType) -> tuple[list[types.FunctionType], int]:
     """The functions whose code is ``code`` (copies made with types.FunctionType share it), and
     the count of :data:`_SHARING_EVENTS` they are valid for. gc's answer (it reads every object
@@ -467,11 +465,15 @@ def calls_of(function: Callable, rule: str | None = None) -> Iterator[list]:
             raise Failed(message) from None
     finally:
         with _WATCH_LOCK:
-            for item in copies:
-                item.__code__ = original
+            _PUTTING_BACK[0] = threading.get_ident()
+            try:
+                for item in copies:
+                    item.__code__ = original
+            finally:
+                _PUTTING_BACK[0] = 0
             _WATCHED.pop(key, None)
-            if _SHARING_EVENTS[0] == events + len(copies):  # only those code swaps since gc
-                _keep_copies(original, copies, _SHARING_EVENTS[0])
+            if _SHARING_EVENTS[0] == events:  # no event since gc looked
+                _keep_copies(original, copies, events)
     if on_module and getattr(module, name, None) is not function:
         setattr(module, name, function)
         raise Failed(f"your answer replaced or reloaded {module.__name__}.{name} while it ran: "
