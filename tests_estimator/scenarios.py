@@ -159,16 +159,18 @@ def signatures(export_dir: bytes | str, inputs: dict[str, dict]) -> dict:
     proto.ParseFromString((Path(export_dir) / "saved_model.pb").read_bytes())
     (meta_graph,) = proto.meta_graphs
 
-    def tensors(infos) -> dict:
+    def tensors(infos, named: bool = False) -> dict:  # inputs named: what a client feeds
         return {key: {"dtype": tf.dtypes.as_dtype(info.dtype).name,
                       "shape": None if info.tensor_shape.unknown_rank else
-                      [d.size for d in info.tensor_shape.dim]}
+                      [d.size for d in info.tensor_shape.dim],
+                      **({"name": info.name} if named else {})}
                 for key, info in sorted(infos.items())}
 
     found = {"tags": sorted(meta_graph.meta_info_def.tags), "signatures": {}}
     loaded = tf.saved_model.load(export_dir)
     for key, signature in sorted(meta_graph.signature_def.items()):
-        entry = {"method_name": signature.method_name, "inputs": tensors(signature.inputs),
+        entry = {"method_name": signature.method_name,
+                 "inputs": tensors(signature.inputs, named=True),
                  "outputs": tensors(signature.outputs)}
         if key in inputs:
             outputs = loaded.signatures[key](**{k: tf.constant(v)
@@ -664,6 +666,17 @@ def bad_use(api, workdir: Path, initial_checkpoint: str | None) -> dict:
     out["EstimatorSpec without train_op"] = error_of(
         lambda: est.Estimator(spec_without("train_op")).train(input_fn, steps=1))
     out["input_fn not callable"] = error_of(lambda: model.train(x, steps=1))
+
+    def step_stays(features, labels, mode):  # minimize() without global_step=
+        spec = small_model_fn(api)(features, labels, mode)
+        if mode != est.ModeKeys.TRAIN:
+            return spec
+        return est.EstimatorSpec(mode, loss=spec.loss, train_op=v1.train.GradientDescentOptimizer(
+            0.05).minimize(spec.loss))
+
+    out["train_op does not advance the global step"] = error_of(  # finite input: it ends
+        lambda: est.Estimator(step_stays, model_dir=fresh_dir(workdir, "stays")).train(
+            dataset_fn(tf, x, labels), steps=3))
     out["hook not a SessionRunHook"] = error_of(
         lambda: model.train(input_fn, steps=1, hooks=[object()]))
     return out

@@ -56,8 +56,44 @@ LESSON_ATOL = 1.5e-4
 # tf.compat.v1.layers.dense's kernel of shape (3, 2) is Glorot-uniform in +-sqrt(6 / 5).
 DENSE_LIMIT = math.sqrt(6 / 5)
 
-# (scenario, field path) -> the real value, tflab's, and why tflab keeps the difference.
-KNOWN_DIFFERENCES: dict[tuple[str, tuple[str, ...]], dict] = {}
+
+
+def _linear_checkpoint(slot: str) -> dict:
+    """The linear scenarios' checkpoint: the model's variables and FTRL's two slots of each,
+    named ``<variable>/<slot>`` and ``<variable>/<slot>_1``."""
+    shapes = {"linear/linear_model/bias_weights": [1],
+              "linear/linear_model/color/weights": [3, 1],
+              "linear/linear_model/x/weights": [3, 1]}
+    found = {"global_step": [], **shapes}
+    for name, shape in shapes.items():
+        found.update({f"{name}/{slot}": shape, f"{name}/{slot}_1": shape})
+    return found
+
+
+_LINEAR_SLOTS = {
+    "real": _linear_checkpoint("part_0/Ftrl"), "tflab": _linear_checkpoint("Ftrl"),
+    "reason": "the original partitioned the linear model's variables (one part on one machine) "
+              "and saved the optimizer's slots per part; tflab's are not partitioned. The model's "
+              "own variables, what warm starts and get_variable_value read, have the same names."}
+
+# (scenario, field path) -> the real value, tflab's, and why tflab keeps the difference. The
+# same list is in tflab.estimator's docstring.
+KNOWN_DIFFERENCES: dict[tuple[str, tuple[str, ...]], dict] = {
+    ("linear_sum", ("checkpoint", "variables")): _LINEAR_SLOTS,
+    ("linear_mean", ("checkpoint", "variables")): _LINEAR_SLOTS,
+    ("export_outputs_raw", ("returns",)): {
+        "real": "bytes", "tflab": "PosixPath",
+        "reason": "export_saved_model returns the export's folder as a pathlib.Path, which a "
+                  "student can open and list; the original returned bytes"},
+    ("bad_use", ("train_op does not advance the global step",)): {
+        "real": {"type": None},
+        "tflab": {"type": "ValueError", "message": "train_op did not advance the global step: "
+                  "give the optimizer optimizer.minimize(loss, "
+                  "global_step=tf.compat.v1.train.get_global_step())"},
+        "reason": "the original only warned and trained until the input ran out, forever on a "
+                  "repeated dataset (a student's kernel hangs); tflab stops after the first step "
+                  "and says what to pass"},
+}
 
 
 @dataclasses.dataclass

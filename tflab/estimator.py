@@ -9,16 +9,34 @@ from ``tf.compat.v1.metrics``; hooks are ``tf.compat.v1.train.SessionRunHook``s.
 As in the original, each call to ``train``, ``evaluate``, ``predict`` or
 ``export_saved_model`` builds a new ``tf.Graph`` (input_fn, then model_fn), and runs it
 in a ``MonitoredSession`` that restores the latest TF1 checkpoint (``model.ckpt-N``) in
-``model_dir``. One substitution: Keras 3 removed ``tf.layers.dense``; :func:`dense` takes
-its place. New projects should use Keras (lesson 06b shows the migration).
+``model_dir`` (or initialises, or warm-starts, the variables when there is none). Training
+writes TensorBoard summaries and logs the loss; ``evaluate`` writes its metrics to
+``model_dir/eval``. ``train_and_evaluate`` with ``TrainSpec`` and ``EvalSpec`` runs the
+original's local loop. New projects should use Keras (lesson 06b shows the migration).
 
 ``export`` stands for ``tf.estimator.export``: the receiver functions
 (``build_raw_serving_input_receiver_fn``, ``build_parsing_serving_input_receiver_fn``) and the
 outputs a PREDICT spec's ``export_outputs`` names (``PredictOutput``, ``ClassificationOutput``,
-``RegressionOutput``), one exported signature each, as in the original. Differences from it:
-a raw receiver's placeholders are named after their features (the original's are
-``Placeholder``, ``Placeholder_1``, ...); ``TensorServingInputReceiver``, ``EvalOutput``,
-``TrainOutput``, ``assets_extra`` and TRAIN or EVAL exports are not rebuilt.
+``RegressionOutput``), one exported signature each, as in the original.
+
+``tests_estimator/`` (``make test-estimator``, run by CI) runs the same scenarios through the
+real ``tf.estimator`` 2.15 and through this module and compares what a user sees; the
+differences it finds are these, each kept on purpose and listed in its ``KNOWN_DIFFERENCES``:
+
+- Keras 3 removed ``tf.layers.dense``; :func:`dense` takes its place, with the same variable
+  names, and its initial weights follow the graph seed (the original's did not).
+- A ``train_op`` that does not advance the global step raises after the first step; the
+  original warned and trained until the input ran out (forever on a repeated dataset).
+- ``export_saved_model`` returns the export's folder as a ``Path`` (the original: bytes).
+- ``LinearRegressor``'s optimizer slots are saved as ``<variable>/Ftrl`` (the original
+  partitioned its variables: ``<variable>/part_0/Ftrl``); the model's own variables have the
+  original's names.
+
+Not rebuilt: clusters (``TF_CONFIG``, distribution strategies: lesson 09 runs today's),
+``LatestExporter`` and the other exporters (``EvalSpec`` takes any object with a ``name`` and
+an ``export`` method), ``TensorServingInputReceiver``, ``EvalOutput``, ``TrainOutput``,
+``assets_extra``, TRAIN or EVAL exports, and the canned estimators other than
+``LinearRegressor``.
 """
 
 from __future__ import annotations
@@ -279,9 +297,15 @@ def build_raw_serving_input_receiver_fn(features: dict, default_batch_size: int 
         raise TypeError(f"features must be a dict of name -> example Tensor, not "
                         f"{type(features).__name__}")
 
+    def placeholder(t) -> tf.Tensor:
+        try:  # named after a graph tensor's op, as the original; eager tensors have no name
+            name = t.op.name
+        except AttributeError:
+            name = None
+        return v1.placeholder(t.dtype, [default_batch_size] + list(t.shape[1:]), name=name)
+
     def serving_input_receiver_fn() -> ServingInputReceiver:
-        receivers = {name: v1.placeholder(t.dtype, [default_batch_size] + list(t.shape[1:]),
-                                          name=name) for name, t in features.items()}
+        receivers = {name: placeholder(t) for name, t in features.items()}
         return ServingInputReceiver(receivers, receivers)
 
     return serving_input_receiver_fn
