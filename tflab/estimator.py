@@ -148,13 +148,18 @@ class EstimatorSpec(collections.namedtuple("EstimatorSpec", _SPEC_FIELDS)):
         return EstimatorSpec(**{**self._asdict(), **fields})
 
 
+def _check_all(items, kind: type, argument: str) -> list:
+    """``items`` (None: none) as a list, each an instance of ``kind``, else a TypeError."""
+    items = list(items or ())
+    for item in items:
+        if not isinstance(item, kind):
+            raise TypeError(f"{argument} must be tf.compat.v1.train.{kind.__name__} instances, "
+                            f"not {type(item).__name__}")
+    return items
+
+
 def _check_hooks(hooks) -> list:
-    hooks = list(hooks or ())
-    for hook in hooks:
-        if not isinstance(hook, v1.train.SessionRunHook):
-            raise TypeError("hooks must be tf.compat.v1.train.SessionRunHook instances, not "
-                            f"{type(hook).__name__}")
-    return hooks
+    return _check_all(hooks, v1.train.SessionRunHook, "hooks")
 
 
 class WarmStartSettings(collections.namedtuple("WarmStartSettings", [
@@ -1073,12 +1078,7 @@ class LinearRegressor(Estimator):
 
 
 def _check_listeners(listeners) -> tuple:
-    listeners = tuple(listeners or ())
-    for listener in listeners:
-        if not isinstance(listener, v1.train.CheckpointSaverListener):
-            raise TypeError("saving_listeners must be tf.compat.v1.train.CheckpointSaverListener "
-                            f"instances, not {type(listener).__name__}")
-    return listeners
+    return tuple(_check_all(listeners, v1.train.CheckpointSaverListener, "saving_listeners"))
 
 
 def _check_input_fn(input_fn) -> None:
