@@ -20,11 +20,12 @@ outputs a PREDICT spec's ``export_outputs`` names (``PredictOutput``, ``Classifi
 ``RegressionOutput``), one exported signature each, as in the original.
 
 ``tests_estimator/`` (``make test-estimator``, run by CI) runs the same scenarios through the
-real ``tf.estimator`` 2.15 and through this module and compares what a user sees; the
-differences it finds are these, each kept on purpose and listed in its ``KNOWN_DIFFERENCES``:
+real ``tf.estimator`` 2.15 and through this module and compares what a user sees. Keras 3
+removed ``tf.layers.dense``; :func:`dense` takes its place, with the same variable names, and
+its initial weights follow the graph seed (the original's did not; the suite's scenarios
+warm-start, lesson 06b shows this one). The differences the suite finds are these, each kept on
+purpose and listed in its ``KNOWN_DIFFERENCES``:
 
-- Keras 3 removed ``tf.layers.dense``; :func:`dense` takes its place, with the same variable
-  names, and its initial weights follow the graph seed (the original's did not).
 - A ``train_op`` that does not advance the global step raises after the first step; the
   original warned and trained until the input ran out (forever on a repeated dataset).
 - ``export_saved_model`` returns the export's folder as a ``Path`` (the original: bytes).
