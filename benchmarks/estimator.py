@@ -116,7 +116,7 @@ def with_old_shim(params, input_fn, steps: int) -> float:
                                                                              logits=logits))
         return shim.EstimatorSpec(mode, loss=loss, train_op=keras.optimizers.Adagrad(0.05))
 
-    config = shim.RunConfig(tf_random_seed=42, log_step_count_steps=0,
+    config = shim.RunConfig(tf_random_seed=42, log_step_count_steps=None,
                             save_checkpoints_steps=10 ** 9)
     model = shim.Estimator(model_fn, model_dir=tempfile.mkdtemp(), config=config, params=params)
     start = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import shutil
@@ -90,7 +91,7 @@ def heart_input_fn(heart, batch_size=32, epochs=1, shuffle=False):
 
 
 def make(notes, model_dir, hidden=(10, 10), **config):
-    config = {"tf_random_seed": 0, "log_step_count_steps": 0, **config}
+    config = {"tf_random_seed": 0, "log_step_count_steps": None, **config}
     return est.Estimator(with_probabilities(notes["my_model_fn"]), model_dir=model_dir,
                          config=est.RunConfig(**config),
                          params={"feature_columns": heart_columns(), "hidden_units": list(hidden),
@@ -141,7 +142,8 @@ def test_the_accuracy_bar_fails_a_model_that_learned_only_the_class_rate(heart, 
         return EstimatorSpec(mode, loss=loss, train_op=v1.train.AdagradOptimizer(0.5).minimize(
             loss, global_step=v1.train.get_global_step()))
 
-    model = est.Estimator(majority_model_fn, tmp_path / "m", est.RunConfig(log_step_count_steps=0))
+    model = est.Estimator(majority_model_fn, tmp_path / "m",
+                          est.RunConfig(log_step_count_steps=None))
     model.train(heart_input_fn(heart, epochs=30, shuffle=True), steps=100)
     accuracy = model.evaluate(heart_input_fn(heart))["accuracy"]
     majority = 1 - heart["chd"].mean()
@@ -325,7 +327,7 @@ def test_other_errors_at_session_start_are_not_called_a_checkpoint_mismatch(hear
         return EstimatorSpec(mode, loss=loss, train_op=v1.train.GradientDescentOptimizer(
             0.1).minimize(loss, global_step=v1.train.get_global_step()))
 
-    model = est.Estimator(model_fn, tmp_path / "m", est.RunConfig(log_step_count_steps=0))
+    model = est.Estimator(model_fn, tmp_path / "m", est.RunConfig(log_step_count_steps=None))
     model.train(heart_input_fn(heart), steps=2)  # a checkpoint now exists
     vocabulary.unlink()
     for run in (lambda: model.train(heart_input_fn(heart), steps=1),
@@ -346,7 +348,7 @@ def test_log_step_count_steps_logs_the_loss_every_n_steps(notes, heart, tmp_path
     assert len(final) == 1 and float(final[0].split(": ")[1].rstrip(".")) > 0
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="tensorflow"):
-        make(notes, tmp_path / "quiet", log_step_count_steps=0).train(
+        make(notes, tmp_path / "quiet", log_step_count_steps=None).train(
             heart_input_fn(heart), steps=4)
     assert not [r for r in caplog.records if r.getMessage().startswith("loss = ")]
 
@@ -358,7 +360,7 @@ def test_a_train_op_that_does_not_advance_the_global_step_is_an_error(notes, hea
             return spec
         return spec._replace(train_op=v1.train.AdagradOptimizer(0.05).minimize(spec.loss))
 
-    model = est.Estimator(model_fn, tmp_path / "m", est.RunConfig(log_step_count_steps=0),
+    model = est.Estimator(model_fn, tmp_path / "m", est.RunConfig(log_step_count_steps=None),
                           params=make(notes, tmp_path / "x").params)
     with pytest.raises(ValueError, match="did not advance the global step.*global_step="
                                          "tf.compat.v1.train.get_global_step\\(\\)"):
@@ -377,9 +379,17 @@ def test_run_config_defaults_and_bad_values(tmp_path):
     assert every(est.RunConfig(save_checkpoints_steps=7)) == (None, 7)
     assert every(est.RunConfig(save_checkpoints_steps=None, save_checkpoints_secs=None)) == \
         (None, None)  # never
-    assert est.RunConfig(log_step_count_steps=0).log_step_count_steps == 0
-    with pytest.raises(ValueError, match="log_step_count_steps must be positive, 0 or None"):
-        est.RunConfig(log_step_count_steps=-1)
+    assert est.RunConfig(log_step_count_steps=None).log_step_count_steps is None
+    for bad in (0, -1):  # the original's rule: None turns logging off, 0 is refused
+        with pytest.raises(ValueError, match="log_step_count_steps must be positive"):
+            est.RunConfig(log_step_count_steps=bad)
+    with pytest.raises(ValueError, match="tf_random_seed must be integer"):
+        est.RunConfig(tf_random_seed="1")
+    config = est.RunConfig(model_dir=Path("somewhere"))
+    assert config.model_dir == "somewhere"  # a str, as the original's
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.tf_random_seed = 3  # read-only: replace() makes a changed copy
+    assert est.RunConfig(keep_checkpoint_every_n_hours=1).keep_checkpoint_every_n_hours == 1
     with pytest.raises(ValueError, match="save_checkpoints_steps must be positive"):
         est.RunConfig(save_checkpoints_steps=0)
     model_fn = lambda features, labels, mode: None  # noqa: E731
@@ -461,7 +471,8 @@ def fire_input_fn(shuffle=True):
 def test_linear_regressor_matches_a_hand_written_ftrl_graph(tmp_path, reduction, reduce):
     kwargs = {} if reduction is None else {"loss_reduction": reduction}
     regressor = est.LinearRegressor([fc.numeric_column("fires")], model_dir=tmp_path / "lin",
-                                    config=est.RunConfig(tf_random_seed=0, log_step_count_steps=0),
+                                    config=est.RunConfig(tf_random_seed=0,
+                                                         log_step_count_steps=None),
                                     **kwargs)
     regressor.train(fire_input_fn(shuffle=False), steps=30)
     assert set(regressor.get_variable_names()) >= {"linear/linear_model/fires/weights",
@@ -496,7 +507,7 @@ def test_linear_regressor_learning_rate_rule_weights_and_dimensions(tmp_path):
         features = {"x": x, "w": np.full(8, 2.0, np.float32)}
         return tf.data.Dataset.from_tensor_slices((features, np.stack([x, -x], 1))).batch(4)
 
-    config = est.RunConfig(log_step_count_steps=0)
+    config = est.RunConfig(log_step_count_steps=None)
     plain = est.LinearRegressor([fc.numeric_column("x")], tmp_path / "p", label_dimension=2,
                                 optimizer=lambda: v1.train.GradientDescentOptimizer(0.1),
                                 config=config)
@@ -548,7 +559,7 @@ def line_model_fn(features, labels, mode, params):
 
 
 def line(model_dir, w0=0.5, warm_start_from=None, **config):
-    config = {"log_step_count_steps": 0, **config}
+    config = {"log_step_count_steps": None, **config}
     return est.Estimator(line_model_fn, model_dir=model_dir, config=est.RunConfig(**config),
                          params={"w0": w0}, warm_start_from=warm_start_from)
 
@@ -603,7 +614,7 @@ def test_an_input_fn_of_features_only_gives_model_fn_no_labels(tmp_path):
         seen.append((mode, labels))
         return line_model_fn(features, labels, mode, params)
 
-    model = est.Estimator(model_fn, tmp_path / "m", est.RunConfig(log_step_count_steps=0),
+    model = est.Estimator(model_fn, tmp_path / "m", est.RunConfig(log_step_count_steps=None),
                           params={"w0": 0.0})
     model.train(line_input_fn(features_only=True, epochs=50), steps=100)  # learns y = 2x
     assert model.get_variable_value("w") == pytest.approx(2.0, abs=0.05)
@@ -623,7 +634,7 @@ def test_training_writes_tensorboard_summaries_every_save_summary_steps(tmp_path
     assert all(value > 0 for _, value in written["loss"])  # batch losses
     w_values = [value for _, value in written["w_value"]]  # model_fn's own summary: w moves
     assert abs(w_values[-1] - 3.0) < abs(w_values[0] - 3.0)  # towards y = 3x + 1
-    quiet = line(tmp_path / "quiet", save_summary_steps=0, log_step_count_steps=0)
+    quiet = line(tmp_path / "quiet", save_summary_steps=0, log_step_count_steps=None)
     quiet.train(line_input_fn(epochs=10), steps=6)
     assert "loss" not in events(quiet.model_dir)
 
@@ -709,15 +720,26 @@ def test_train_and_evaluate_evaluates_after_checkpoints_and_at_the_end(tmp_path)
                                Path(export_path).name))
             return f"exported {eval_result['global_step']}"
 
+    class Saves(v1.train.CheckpointSaverListener):
+        steps: list = []
+
+        def after_save(self, session, global_step_value):
+            self.steps.append(int(global_step_value))
+
     exporter = Exporter()
     model = line(tmp_path / "m", save_checkpoints_steps=2)
     metrics, exported = est.train_and_evaluate(
-        model, est.TrainSpec(line_input_fn(epochs=20), max_steps=6),
+        model, est.TrainSpec(line_input_fn(epochs=20), max_steps=6, saving_listeners=[Saves()]),
         est.EvalSpec(line_input_fn(), steps=2, name="check", exporters=exporter,
                      throttle_secs=0))
     assert metrics["global_step"] == 6 and exported == ["exported 6"]
     assert [step for step, _ in events(model.eval_dir("check"))["loss"]] == [2, 4, 6]
     assert exporter.calls == [(2, False, "record"), (4, False, "record"), (6, True, "record")]
+    assert all(type(final) is bool for _, final, _ in exporter.calls)
+    assert Saves.steps == [0, 2, 4, 6]  # TrainSpec's own listeners run too
+    assert est.train_and_evaluate(  # max_steps already reached: nothing to do, as the original
+        model, est.TrainSpec(line_input_fn(), max_steps=6), est.EvalSpec(line_input_fn())) == \
+        (None, None)
     assert metrics["loss"] == pytest.approx(float(model.evaluate(line_input_fn(), steps=2)["loss"]))
 
     throttled = line(tmp_path / "t", save_checkpoints_steps=2)
@@ -747,7 +769,7 @@ def test_linear_regressor_is_an_estimator_and_weights_its_eval_metrics(tmp_path)
         return tf.data.Dataset.from_tensor_slices(({"x": x, "w": w}, y)).batch(10)
 
     regressor = est.LinearRegressor([fc.numeric_column("x")], tmp_path / "lin", weight_column="w",
-                                    config=est.RunConfig(log_step_count_steps=0))
+                                    config=est.RunConfig(log_step_count_steps=None))
     assert isinstance(regressor, est.Estimator)
     regressor.train(lambda: input_fn().repeat(), steps=20)
     results = regressor.evaluate(input_fn)
@@ -769,7 +791,7 @@ def test_linear_regressor_sparse_combiner_combines_a_rows_categories(tmp_path):
         return {"tags": tags}, labels
 
     column = fc.categorical_column_with_vocabulary_list("tags", ["a", "b", "c"])
-    config = est.RunConfig(log_step_count_steps=0)
+    config = est.RunConfig(log_step_count_steps=None)
     trained = {}
     for combiner in ("sum", "mean", "sqrtn"):
         regressor = est.LinearRegressor([column], tmp_path / combiner, sparse_combiner=combiner,
@@ -793,3 +815,84 @@ def test_checkpoints_can_be_turned_off_as_in_the_original(tmp_path):
                                          "saving_listeners"):
         never.train(line_input_fn(), steps=1,
                     saving_listeners=[v1.train.CheckpointSaverListener()])
+
+
+def test_model_fn_without_labels_refuses_an_input_fn_with_labels(tmp_path):
+    def no_labels(features, mode, params):
+        return line_model_fn(features, None, mode, params)
+
+    model = est.Estimator(no_labels, tmp_path / "m", params={"w0": 0.0})
+    with pytest.raises(ValueError, match="model_fn does not take labels, but input_fn returns"):
+        model.train(line_input_fn(), steps=1)
+    model.train(line_input_fn(features_only=True), steps=1)  # features only: fine
+    assert model.global_step == 1
+
+
+def test_non_scalar_metrics_are_written_as_tensors_and_names_must_be_strings(tmp_path):
+    def with_vector(features, labels, mode, params):
+        spec = line_model_fn(features, labels, mode, params)
+        if mode != ModeKeys.EVAL:
+            return spec
+        vector = v1.metrics.mean_tensor(tf.stack([tf.reduce_mean(labels), 1.0]))
+        return spec._replace(eval_metric_ops={**spec.eval_metric_ops, "vec": vector})
+
+    model = est.Estimator(with_vector, tmp_path / "m", params={"w0": 0.5})
+    results = model.evaluate(line_input_fn())
+    assert np.shape(results["vec"]) == (2,)
+    written = events(model.eval_dir())
+    assert set(written) == {"loss", "mae", "vec"}  # no checkpoint yet: no checkpoint_path
+    assert written["vec"] == [(0, "tensor")]
+    with pytest.raises(TypeError, match="name must be a string, not int"):
+        model.evaluate(line_input_fn(), name=1)
+
+
+def linear_line(model_dir, **kwargs) -> est.LinearRegressor:
+    return est.LinearRegressor([fc.numeric_column("x")], model_dir,
+                               config=est.RunConfig(log_step_count_steps=None), **kwargs)
+
+
+def linear_input_fn(weights=None, epochs=1):
+    def input_fn():
+        features = {"x": LINE_X, "w": LINE_X + 2.0 if weights is None else weights}
+        return tf.data.Dataset.from_tensor_slices((features, LINE_Y)).repeat(epochs).batch(8)
+    return input_fn
+
+
+def test_linear_regressor_warm_starts_from_a_model_or_an_export(tmp_path):
+    source = linear_line(tmp_path / "source")
+    source.train(linear_input_fn(epochs=20), steps=40)
+    expected = [p["predictions"] for p in source.predict(linear_input_fn())]
+    assert np.ptp(expected) > 0.5  # trained: not the zeros a fresh model predicts
+    receiver = est.export.build_raw_serving_input_receiver_fn({"x": tf.zeros([1])})
+    exported = source.export_saved_model(tmp_path / "export", receiver)
+    for start in (source.model_dir, str(exported)):  # a model folder; an exported SavedModel
+        warm = linear_line(tmp_path / f"warm{len(str(start))}", warm_start_from=start)
+        np.testing.assert_allclose([p["predictions"] for p in warm.predict(linear_input_fn())],
+                                   expected, rtol=1e-6)
+    untrained = linear_line(tmp_path / "untrained", warm_start_from=source.model_dir)
+    again = untrained.export_saved_model(tmp_path / "again", receiver)  # the values it starts from
+    served = tf.saved_model.load(str(again)).signatures["predict"](x=tf.constant(LINE_X))
+    np.testing.assert_allclose(served["predictions"].numpy().ravel(), np.ravel(expected),
+                               rtol=1e-6)
+
+
+def test_linear_regressor_summaries_weight_columns_and_labels(tmp_path):
+    for reduction, tags in (
+            (v1.losses.Reduction.SUM, {"loss", "average_loss", "linear/bias",
+                                       "linear/fraction_of_zero_weights"}),
+            (v1.losses.Reduction.SUM_OVER_BATCH_SIZE, {"loss", "linear/bias",
+                                                       "linear/fraction_of_zero_weights"})):
+        model = est.LinearRegressor([fc.numeric_column("x")], tmp_path / reduction,
+                                    loss_reduction=reduction, config=est.RunConfig(
+                                        log_step_count_steps=None, save_summary_steps=1))
+        model.train(linear_input_fn(), steps=2)
+        assert set(events(model.model_dir)) == tags  # the original's training summaries
+    by_name = linear_line(tmp_path / "name", weight_column="w")
+    by_column = linear_line(tmp_path / "column", weight_column=fc.numeric_column("w"))
+    unweighted = linear_line(tmp_path / "none")
+    losses = [model.evaluate(linear_input_fn())["loss"] for model in (by_name, by_column,
+                                                                       unweighted)]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6) and losses[0] != losses[2]
+    with pytest.raises(ValueError, match="You must provide a labels Tensor"):
+        unweighted.train(lambda: tf.data.Dataset.from_tensor_slices({"x": LINE_X}).batch(8),
+                         steps=1)

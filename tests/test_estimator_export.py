@@ -69,7 +69,7 @@ def model_dir(tmp_path_factory):
     x = draw(64, seed=0)
     y = (x @ np.array([[1.5], [-2.0], [0.5]], np.float32) + 0.3).astype(np.float32)
     estimator = est.Estimator(model_fn, model_dir=folder, params={"kind": "none"},
-                              config=est.RunConfig(tf_random_seed=7, log_step_count_steps=0))
+                              config=est.RunConfig(tf_random_seed=7, log_step_count_steps=None))
     estimator.train(lambda: tf.data.Dataset.from_tensor_slices(({"x": x}, y)).batch(16).repeat(),
                     steps=20)
     return folder
@@ -442,7 +442,7 @@ def test_linear_regressor_exports_the_regression_heads_three_signatures(tmp_path
     y = (x @ np.array([[0.5], [1.0], [-1.5]], np.float32) + 2.0).astype(np.float32)
     regressor = est.LinearRegressor(
         [tf.feature_column.numeric_column("x", shape=[3])], tmp_path / "lin",
-        config=est.RunConfig(log_step_count_steps=0))
+        config=est.RunConfig(log_step_count_steps=None))
     regressor.train(lambda: tf.data.Dataset.from_tensor_slices(({"x": x}, y)).batch(16).repeat(),
                     steps=30)
     path = regressor.export_saved_model(tmp_path / "export", PARSING)

@@ -197,7 +197,7 @@ def _warm_start_settings(warm_start_from) -> WarmStartSettings | None:
 _DEFAULT = "default"  # save_checkpoints_*: not given (the original's _USE_DEFAULT)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class RunConfig:
     """Where and how an Estimator runs (the original's fields that matter on one machine).
 
@@ -208,7 +208,8 @@ class RunConfig:
     Every ``save_summary_steps`` steps the graph's summaries (``loss`` and any
     ``tf.compat.v1.summary`` op of ``model_fn``) go to TensorBoard's event files in
     ``model_dir``; every ``log_step_count_steps`` steps the loss and step are logged
-    (TensorFlow's logger, INFO) and ``global_step/sec`` is recorded (0 or None: never).
+    (TensorFlow's logger, INFO) and ``global_step/sec`` is recorded (None: never). A config
+    is read-only: :meth:`replace` makes a changed copy.
     """
 
     model_dir: str | Path | None = None
@@ -217,28 +218,36 @@ class RunConfig:
     save_checkpoints_steps: int | None = _DEFAULT
     save_checkpoints_secs: int | None = _DEFAULT
     keep_checkpoint_max: int = 5
+    keep_checkpoint_every_n_hours: float = 10000
     log_step_count_steps: int | None = 100
     session_config: Any = None
 
     def __post_init__(self):
         steps, secs = self.save_checkpoints_steps, self.save_checkpoints_secs
         if steps == _DEFAULT and secs == _DEFAULT:
-            self.save_checkpoints_steps, self.save_checkpoints_secs = None, 600
+            steps, secs = None, 600
         elif secs == _DEFAULT:
-            self.save_checkpoints_secs = None
+            secs = None
         elif steps == _DEFAULT:
-            self.save_checkpoints_steps = None
+            steps = None
         elif steps is not None and secs is not None:
             raise ValueError("`save_checkpoints_steps` and `save_checkpoints_secs` cannot be "
                              "both set.")
-        for name in ("save_checkpoints_steps", "save_checkpoints_secs", "keep_checkpoint_max"):
+        fixed = {"save_checkpoints_steps": steps, "save_checkpoints_secs": secs}
+        if self.model_dir is not None:
+            fixed["model_dir"] = str(self.model_dir)
+        for name, value in fixed.items():  # frozen: set as the dataclass's own __init__ does
+            object.__setattr__(self, name, value)
+        if self.tf_random_seed is not None and not isinstance(self.tf_random_seed, int):
+            raise ValueError(f"tf_random_seed must be integer, not {self.tf_random_seed!r}")
+        for name in ("save_checkpoints_steps", "save_checkpoints_secs", "keep_checkpoint_max",
+                     "log_step_count_steps", "keep_checkpoint_every_n_hours"):
             value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"{name} must be positive (or None), not {value}")
-        for name in ("save_summary_steps", "log_step_count_steps"):
-            value = getattr(self, name)
-            if value is not None and value < 0:
-                raise ValueError(f"{name} must be positive, 0 or None (never), not {value}")
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive (or None: never), not {value}")
+        if self.save_summary_steps is not None and self.save_summary_steps < 0:
+            raise ValueError(f"save_summary_steps must be positive, 0 or None (never), not "
+                             f"{self.save_summary_steps}")
 
     def replace(self, **changes) -> RunConfig:
         """A new RunConfig with ``changes`` applied (the original's ``RunConfig.replace``):
@@ -573,8 +582,12 @@ def _write_eval_summary(folder: str, results: dict, checkpoint: str | None) -> N
         f"{k} = {v}" for k, v in sorted(results.items())))
     summary = tf.compat.v1.Summary()
     for key, value in results.items():
-        if key != "global_step" and np.ndim(value) == 0:
+        if key == "global_step":
+            continue
+        if np.ndim(value) == 0:
             summary.value.add(tag=key, simple_value=float(value))
+        else:  # a metric of several numbers, as a tensor
+            summary.value.add(tag=key, node_name=key, tensor=tf.make_tensor_proto(value))
     writer = v1.summary.FileWriterCache.get(folder)
     writer.add_summary(summary, step)
     if checkpoint is not None:
@@ -711,6 +724,8 @@ class Estimator:
 
     def _call_model_fn(self, features, labels, mode: str) -> EstimatorSpec:
         args = _accepted_args(self.model_fn)
+        if "labels" not in args and labels is not None:
+            raise ValueError("model_fn does not take labels, but input_fn returns labels.")
         kwargs = {"labels": labels, "mode": mode, "params": self.params, "config": self.config}
         spec = self.model_fn(features=features, **{k: v for k, v in kwargs.items() if k in args})
         if not isinstance(spec, EstimatorSpec):
@@ -792,8 +807,9 @@ class Estimator:
             scaffold = spec.scaffold
             if scaffold.saver is None and not v1.get_collection(v1.GraphKeys.SAVERS):
                 v1.add_to_collection(v1.GraphKeys.SAVERS, v1.train.Saver(
-                    sharded=True, max_to_keep=self.config.keep_checkpoint_max, defer_build=True,
-                    save_relative_paths=True))
+                    sharded=True, max_to_keep=self.config.keep_checkpoint_max,
+                    keep_checkpoint_every_n_hours=self.config.keep_checkpoint_every_n_hours,
+                    defer_build=True, save_relative_paths=True))
             all_hooks = input_hooks + hooks + [v1.train.NanTensorHook(spec.loss)]
             if self.config.log_step_count_steps:
                 all_hooks.append(v1.train.LoggingTensorHook(
@@ -844,6 +860,8 @@ class Estimator:
         also go to an event file in :meth:`eval_dir` (``name`` tells evaluations apart)."""
         if steps is not None and steps <= 0:
             raise ValueError(f"Must specify steps > 0, given: {steps}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a string, not {type(name).__name__}")
         hooks = _check_hooks(hooks)
         checkpoint = self._latest_or_none(checkpoint_path, "evaluate")
         graph = self._new_graph()
@@ -932,7 +950,12 @@ class Estimator:
         if not callable(serving_input_receiver_fn):
             raise TypeError("serving_input_receiver_fn must be a function returning a "
                             f"ServingInputReceiver, not {type(serving_input_receiver_fn).__name__}")
-        checkpoint = self._require_checkpoint(checkpoint_path)
+        checkpoint = checkpoint_path or self.latest_checkpoint()
+        if checkpoint is None and self.warm_start_settings is not None:
+            # an untrained model exports the values it would start from, as the original
+            start = self.warm_start_settings.ckpt_to_initialize_from
+            checkpoint = tf.train.latest_checkpoint(start) if Path(start).is_dir() else start
+        checkpoint = self._require_checkpoint(checkpoint)
         stamp = int(time.time())
         while (Path(export_dir_base) / str(stamp)).exists():  # two exports in one second
             stamp += 1
@@ -994,7 +1017,8 @@ class LinearRegressor(Estimator):
     A linear model of the feature columns (variables ``linear/linear_model/<column>/weights``
     and ``linear/linear_model/bias_weights``), trained with FTRL at
     ``min(0.2, 1/sqrt(number of columns))`` on the squared error weighted by
-    ``features[weight_column]`` and reduced by ``loss_reduction``: summed over the batch
+    ``weight_column`` (a feature's name, or a numeric column) and reduced by
+    ``loss_reduction``: summed over the batch
     (``tf.compat.v1.losses.Reduction.SUM``, TF1's default) or averaged
     (``SUM_OVER_BATCH_SIZE``, the default of TF2's ``LinearRegressorV2``). ``optimizer``
     may instead be a name in ('Adagrad', 'Adam', 'Ftrl', 'RMSProp', 'SGD'), a
@@ -1009,7 +1033,7 @@ class LinearRegressor(Estimator):
     """
 
     def __init__(self, feature_columns: list, model_dir: str | Path | None = None,
-                 label_dimension: int = 1, weight_column: str | None = None,
+                 label_dimension: int = 1, weight_column: str | Any | None = None,
                  optimizer: Any = "Ftrl", config: RunConfig | None = None,
                  warm_start_from: str | Path | WarmStartSettings | None = None,
                  loss_reduction: str = v1.losses.Reduction.SUM, sparse_combiner: str = "sum"):
@@ -1051,9 +1075,17 @@ class LinearRegressor(Estimator):
             return EstimatorSpec(mode, predictions={"predictions": predictions}, export_outputs={
                 "serving_default": regression, "regression": regression,
                 "predict": PredictOutput({"predictions": predictions})})
+        if labels is None:
+            raise ValueError("You must provide a labels Tensor. Given: None. The input_fn gave "
+                             "features only; LinearRegressor trains and evaluates on "
+                             "(features, labels).")
         labels = tf.reshape(tf.cast(labels, tf.float32), [-1, self.label_dimension])
-        weights = tf.ones_like(labels[:, :1]) if self.weight_column is None else \
-            tf.reshape(tf.cast(features[self.weight_column], tf.float32), [-1, 1])
+        if self.weight_column is None:
+            weights = tf.ones_like(labels[:, :1])
+        elif isinstance(self.weight_column, str):
+            weights = tf.reshape(tf.cast(features[self.weight_column], tf.float32), [-1, 1])
+        else:  # a numeric column: its value, normaliser applied
+            weights = v1.feature_column.input_layer(features, [self.weight_column])
         squared = tf.math.squared_difference(labels, predictions)
         loss = tf.reduce_sum(weights * squared)
         if self.loss_reduction == v1.losses.Reduction.SUM_OVER_BATCH_SIZE:
@@ -1146,7 +1178,7 @@ class _EvaluateAfterSave(v1.train.CheckpointSaverListener):
 
     def __init__(self, estimator: Estimator, eval_spec: EvalSpec, max_steps: int | None):
         self._estimator, self._spec, self._max_steps = estimator, eval_spec, max_steps
-        self.eval_result, self.export_results = None, []
+        self.eval_result, self.export_results = None, None
         self._last_step = self._last_time = self._evaluated = None
 
     def begin(self):
@@ -1176,8 +1208,8 @@ class _EvaluateAfterSave(v1.train.CheckpointSaverListener):
         self.eval_result = self._estimator.evaluate(
             self._spec.input_fn, steps=self._spec.steps, hooks=list(self._spec.hooks),
             checkpoint_path=checkpoint, name=self._spec.name)
-        final = self._max_steps is not None and \
-            self.eval_result["global_step"] >= self._max_steps
+        final = bool(self._max_steps is not None and
+                     self.eval_result["global_step"] >= self._max_steps)
         export_base = Path(self._estimator.model_dir) / "export"
         self.export_results = [exporter.export(
             estimator=self._estimator, export_path=str(export_base / exporter.name),
@@ -1186,11 +1218,12 @@ class _EvaluateAfterSave(v1.train.CheckpointSaverListener):
 
 
 def train_and_evaluate(estimator: Estimator, train_spec: TrainSpec, eval_spec: EvalSpec
-                       ) -> tuple[dict | None, list]:
+                       ) -> tuple[dict | None, list | None]:
     """Train ``estimator`` as ``train_spec`` says, evaluating it as ``eval_spec`` says after
     new checkpoints and at the end; return ``(the last evaluation's metrics, what its
-    exporters returned)``. This is the original's local (one-process) mode; its cluster mode,
-    driven by ``TF_CONFIG``, is not rebuilt (lesson 09 runs ``tf.distribute`` clusters)."""
+    exporters returned)``, ``(None, None)`` when there was nothing new to train or evaluate.
+    This is the original's local (one-process) mode; its cluster mode, driven by
+    ``TF_CONFIG``, is not rebuilt (lesson 09 runs ``tf.distribute`` clusters)."""
     if not isinstance(estimator, Estimator):
         raise TypeError(f"`estimator` must have type `tf.estimator.Estimator`. Got: "
                         f"{type(estimator)}")

@@ -99,7 +99,7 @@ def _regressor(model_dir: str):
     def input_fn():
         return tf.data.Dataset.from_tensor_slices(({"x": x.reshape(-1, 1)}, y)).repeat().batch(16)
 
-    config = estimator.RunConfig(tf_random_seed=0, log_step_count_steps=0,
+    config = estimator.RunConfig(tf_random_seed=0, log_step_count_steps=None,
                                  save_checkpoints_steps=1000)
     regressor = estimator.LinearRegressor(
         [tf.feature_column.numeric_column("x")], model_dir=model_dir, config=config,
@@ -453,7 +453,7 @@ def _judge_model_fn(answer) -> str:
     with tempfile.TemporaryDirectory() as model_dir, quiet_tensorflow():
         model = estimator.Estimator(model_fn, model_dir=model_dir, params={"learning_rate": rate},
                                     config=estimator.RunConfig(tf_random_seed=0,
-                                                               log_step_count_steps=0))
+                                                               log_step_count_steps=None))
         _run("training", model.train, train_fn, steps=1)
         start = _variables(model_dir, f"{model_dir}/model.ckpt-0")
         first = _variables(model_dir, model.latest_checkpoint())
