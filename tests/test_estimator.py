@@ -886,7 +886,12 @@ def test_linear_regressor_summaries_weight_columns_and_labels(tmp_path):
                                     loss_reduction=reduction, config=est.RunConfig(
                                         log_step_count_steps=None, save_summary_steps=1))
         model.train(linear_input_fn(), steps=2)
-        assert set(events(model.model_dir)) == tags  # the original's training summaries
+        written = events(model.model_dir)
+        assert set(written) == tags  # the original's training summaries
+        assert [step for step, _ in written["loss"]] == [1, 2]  # one per step, in order
+        if "average_loss" in written:  # SUM: the summed loss per unit of weight (8 rows of 1)
+            for (_, loss), (_, average) in zip(written["loss"], written["average_loss"]):
+                assert average == pytest.approx(loss / 8, rel=1e-6) and average != loss
     by_name = linear_line(tmp_path / "name", weight_column="w")
     by_column = linear_line(tmp_path / "column", weight_column=fc.numeric_column("w"))
     unweighted = linear_line(tmp_path / "none")

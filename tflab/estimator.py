@@ -56,6 +56,7 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.training import training_util  # the step read the hooks use
 
 __all__ = [
     "ModeKeys", "EstimatorSpec", "RunConfig", "ServingInputReceiver",
@@ -798,7 +799,13 @@ class Estimator:
         graph = self._new_graph()
         with graph.as_default():
             features, labels, input_hooks = self._call_input_fn(input_fn, ModeKeys.TRAIN)
-            spec = self._call_model_fn(features, labels, ModeKeys.TRAIN)
+            # The hooks label summaries, logs and checkpoints with this read of the global
+            # step; model_fn's ops (its update of the step) wait for it, so the read always
+            # comes before the update. The original did not order them, and its summaries'
+            # steps drifted by one at random (a race). The read has no public API.
+            step_read = training_util._get_or_create_global_step_read(graph)
+            with tf.control_dependencies([step_read]):
+                spec = self._call_model_fn(features, labels, ModeKeys.TRAIN)
             self._maybe_warm_start(latest)
             if not any(summary.op.name == "loss"
                        for summary in v1.get_collection(v1.GraphKeys.SUMMARIES)):
