@@ -901,3 +901,25 @@ def test_linear_regressor_summaries_weight_columns_and_labels(tmp_path):
     with pytest.raises(ValueError, match="You must provide a labels Tensor"):
         unweighted.train(lambda: tf.data.Dataset.from_tensor_slices({"x": LINE_X}).batch(8),
                          steps=1)
+
+
+def test_dense_names_its_variables_as_tf_layers_and_follows_the_graph_seed():
+    """estimator.dense stands for tf.layers.dense; unlike the original's Keras-2 layer, its
+    initial weights follow the graph seed (a difference kept on purpose: lesson 06b)."""
+    def first_weights(seed: int):
+        with tf.Graph().as_default():
+            v1.set_random_seed(seed)
+            est.dense(est.dense(tf.ones([2, 3]), 4), 2, activation=tf.nn.relu)
+            names = [v.op.name for v in v1.global_variables()]
+            with v1.Session() as session:
+                session.run(v1.global_variables_initializer())
+                return names, session.run(v1.trainable_variables())
+
+    names, weights = first_weights(42)
+    assert names == ["dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias"]
+    assert [w.shape for w in weights] == [(3, 4), (4,), (4, 2), (2,)]
+    assert not weights[1].any() and np.abs(weights[0]).max() <= np.sqrt(6 / 7)  # zeros; Glorot
+    _, again = first_weights(42)
+    _, other = first_weights(43)
+    np.testing.assert_array_equal(weights[0], again[0])  # the same seed, the same draw
+    assert not np.allclose(weights[0], other[0])
