@@ -159,8 +159,14 @@ def _rate_above_bound(x: np.ndarray) -> float:
     only the Hessian of x, what the answer computes, gives it back."""
     from tflab import solvers
 
-    share = random.SystemRandom().uniform(1.05, 3.0)
-    return share * 2 / float(np.linalg.eigvalsh(solvers._hessian(x))[-1])
+    flat, steep = (float(e) for e in np.linalg.eigvalsh(solvers._hessian(x)))
+    while True:  # a share whose right answer and named mistakes are 1% apart or more, so
+        # each wrong answer gets its own message (not, by chance, another mistake's)
+        rate = random.SystemRandom().uniform(1.05, 3.0) * 2 / steep
+        factors = sorted([(1 - rate * steep) ** 2, abs(1 - rate * steep), (1 - rate * flat) ** 2,
+                          (rate * steep - 1) ** 2 / 4, (1 - rate * steep / 2) ** 2])
+        if all(b > a * 1.01 for a, b in zip(factors, factors[1:])):
+            return rate
 
 
 def _growth_factor(answer) -> str:
